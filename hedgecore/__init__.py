@@ -1,0 +1,12 @@
+"""hedgecore: Greeks, hedge bands and Monte Carlo hedging for crypto options books.
+
+Public API (raw units, numpy arrays, broadcasting like ufuncs):
+- greeks(underlying, strike, tau, vol, *, is_call, rate, carry, model) -> Greeks
+- implied_vol(price, underlying, strike, tau, *, is_call, rate, carry, model) -> vols
+- show_config() -> what the compiled core was built with (OpenMP, threads)
+"""
+
+from hedgecore._version import __version__
+from hedgecore.pricing import GREEK_NAMES, Greeks, greeks
+
+__all__ = ["GREEK_NAMES", "Greeks", "__version__", "greeks"]

@@ -1,0 +1,71 @@
+"""Argument handling shared by the Python facades over the compiled core.
+
+The facades validate what a caller passed (model names, thread counts, shapes) with the GIL
+held and raise ValueError naming the argument, so that nothing fails inside a nogil loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+# Codes shared with the compiled core (the enum in _maths.pxd).
+MODEL_CODES: dict[str, int] = {"bsm": 0, "black76": 1, "inverse": 2}
+
+
+def model_code(model: str) -> int:
+    """The compiled core's code for a pricing model name."""
+    try:
+        return MODEL_CODES[model]
+    except (KeyError, TypeError):
+        known = ", ".join(repr(name) for name in MODEL_CODES)
+        raise ValueError(f"model must be one of {known}, got {model!r}") from None
+
+
+def resolve_threads(threads: int | None) -> int:
+    """Threads for a compiled loop: None means every thread OpenMP offers."""
+    from hedgecore._runtime import max_threads
+
+    if threads is None:
+        return max(1, max_threads())
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    return int(threads)
+
+
+def broadcast_inputs(
+    floats: dict[str, Any], is_call: Any
+) -> tuple[tuple[int, ...], list[NDArray[np.float64]], NDArray[np.uint8]]:
+    """Broadcast float arguments and is_call together like a ufunc would.
+
+    Returns the broadcast shape, the float arguments as flat contiguous float64 arrays (in
+    the order given) and is_call as a flat uint8 array.
+    """
+    arrays = []
+    for name, value in floats.items():
+        try:
+            arrays.append(np.asarray(value, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+    call_array = np.asarray(is_call)
+    if call_array.dtype != np.bool_:
+        if call_array.dtype.kind not in "iu" or not np.isin(call_array, (0, 1)).all():
+            raise ValueError("is_call must be a bool or an array of bools")
+    try:
+        shape = np.broadcast_shapes(call_array.shape, *(a.shape for a in arrays))
+    except ValueError:
+        shapes = ", ".join(f"{name}{a.shape}" for name, a in zip(floats, arrays))
+        raise ValueError(f"arguments do not broadcast together: {shapes}, is_call{call_array.shape}") from None
+    flat = [np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1) for a in arrays]
+    calls = np.ascontiguousarray(np.broadcast_to(call_array, shape), dtype=np.uint8).reshape(-1)
+    return shape, flat, calls
+
+
+def reject_carry(model: str, carry: NDArray[np.float64]) -> None:
+    """Forward-based models take no carry: the forward already holds it."""
+    if model != "bsm" and carry.size and np.any(carry != 0.0):
+        raise ValueError(f"carry applies to model 'bsm' only; the {model!r} model takes the forward, pass carry=0")

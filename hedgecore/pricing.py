@@ -1,0 +1,92 @@
+"""Greeks of European options: the public facade over the compiled kernels.
+
+`greeks` broadcasts its arguments like a numpy ufunc, calls the compiled loop once and
+returns raw-unit Greeks (derivatives per 1.00 of each input, theta and charm per year of
+calendar time). Desk units (vega per vol point, theta per day) are derived in
+hedgecore.units and by the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from hedgecore._inputs import broadcast_inputs, model_code, reject_carry, resolve_threads
+
+GREEK_NAMES: tuple[str, ...] = (
+    "price", "delta", "gamma", "vega", "theta", "rho", "vanna", "volga", "charm",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Greeks:
+    """Price and raw Greeks of European options, each an array of the broadcast shape.
+
+    Units (raw, as QuantLib's analytic engines): price in the quote currency (coin for the
+    `inverse` model); delta dV/dS (premium-adjusted delta for `inverse`); gamma d(delta)/dS;
+    vega dV/dvol per 1.00 of vol; theta dV/dt per year; rho dV/dr per 1.00 of rate;
+    vanna d(delta)/dvol; volga d2V/dvol2; charm d(delta)/dt per year.
+    """
+
+    price: NDArray[np.float64]
+    delta: NDArray[np.float64]
+    gamma: NDArray[np.float64]
+    vega: NDArray[np.float64]
+    theta: NDArray[np.float64]
+    rho: NDArray[np.float64]
+    vanna: NDArray[np.float64]
+    volga: NDArray[np.float64]
+    charm: NDArray[np.float64]
+
+    def as_dict(self) -> dict[str, NDArray[np.float64]]:
+        """The nine arrays by name."""
+        return {name: getattr(self, name) for name in GREEK_NAMES}
+
+
+def greeks(
+    underlying: ArrayLike,
+    strike: ArrayLike,
+    tau: ArrayLike,
+    vol: ArrayLike,
+    *,
+    is_call: ArrayLike = True,
+    rate: ArrayLike = 0.0,
+    carry: ArrayLike = 0.0,
+    model: str = "bsm",
+    threads: int | None = None,
+) -> Greeks:
+    """Price and Greeks of European options.
+
+    Parameters
+    ----------
+    underlying : spot S for ``model="bsm"``, forward or futures price F for ``"black76"``
+        and ``"inverse"`` (the same-expiry future for coin-settled options).
+    strike : strike K, same currency as the underlying.
+    tau : time to expiry in years (ACT/365). tau == 0 gives intrinsic value.
+    vol : Black-Scholes volatility per 1.00 (0.6 for 60%).
+    is_call : True for calls, False for puts; a bool array broadcasts.
+    rate : continuously compounded rate r (discounting; for "bsm" also the drift).
+    carry : continuous yield q, "bsm" only.
+    model : "bsm", "black76" or "inverse" (coin-settled, price in coin).
+    threads : OpenMP threads; None uses all. Results do not depend on it.
+
+    Invalid elements (non-finite inputs, underlying or strike <= 0, tau < 0, vol < 0) give
+    NaN in every output without raising.
+    """
+    code = model_code(model)
+    n_threads = resolve_threads(threads)
+    shape, flat, calls = broadcast_inputs(
+        {"underlying": underlying, "strike": strike, "tau": tau, "vol": vol, "rate": rate, "carry": carry},
+        is_call,
+    )
+    spot, strike_f, tau_f, vol_f, rate_f, carry_f = flat
+    reject_carry(model, carry_f)
+    from hedgecore._greeks import greeks_into
+
+    out = np.empty((len(GREEK_NAMES), spot.size), dtype=np.float64)
+    greeks_into(code, spot, strike_f, tau_f, vol_f, calls, rate_f, carry_f, out, n_threads)
+    arrays: dict[str, Any] = {name: out[k].reshape(shape) for k, name in enumerate(GREEK_NAMES)}
+    return Greeks(**arrays)
