@@ -6,7 +6,8 @@ Public API (raw units, numpy arrays, broadcasting like ufuncs):
 - show_config() -> what the compiled core was built with (OpenMP, threads)
 """
 
+from hedgecore._config import show_config
 from hedgecore._version import __version__
 from hedgecore.pricing import GREEK_NAMES, Greeks, greeks
 
-__all__ = ["GREEK_NAMES", "Greeks", "__version__", "greeks"]
+__all__ = ["GREEK_NAMES", "Greeks", "__version__", "greeks", "show_config"]
