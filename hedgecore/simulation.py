@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -164,7 +164,7 @@ def _parse_timestamp(text: str, path: str | Path, line: int) -> float:
         raise ValueError(f"{path}: line {line}: timestamp {text!r} is neither a number nor ISO 8601") from None
 
 
-PriceModel = Union[GBMModel, HestonModel, MertonModel, HistoricalModel]
+PriceModel = GBMModel | HestonModel | MertonModel | HistoricalModel
 
 
 # --------------------------------------------------------------------------- the book
@@ -391,10 +391,387 @@ def simulate(
     no closed form is used) and historical replay; the Merton series price for Merton,
     whose hedger also uses the Merton delta. The premium is financed/invested at `rate`.
     """
-    raise NotImplementedError("the kernel is being written")
+    if not isinstance(spec, SimulationSpec):
+        raise ValueError(f"spec must be a SimulationSpec, got {type(spec).__name__}")
+    n_paths = _positive_int("paths", spec.paths if paths is None else paths)
+    n_steps = _positive_int("steps", spec.steps if steps is None else steps)
+    seed_value = spec.seed if seed is None else seed
+    n_threads = resolve_threads(threads)
+    if progress is not None and not callable(progress):
+        raise ValueError("progress must be a callable progress(done, total) or None")
+
+    plan = _plan(spec, n_steps)
+    option_value = float(plan.pop("_option_value"))
+    seed_sequence = np.random.SeedSequence(seed_value)
+    used_seed = seed_value if seed_value is not None else int(seed_sequence.entropy)  # type: ignore[arg-type]
+    n_blocks = -(-n_paths // PATHS_PER_BLOCK)
+    streams = [np.random.PCG64(child) for child in seed_sequence.spawn(n_blocks)]
+
+    from hedgecore._sim import bitgen_addresses, simulate_blocks
+
+    n_policies = len(spec.policies)
+    pnl = np.empty((n_policies, n_paths))
+    cost = np.empty((n_policies, n_paths))
+    funding = np.empty((n_policies, n_paths))
+    trades = np.empty((n_policies, n_paths))
+    trace = np.full((n_policies, 4, n_steps + 1), np.nan)
+    chunk = n_blocks if progress is None else max(1, 4 * n_threads)
+    for first in range(0, n_blocks, chunk):
+        blocks = streams[first:first + chunk]
+        simulate_blocks(
+            **plan,
+            bitgens=bitgen_addresses(blocks),
+            first_block=first,
+            paths_per_block=PATHS_PER_BLOCK,
+            pnl=pnl, cost=cost, funding=funding, trades=trades, trace=trace,
+            n_threads=n_threads,
+        )
+        if progress is not None:
+            progress(min((first + len(blocks)) * PATHS_PER_BLOCK, n_paths), n_paths)
+
+    results = tuple(
+        _summarise(policy, pnl[p], cost[p], funding[p], trades[p])
+        for p, policy in enumerate(spec.policies)
+    )
+    traces = tuple(PathTrace(spot=trace[p, 0], target=trace[p, 1], half_width=trace[p, 2], hedge=trace[p, 3])
+                   for p in range(n_policies))
+    return SimulationResult(
+        option_value=option_value,
+        paths=n_paths, steps=n_steps, seed=used_seed, threads=n_threads,
+        policies=results, traces=traces,
+    )
+
+
+# --------------------------------------------------------------------------- internals
+_MODEL_KINDS = {"gbm": 0, "merton": 1, "heston_qe": 2, "heston_euler": 3, "historical": 4}
+_INSTRUMENTS = {"spot": 0, "linear_perp": 1, "inverse_perp": 2}
+_METHODS = {"none": 0, "time": 1, "fixed": 2, "whalley_wilmott": 3, "zakamouline": 4,
+            "leland": 5, "nested": 6}
+_HOURS_PER_YEAR = 365.0 * 24.0
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _finite(name: str, value: Any, *, low: float | None = None, strict: bool = False,
+            high: float | None = None) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if low is not None and (number <= low if strict else number < low):
+        raise ValueError(f"{name} must be {'>' if strict else '>='} {low}, got {value!r}")
+    if high is not None and number > high:
+        raise ValueError(f"{name} must be <= {high}, got {value!r}")
+    return number
+
+
+def hedge_vol_of(spec: SimulationSpec) -> float:
+    """The volatility the hedger uses (HedgeSpec.vol or the model's default)."""
+    if spec.hedge.vol is not None:
+        return _finite("hedge.vol", spec.hedge.vol, low=0.0, strict=True)
+    model = spec.model
+    if isinstance(model, (GBMModel, MertonModel)):
+        return float(model.vol)
+    if isinstance(model, HestonModel):
+        return math.sqrt(model.theta)
+    return model.realised_vol()
+
+
+def _model_arrays(spec: SimulationSpec, n_steps: int) -> tuple[int, NDArray[np.float64], NDArray[np.float64], int]:
+    model = spec.model
+    params = np.zeros(11)
+    returns = np.zeros(0)
+    bootstrap = 0
+    if isinstance(model, GBMModel):
+        kind = _MODEL_KINDS["gbm"]
+        params[:3] = (_finite("model.spot", model.spot, low=0.0, strict=True),
+                      _finite("model.drift", model.drift), _finite("model.vol", model.vol, low=0.0))
+    elif isinstance(model, MertonModel):
+        kind = _MODEL_KINDS["merton"]
+        params[:6] = (_finite("model.spot", model.spot, low=0.0, strict=True),
+                      _finite("model.drift", model.drift), _finite("model.vol", model.vol, low=0.0),
+                      _finite("model.jump_intensity", model.jump_intensity, low=0.0),
+                      _finite("model.jump_mean", model.jump_mean),
+                      _finite("model.jump_std", model.jump_std, low=0.0))
+    elif isinstance(model, HestonModel):
+        if model.scheme not in ("qe", "euler"):
+            raise ValueError(f"model.scheme must be 'qe' or 'euler', got {model.scheme!r}")
+        kind = _MODEL_KINDS["heston_qe" if model.scheme == "qe" else "heston_euler"]
+        params[0] = _finite("model.spot", model.spot, low=0.0, strict=True)
+        params[1] = _finite("model.drift", model.drift)
+        params[6:11] = (_finite("model.v0", model.v0, low=0.0),
+                        _finite("model.kappa", model.kappa, low=0.0, strict=True),
+                        _finite("model.theta", model.theta, low=0.0, strict=True),
+                        _finite("model.vol_of_vol", model.vol_of_vol, low=0.0, strict=True),
+                        _finite("model.rho", model.rho, low=-1.0, high=1.0))
+    elif isinstance(model, HistoricalModel):
+        kind = _MODEL_KINDS["historical"]
+        prices = np.asarray(model.prices, dtype=np.float64)
+        if prices.ndim != 1 or prices.size < 2 or not np.all(np.isfinite(prices)) or np.any(prices <= 0):
+            raise ValueError("model.prices must hold at least 2 positive finite prices")
+        returns = np.ascontiguousarray(np.diff(np.log(prices)))
+        params[0] = prices[0] if model.spot is None else _finite("model.spot", model.spot, low=0.0, strict=True)
+        if model.block_size is None:
+            if returns.size < n_steps:
+                raise ValueError(f"steps ({n_steps}) exceeds the {returns.size} returns of model.prices; "
+                                 "use fewer steps or a block bootstrap (model.block_size)")
+        else:
+            bootstrap = _positive_int("model.block_size", model.block_size)
+            if bootstrap > returns.size:
+                raise ValueError(f"model.block_size ({bootstrap}) exceeds the {returns.size} returns of the series")
+    else:
+        raise ValueError(f"model must be a GBMModel, HestonModel, MertonModel or HistoricalModel, got {model!r}")
+    return kind, params, returns, bootstrap
+
+
+def _jump_terms(spec: SimulationSpec, tau_max: float) -> tuple[float, float, float, int]:
+    """(lambda, mu_J, delta_J, n_terms) of the hedger's Merton series (n_terms 1: BS)."""
+    model = spec.model
+    if not isinstance(model, MertonModel) or model.jump_intensity == 0.0:
+        return 0.0, 0.0, 0.0, 1
+    kappa = math.exp(model.jump_mean + 0.5 * model.jump_std ** 2) - 1.0
+    mean = model.jump_intensity * (1.0 + kappa) * tau_max
+    n_terms = int(min(200, math.ceil(mean + 12.0 * math.sqrt(mean) + 12.0)))
+    return model.jump_intensity, model.jump_mean, model.jump_std, n_terms
+
+
+def _book_tables(spec: SimulationSpec, n_steps: int, dt: float, vol_sets: list[NDArray[np.float64]],
+                 ) -> dict[str, Any]:
+    """Per-step coefficients of the book's delta: d1 = (log S + shift) * inv_sdt."""
+    options = spec.options
+    n_options = len(options)
+    strike = np.array([o.strike for o in options], dtype=np.float64)
+    expiry = np.array([o.expiry_years for o in options], dtype=np.float64)
+    grid = np.arange(n_steps + 1) * dt
+    expiry_step = np.rint(expiry / dt).astype(np.int64)
+    within = expiry_step <= n_steps
+    expiry_step = np.where(within, expiry_step, n_steps + 1)
+    snapped = np.where(within, expiry_step * dt, expiry)
+    tau = np.maximum(snapped[None, :] - grid[:, None], 0.0)
+    tau[:, within] = np.where(grid[:, None] < snapped[None, within] - 0.5 * dt, tau[:, within], 0.0)
+
+    intensity, jump_mean, jump_std, n_terms = _jump_terms(spec, float(tau.max(initial=0.0)))
+    n = np.arange(n_terms, dtype=np.float64)
+    live = tau > 0.0
+    safe_tau = np.where(live, tau, 1.0)[:, :, None]
+    if n_terms > 1:
+        kappa = math.exp(jump_mean + 0.5 * jump_std ** 2) - 1.0
+        mean = intensity * (1.0 + kappa) * safe_tau
+        log_weight = -mean + n * np.log(mean) - np.array([math.lgamma(k + 1.0) for k in n])
+        weight = np.exp(log_weight)
+        term_rate = spec.rate - intensity * kappa + n * math.log1p(kappa) / safe_tau
+        term_var = n * jump_std ** 2 / safe_tau
+    else:
+        weight = np.ones((n_steps + 1, n_options, 1))
+        term_rate = np.full((n_steps + 1, n_options, 1), float(spec.rate))
+        term_var = np.zeros((n_steps + 1, n_options, 1))
+    weight = np.where(live[:, :, None], weight, 0.0)
+    log_strike = np.log(strike)[None, :, None]
+    shifts, inv_sdts = [], []
+    for vols in vol_sets:
+        total_vol = np.sqrt(np.maximum(vols[None, :, None] ** 2 + term_var, 1e-24))
+        sdt = total_vol * np.sqrt(safe_tau)
+        shifts.append(np.where(live[:, :, None], -log_strike + (term_rate + 0.5 * total_vol ** 2) * safe_tau, 0.0))
+        inv_sdts.append(np.where(live[:, :, None], 1.0 / sdt, 0.0))
+    n_sets = len(vol_sets)
+    return {
+        "strike": strike,
+        "quantity": np.array([o.quantity for o in options], dtype=np.float64),
+        "omega": np.array([1.0 if o.type == "call" else -1.0 for o in options]),
+        "expiry_step": np.ascontiguousarray(expiry_step),
+        "tau": np.ascontiguousarray(tau),
+        "weight": np.ascontiguousarray(np.broadcast_to(weight, (n_sets, *weight.shape))),
+        "shift": np.ascontiguousarray(np.stack(shifts)),
+        "inv_sdt": np.ascontiguousarray(np.stack(inv_sdts)),
+        "term_rate": np.ascontiguousarray(np.broadcast_to(term_rate, weight.shape)),
+        "term_var": np.ascontiguousarray(np.broadcast_to(term_var, weight.shape)),
+    }
+
+
+def _option_values(tables: dict[str, Any], spot: float, hedge_vol: float) -> NDArray[np.float64]:
+    """Model value of each option line per unit at the start (step 0), as the kernel values it."""
+    from hedgecore.pricing import greeks
+
+    tau0 = tables["tau"][0]
+    weight = tables["weight"][0, 0]
+    term_rate = tables["term_rate"][0]
+    term_var = tables["term_var"][0]
+    values = np.empty(tau0.size)
+    for i in range(tau0.size):
+        prices = greeks(spot, tables["strike"][i], tau0[i], np.sqrt(hedge_vol ** 2 + term_var[i]),
+                        is_call=tables["omega"][i] > 0, rate=term_rate[i]).price
+        values[i] = float(np.sum(weight[i] * prices))
+    return values
+
+
+def _validate_book(spec: SimulationSpec) -> None:
+    if not spec.options:
+        raise ValueError("options: the book needs at least one option")
+    for k, option in enumerate(spec.options):
+        where = f"options[{k}]"
+        if option.type not in ("call", "put"):
+            raise ValueError(f"{where}.type must be 'call' or 'put', got {option.type!r}")
+        if option.settlement not in ("linear", "inverse"):
+            raise ValueError(f"{where}.settlement must be 'linear' or 'inverse', got {option.settlement!r}")
+        _finite(f"{where}.strike", option.strike, low=0.0, strict=True)
+        _finite(f"{where}.expiry_years", option.expiry_years, low=0.0, strict=True)
+        _finite(f"{where}.quantity", option.quantity)
+
+
+def _policy_arrays(spec: SimulationSpec, dt: float, hedge_vol: float, cost_rate: float,
+                   quantity: NDArray[np.float64]) -> tuple[NDArray[np.intc], NDArray[np.float64], list[NDArray[np.float64]]]:
+    from hedgecore._sim import leland_vols
+
+    if not spec.policies:
+        raise ValueError("policies: give at least one policy")
+    names = [policy.name for policy in spec.policies]
+    if len(set(names)) != len(names):
+        raise ValueError(f"policies: names must be unique, got {names}")
+    ints = np.zeros((len(spec.policies), 6), dtype=np.intc)
+    floats = np.zeros((len(spec.policies), 5))
+    vol_sets: list[NDArray[np.float64]] = [np.full(quantity.size, hedge_vol)]
+    for p, policy in enumerate(spec.policies):
+        where = f"policies[{p}] ({policy.name!r})"
+        if policy.method not in _METHODS:
+            known = ", ".join(_METHODS)
+            raise ValueError(f"{where}.method must be one of {known}, got {policy.method!r}")
+        every = _positive_int(f"{where}.every", policy.every)
+        min_interval = policy.min_interval
+        if isinstance(min_interval, bool) or not isinstance(min_interval, (int, np.integer)) or min_interval < 0:
+            raise ValueError(f"{where}.min_interval must be an integer >= 0 (steps), got {min_interval!r}")
+        min_trade = _finite(f"{where}.min_trade", policy.min_trade, low=0.0)
+        if policy.rebalance not in (None, "edge", "target"):
+            raise ValueError(f"{where}.rebalance must be 'edge' or 'target', got {policy.rebalance!r}")
+        method = policy.method
+        to_edge = (policy.rebalance or ("edge" if method in ("whalley_wilmott", "zakamouline") else "target")) == "edge"
+        width = risk_aversion = 0.0
+        outer = inner = -1.0
+        coef_set = 0
+        needs_gamma = method in ("whalley_wilmott", "zakamouline")
+        if method == "fixed":
+            if policy.width is None:
+                raise ValueError(f"{where}.width is required for method 'fixed' (units of the underlying)")
+            width = _finite(f"{where}.width", policy.width, low=0.0)
+        if method in ("whalley_wilmott", "zakamouline"):
+            if policy.risk_aversion is None:
+                raise ValueError(f"{where}.risk_aversion is required for method {method!r}")
+            risk_aversion = _finite(f"{where}.risk_aversion", policy.risk_aversion, low=0.0, strict=True)
+        if method == "nested":
+            if policy.outer is not None or policy.inner is not None:
+                if policy.outer is None or policy.inner is None:
+                    raise ValueError(f"{where}: give both outer and inner, or risk_aversion")
+                outer = _finite(f"{where}.outer", policy.outer, low=0.0)
+                inner = _finite(f"{where}.inner", policy.inner, low=0.0, high=outer)
+            elif policy.risk_aversion is not None:
+                risk_aversion = _finite(f"{where}.risk_aversion", policy.risk_aversion, low=0.0, strict=True)
+                needs_gamma = True
+            else:
+                raise ValueError(f"{where}: method 'nested' needs outer and inner, or risk_aversion")
+        if method == "leland":
+            if hedge_vol <= 0.0:
+                raise ValueError(f"{where}: method 'leland' needs a positive hedging vol")
+            vol_sets.append(np.asarray(leland_vols(hedge_vol, cost_rate, every * dt, quantity)))
+            coef_set = len(vol_sets) - 1
+        if method == "zakamouline" and hedge_vol <= 0.0:
+            raise ValueError(f"{where}: method 'zakamouline' needs a positive hedging vol")
+        ints[p] = (_METHODS[method], every, int(to_edge), int(min_interval), coef_set, int(needs_gamma))
+        floats[p] = (width, risk_aversion, outer, inner, min_trade)
+    return ints, floats, vol_sets
+
+
+def _plan(spec: SimulationSpec, n_steps: int) -> dict[str, Any]:
+    """Validated keyword arguments of the kernel (plus the book's value, key _option_value)."""
+    horizon = _finite("horizon_years", spec.horizon_years, low=0.0, strict=True)
+    rate = _finite("rate", spec.rate)
+    dt = horizon / n_steps
+    _validate_book(spec)
+    kind, params, returns, bootstrap = _model_arrays(spec, n_steps)
+    hedge_vol = hedge_vol_of(spec)
+    if spec.hedge.instrument not in _INSTRUMENTS:
+        known = ", ".join(_INSTRUMENTS)
+        raise ValueError(f"hedge.instrument must be one of {known}, got {spec.hedge.instrument!r}")
+    costs = spec.costs
+    cost_rate = (_finite("costs.proportional", costs.proportional, low=0.0)
+                 + _finite("costs.half_spread", costs.half_spread, low=0.0))
+    fixed = _finite("costs.fixed", costs.fixed, low=0.0)
+    funding_8h = _finite("costs.funding_rate_8h", costs.funding_rate_8h)
+    impact_coef = _finite("costs.impact_coef", costs.impact_coef, low=0.0)
+    try:
+        impact_adv = float(costs.impact_adv)
+    except (TypeError, ValueError):
+        raise ValueError(f"costs.impact_adv must be a number, got {costs.impact_adv!r}") from None
+    if not impact_adv > 0.0:
+        raise ValueError(f"costs.impact_adv must be > 0 (units of the underlying per day), got {costs.impact_adv!r}")
+    if spec.hedge.instrument == "spot" and funding_8h != 0.0:
+        raise ValueError("costs.funding_rate_8h applies to perpetual hedges; hedge.instrument is 'spot'")
+    quantity = np.array([o.quantity for o in spec.options], dtype=np.float64)
+    ints, floats, vol_sets = _policy_arrays(spec, dt, hedge_vol, cost_rate, quantity)
+    tables = _book_tables(spec, n_steps, dt, vol_sets)
+    spot0 = float(params[0])
+    values = _option_values(tables, spot0, hedge_vol)
+    inverse = np.array([o.settlement == "inverse" for o in spec.options])
+    position_value = quantity * values
+    return {
+        "model_kind": kind,
+        "model_params": params,
+        "returns": returns,
+        "bootstrap_block": bootstrap,
+        "steps": n_steps,
+        "dt": dt,
+        "rate": rate,
+        **tables,
+        "hedge_vol": hedge_vol,
+        "coin_premium": float(-np.sum(position_value[inverse]) / spot0),
+        "premium_cash": float(-np.sum(position_value[~inverse])),
+        "instrument": _INSTRUMENTS[spec.hedge.instrument],
+        "costs": np.array([cost_rate, fixed, funding_8h * dt * _HOURS_PER_YEAR / 8.0, impact_coef,
+                           1.0 / impact_adv]),
+        "policy_ints": ints,
+        "policy_floats": floats,
+        "_option_value": float(np.sum(position_value)),
+    }
+
+
+def _quantile_key(level: float) -> str:
+    return f"p{round(level * 100):d}"
+
+
+def _summarise(policy: PolicySpec, pnl: NDArray[np.float64], cost: NDArray[np.float64],
+               funding: NDArray[np.float64], trades: NDArray[np.float64]) -> PolicyResult:
+    n = pnl.size
+    levels = np.array(QUANTILE_LEVELS)
+    quantiles = np.quantile(pnl, levels)
+    q05, q01 = np.quantile(pnl, [0.05, 0.01])
+    std = float(np.std(pnl, ddof=1)) if n > 1 else 0.0
+    return PolicyResult(
+        name=policy.name,
+        method=policy.method,
+        mean_pnl=float(np.mean(pnl)),
+        std_pnl=std,
+        stderr_pnl=std / math.sqrt(n),
+        var_95=float(-q05),
+        var_99=float(-q01),
+        cvar_95=float(-np.mean(pnl[pnl <= q05])),
+        cvar_99=float(-np.mean(pnl[pnl <= q01])),
+        mean_cost=float(np.mean(cost)),
+        mean_funding=float(np.mean(funding)),
+        mean_trades=float(np.mean(trades)),
+        quantiles={_quantile_key(level): float(value) for level, value in zip(levels, quantiles)},
+        pnl=pnl,
+        cost=cost,
+        funding=funding,
+        trades=trades,
+    )
 
 
 __all__ = [
+    "QUANTILE_LEVELS",
     "CostSpec",
     "GBMModel",
     "HedgeSpec",
@@ -406,7 +783,6 @@ __all__ = [
     "PolicyResult",
     "PolicySpec",
     "PriceModel",
-    "QUANTILE_LEVELS",
     "SimulationResult",
     "SimulationSpec",
     "simulate",

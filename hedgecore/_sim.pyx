@@ -1,0 +1,750 @@
+# cython: language_level=3
+"""Monte Carlo hedging kernel: price paths, the hedged book and every policy, in one pass.
+
+Layers, as in the rest of the compiled core:
+1. point kernels: model steps (GBM, Merton, Heston QE / Euler, historical replay), the
+   book's delta and gamma from per-step coefficient tables, the band formulas cimported
+   from _bands.pxd; all `noexcept nogil`, never failing;
+2. the loop driver `simulate_blocks`: a `prange` over blocks of paths. Block b draws from
+   its own bit generator (numpy's, seeded from SeedSequence(seed).spawn), so a path's
+   numbers depend on its block only, never on the thread count or on the policies;
+   within a block each path is walked once, all policies ride along it (common random
+   numbers) and only per-path results are written: memory O(paths), never O(paths x steps);
+3. the Python facade (hedgecore.simulation): validates the spec, builds the tables,
+   seeds the streams, allocates outputs, summarises.
+
+Accounting per path and policy (quote currency): a cash account starts with the premium
+(linear options) and accrues at the rate each step; trades of the hedge move cash (spot) or
+only pay costs (perps, whose PnL is settled into cash each step together with funding);
+options settle into a shared book cash account at their expiry step; at the horizon the
+PnL is cash + spot hedge value + coin premium value + model value of unexpired options.
+"""
+
+from cython.parallel cimport prange
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
+from libc.math cimport erfc, exp, log, sqrt, fabs, NAN
+from libc.stdint cimport int64_t, uint64_t, uintptr_t
+from libc.stdlib cimport malloc, free
+from numpy.random cimport bitgen_t
+from numpy.random.c_distributions cimport (
+    random_standard_normal,
+    random_standard_uniform,
+    random_poisson,
+    random_interval,
+)
+
+from hedgecore._maths cimport greeks_t, option_greeks, MODEL_BSM, SQRT1_2, INV_SQRT_2PI
+from hedgecore._bands cimport (
+    leland_vol,
+    hedge_after_band,
+    nested,
+    nested_t,
+    whalley_wilmott_width,
+    zakamouline,
+    zakamouline_t,
+)
+
+import numpy as np
+
+# Codes shared with hedgecore.simulation (which holds the name -> code tables).
+cdef enum:
+    PRICE_GBM = 0
+    PRICE_MERTON = 1
+    PRICE_HESTON_QE = 2
+    PRICE_HESTON_EULER = 3
+    PRICE_HISTORICAL = 4
+
+cdef enum:
+    HEDGE_SPOT = 0
+    HEDGE_LINEAR_PERP = 1
+    HEDGE_INVERSE_PERP = 2
+
+cdef enum:
+    POLICY_NONE = 0
+    POLICY_TIME = 1
+    POLICY_FIXED = 2
+    POLICY_WW = 3
+    POLICY_ZAKAMOULINE = 4
+    POLICY_LELAND = 5
+    POLICY_NESTED = 6
+
+# Rows of the per-path trace of path 0.
+cdef enum:
+    TRACE_SPOT = 0
+    TRACE_TARGET = 1
+    TRACE_HALF_WIDTH = 2
+    TRACE_HEDGE = 3
+    N_TRACE = 4
+
+
+cdef struct model_t:
+    int kind
+    double spot
+    double drift
+    double vol
+    # Merton
+    double jump_intensity
+    double jump_mean
+    double jump_std
+    double jump_compensator     # lambda (e^{mu_J + delta^2/2} - 1)
+    # Heston
+    double v0
+    double kappa
+    double theta
+    double vol_of_vol
+    double rho
+    # historical
+    const double* returns
+    Py_ssize_t n_returns
+    Py_ssize_t block_size       # 0: plain replay
+
+
+cdef struct book_t:
+    Py_ssize_t n_options
+    Py_ssize_t n_terms          # series terms of the hedger's delta (1: Black-Scholes)
+    Py_ssize_t n_sets           # coefficient sets: 0 the hedging vol, then one per Leland policy
+    Py_ssize_t steps
+    const double* strike
+    const double* quantity      # signed
+    const double* omega         # +1 call, -1 put
+    const int64_t* expiry_step  # settles at this step (> steps: marked to model at the horizon)
+    const double* tau           # [step][option] years to expiry (0 once expired)
+    # coefficient tables [set][step][option][term]: d1 = (log S + shift) * inv_sdt
+    const double* weight
+    const double* shift
+    const double* inv_sdt
+    # the hedger's series terms [step][option][term] (Merton; one term r, 0 for BS), used
+    # to value the book and for Zakamouline's modified vol; weights as in set 0
+    const double* term_rate     # r_n
+    const double* term_var      # extra variance per year: n delta_J^2 / tau
+    double hedge_vol
+    double rate
+    double coin_premium         # coins held from coin-settled premiums
+    double premium_cash         # quote currency received for linear premiums
+
+
+cdef struct policy_t:
+    int method
+    int every
+    double width
+    double risk_aversion
+    double outer
+    double inner
+    bint to_edge
+    int min_interval
+    double min_trade
+    int coef_set                # coefficient set of its target delta
+    bint needs_gamma
+
+
+cdef struct market_t:
+    int instrument
+    double dt
+    double growth               # e^{r dt}
+    double cost_rate            # proportional + half spread
+    double fixed_cost
+    double funding_per_step     # f_8h * dt / (8 h)
+    double impact_coef
+    double inv_impact_adv
+
+
+cdef struct scratch_t:
+    double* hedge               # [policy] spot/linear: coins; inverse perp: USD notional
+    double* cash
+    double* cost
+    double* funding
+    double* trades
+    int* last_trade
+
+
+cdef inline double norm_cdf(double x) noexcept nogil:
+    return 0.5 * erfc(-x * SQRT1_2)
+
+
+cdef inline Py_ssize_t table_index(const book_t* book, Py_ssize_t coef_set, Py_ssize_t step,
+                                   Py_ssize_t option) noexcept nogil:
+    return ((coef_set * (book.steps + 1) + step) * book.n_options + option) * book.n_terms
+
+
+cdef inline void book_delta_gamma(const book_t* book, Py_ssize_t coef_set, Py_ssize_t step,
+                                  double log_spot, double spot, bint with_gamma,
+                                  double* delta, double* gamma) noexcept nogil:
+    """Position delta (units of the underlying) and gamma of the unexpired options."""
+    cdef Py_ssize_t i, n, base
+    cdef double d1, omega, option_delta, option_gamma, w
+    cdef double total_delta = 0.0, total_gamma = 0.0
+    for i in range(book.n_options):
+        if step >= book.expiry_step[i]:
+            continue
+        omega = book.omega[i]
+        base = table_index(book, coef_set, step, i)
+        option_delta = 0.0
+        option_gamma = 0.0
+        for n in range(book.n_terms):
+            w = book.weight[base + n]
+            d1 = (log_spot + book.shift[base + n]) * book.inv_sdt[base + n]
+            # omega N(omega d1): the call delta N(d1), the put delta -N(-d1)
+            option_delta = option_delta + w * omega * 0.5 * erfc(-omega * d1 * SQRT1_2)
+            if with_gamma:
+                option_gamma = option_gamma + (w * INV_SQRT_2PI * exp(-0.5 * d1 * d1)
+                                               * book.inv_sdt[base + n])
+        total_delta = total_delta + book.quantity[i] * option_delta
+        if with_gamma:
+            total_gamma = total_gamma + book.quantity[i] * option_gamma / spot
+    delta[0] = total_delta
+    gamma[0] = total_gamma
+
+
+
+cdef inline double book_tau_eff(const book_t* book, Py_ssize_t step, double log_spot,
+                                double spot) noexcept nogil:
+    """Gamma-weighted years to expiry of the live options (the tau of the band formulas,
+    exact for a one-option book); 0 when nothing is left."""
+    cdef Py_ssize_t i, n, base
+    cdef double d1, option_gamma, weight_sum = 0.0, weighted_tau = 0.0, tau_min = 0.0
+    for i in range(book.n_options):
+        if step >= book.expiry_step[i]:
+            continue
+        base = table_index(book, 0, step, i)
+        option_gamma = 0.0
+        for n in range(book.n_terms):
+            d1 = (log_spot + book.shift[base + n]) * book.inv_sdt[base + n]
+            option_gamma = option_gamma + (book.weight[base + n] * exp(-0.5 * d1 * d1)
+                                           * book.inv_sdt[base + n])
+        option_gamma = fabs(book.quantity[i]) * option_gamma
+        weight_sum = weight_sum + option_gamma
+        weighted_tau = weighted_tau + option_gamma * book.tau[step * book.n_options + i]
+        if tau_min == 0.0 or book.tau[step * book.n_options + i] < tau_min:
+            tau_min = book.tau[step * book.n_options + i]
+    if weight_sum > 0.0:
+        return weighted_tau / weight_sum
+    return tau_min
+
+
+cdef inline double book_delta_at_vol(const book_t* book, Py_ssize_t step, double spot,
+                                     double vol) noexcept nogil:
+    """Position delta with the hedger's diffusion vol replaced by `vol` (Zakamouline)."""
+    cdef Py_ssize_t i, n, base, term
+    cdef double total = 0.0, option_delta, tau
+    cdef greeks_t g
+    for i in range(book.n_options):
+        if step >= book.expiry_step[i]:
+            continue
+        base = table_index(book, 0, step, i)
+        term = (step * book.n_options + i) * book.n_terms
+        tau = book.tau[step * book.n_options + i]
+        option_delta = 0.0
+        for n in range(book.n_terms):
+            g = option_greeks(MODEL_BSM, spot, book.strike[i], tau,
+                              sqrt(vol * vol + book.term_var[term + n]),
+                              book.omega[i] > 0.0, book.term_rate[term + n], 0.0)
+            option_delta = option_delta + book.weight[base + n] * g.delta
+        total = total + book.quantity[i] * option_delta
+    return total
+
+
+cdef inline double book_value(const book_t* book, Py_ssize_t step, double spot) noexcept nogil:
+    """Model value (quote currency) of the options still alive at `step`."""
+    cdef Py_ssize_t i, n, base, term
+    cdef double total = 0.0, option_value, tau
+    cdef greeks_t g
+    for i in range(book.n_options):
+        if step >= book.expiry_step[i]:
+            continue
+        base = table_index(book, 0, step, i)
+        term = (step * book.n_options + i) * book.n_terms
+        tau = book.tau[step * book.n_options + i]
+        option_value = 0.0
+        for n in range(book.n_terms):
+            g = option_greeks(MODEL_BSM, spot, book.strike[i], tau,
+                              sqrt(book.hedge_vol * book.hedge_vol + book.term_var[term + n]),
+                              book.omega[i] > 0.0, book.term_rate[term + n], 0.0)
+            option_value = option_value + book.weight[base + n] * g.price
+        total = total + book.quantity[i] * option_value
+    return total
+
+
+cdef struct stepper_t:
+    # constants of one step of length dt, computed once before the loop
+    double gbm_drift            # (mu - lambda k - sigma^2/2) dt
+    double vol_sqrt_dt
+    double jump_rate_dt         # lambda dt
+    double decay                # e^{-kappa dt}
+    double qe_c1                # v xi^2 e^{-k dt}(1 - e^{-k dt}) / kappa coefficient of v
+    double qe_c2                # theta xi^2 (1 - e^{-k dt})^2 / (2 kappa)
+    double k0
+    double k1
+    double k2
+    double k3
+    double k4
+    double drift_dt
+    double sqrt_dt
+    double dt
+
+
+cdef inline double advance(const model_t* model, const stepper_t* c, bitgen_t* rng,
+                           Py_ssize_t move, double log_spot, double* variance,
+                           Py_ssize_t* boot_start) noexcept nogil:
+    """Log price after step `move` (0-based) of the path."""
+    cdef double z, v, v_next, m, s2, psi, b2, a, p, beta, u, inv_psi
+    cdef int64_t jumps
+    cdef Py_ssize_t offset
+    if model.kind == PRICE_GBM:
+        return log_spot + c.gbm_drift + c.vol_sqrt_dt * random_standard_normal(rng)
+    if model.kind == PRICE_MERTON:
+        log_spot = log_spot + c.gbm_drift + c.vol_sqrt_dt * random_standard_normal(rng)
+        jumps = random_poisson(rng, c.jump_rate_dt)
+        if jumps > 0:
+            log_spot = log_spot + (jumps * model.jump_mean
+                                   + sqrt(<double>jumps) * model.jump_std * random_standard_normal(rng))
+        return log_spot
+    if model.kind == PRICE_HESTON_QE:
+        # Andersen (2008) QE step for v, then his log-price scheme with gamma1 = gamma2 = 1/2.
+        v = variance[0]
+        m = model.theta + (v - model.theta) * c.decay
+        s2 = v * c.qe_c1 + c.qe_c2
+        psi = s2 / (m * m)
+        if psi <= 1.5:
+            inv_psi = 2.0 / psi
+            b2 = inv_psi - 1.0 + sqrt(inv_psi) * sqrt(inv_psi - 1.0)
+            a = m / (1.0 + b2)
+            z = sqrt(b2) + random_standard_normal(rng)
+            v_next = a * z * z
+        else:
+            p = (psi - 1.0) / (psi + 1.0)
+            beta = (1.0 - p) / m
+            u = random_standard_uniform(rng)
+            v_next = 0.0 if u <= p else log((1.0 - p) / (1.0 - u)) / beta
+        log_spot = (log_spot + c.drift_dt + c.k0 + c.k1 * v + c.k2 * v_next
+                    + sqrt(c.k3 * v + c.k4 * v_next) * random_standard_normal(rng))
+        variance[0] = v_next
+        return log_spot
+    if model.kind == PRICE_HESTON_EULER:
+        # Full truncation (Lord, Koekkoek & van Dijk 2010): v+ in drift and diffusion.
+        v = variance[0] if variance[0] > 0.0 else 0.0
+        z = random_standard_normal(rng)
+        u = random_standard_normal(rng)
+        log_spot = log_spot + (model.drift - 0.5 * v) * c.dt + sqrt(v) * c.sqrt_dt * z
+        variance[0] = (variance[0] + model.kappa * (model.theta - v) * c.dt
+                       + model.vol_of_vol * sqrt(v) * c.sqrt_dt
+                       * (model.rho * z + sqrt(1.0 - model.rho * model.rho) * u))
+        return log_spot
+    # historical replay, optionally moving-block bootstrapped
+    if model.block_size == 0:
+        return log_spot + model.returns[move]
+    offset = move % model.block_size
+    if offset == 0:
+        boot_start[0] = <Py_ssize_t>random_interval(rng, <uint64_t>(model.n_returns - model.block_size))
+    return log_spot + model.returns[boot_start[0] + offset]
+
+
+cdef inline void trade(const market_t* market, Py_ssize_t p, scratch_t* st, double spot,
+                       double current, double new_hedge, int step) noexcept nogil:
+    """Move policy p's hedge from `current` to `new_hedge` coins at `spot`, paying costs."""
+    cdef double size = fabs(new_hedge - current)
+    cdef double charge = market.cost_rate * spot * size + market.fixed_cost
+    if market.impact_coef > 0.0:
+        charge = charge + market.impact_coef * spot * size * sqrt(size * market.inv_impact_adv)
+    st.cash[p] -= charge
+    st.cost[p] += charge
+    st.trades[p] += 1.0
+    st.last_trade[p] = step
+    if market.instrument == HEDGE_SPOT:
+        st.cash[p] -= (new_hedge - current) * spot
+        st.hedge[p] = new_hedge
+    elif market.instrument == HEDGE_LINEAR_PERP:
+        st.hedge[p] = new_hedge
+    else:
+        st.hedge[p] = new_hedge * spot    # inverse perp: USD notional for that coin exposure
+
+
+cdef inline double coin_exposure(const market_t* market, double position,
+                                 double spot) noexcept nogil:
+    if market.instrument == HEDGE_INVERSE_PERP:
+        return position / spot
+    return position
+
+
+cdef inline void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_policies,
+                        const market_t* market, scratch_t* st, int step, double log_spot,
+                        double spot, double* trace) noexcept nogil:
+    """Every policy's hedging decision at a decision time (step < steps)."""
+    cdef Py_ssize_t p, trace_len = book.steps + 1
+    cdef const policy_t* pol
+    cdef bint have_delta = False, have_gamma = False, live
+    cdef double base_delta = 0.0, base_gamma = 0.0, tau_eff = 0.0
+    cdef double centre, outer, inner, current, new_hedge, delta, unused
+    cdef zakamouline_t zak
+    cdef nested_t band
+    for p in range(n_policies):
+        pol = &policies[p]
+        current = coin_exposure(market, st.hedge[p], spot)
+        if trace != NULL:
+            trace[(p * N_TRACE + TRACE_SPOT) * trace_len + step] = spot
+            trace[(p * N_TRACE + TRACE_TARGET) * trace_len + step] = NAN
+            trace[(p * N_TRACE + TRACE_HALF_WIDTH) * trace_len + step] = NAN
+            trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + step] = current
+        if pol.method == POLICY_NONE:
+            continue
+        if step > 0 and st.last_trade[p] >= 0 and step - st.last_trade[p] < pol.min_interval:
+            continue
+        if (pol.method == POLICY_TIME or pol.method == POLICY_LELAND) and step % pol.every != 0:
+            continue
+        if pol.needs_gamma and not have_gamma:
+            book_delta_gamma(book, 0, step, log_spot, spot, True, &base_delta, &base_gamma)
+            tau_eff = book_tau_eff(book, step, log_spot, spot)
+            have_delta = True
+            have_gamma = True
+        elif pol.coef_set == 0 and not have_delta:
+            book_delta_gamma(book, 0, step, log_spot, spot, False, &base_delta, &unused)
+            have_delta = True
+        live = tau_eff > 0.0
+        outer = 0.0
+        inner = 0.0
+        if pol.method == POLICY_LELAND:
+            book_delta_gamma(book, pol.coef_set, step, log_spot, spot, False, &delta, &unused)
+            centre = -delta - book.coin_premium
+        elif pol.method == POLICY_ZAKAMOULINE:
+            if live:
+                zak = zakamouline(base_gamma, spot, book.hedge_vol, tau_eff, market.cost_rate,
+                                  pol.risk_aversion, book.rate)
+                centre = -book_delta_at_vol(book, step, spot, zak.modified_vol) - book.coin_premium
+                outer = zak.half_width
+            else:
+                centre = -base_delta - book.coin_premium
+            inner = outer if pol.to_edge else 0.0
+        else:
+            centre = -base_delta - book.coin_premium
+            if pol.method == POLICY_FIXED:
+                outer = pol.width
+                inner = outer if pol.to_edge else 0.0
+            elif pol.method == POLICY_WW:
+                outer = whalley_wilmott_width(base_gamma, spot, market.cost_rate,
+                                              pol.risk_aversion, book.rate, tau_eff)
+                inner = outer if pol.to_edge else 0.0
+            elif pol.method == POLICY_NESTED:
+                if pol.outer >= 0.0:
+                    outer = pol.outer
+                    inner = pol.inner
+                else:
+                    band = nested(base_gamma, spot, market.cost_rate, market.fixed_cost,
+                                  pol.risk_aversion)
+                    outer = band.outer
+                    inner = band.inner
+        if step == 0:
+            new_hedge = centre          # the first hedge goes to the target
+        else:
+            new_hedge = hedge_after_band(current, centre, outer, inner)
+        if trace != NULL:
+            trace[(p * N_TRACE + TRACE_TARGET) * trace_len + step] = centre
+            trace[(p * N_TRACE + TRACE_HALF_WIDTH) * trace_len + step] = outer
+        if new_hedge == current or not (fabs(new_hedge - current) >= pol.min_trade):
+            continue
+        trade(market, p, st, spot, current, new_hedge, step)
+        if trace != NULL:
+            trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + step] = new_hedge
+
+
+cdef void simulate_path(const model_t* model, const stepper_t* stepper, const book_t* book,
+                        const policy_t* policies, Py_ssize_t n_policies,
+                        const market_t* market, bitgen_t* rng, scratch_t* st,
+                        double* trace, Py_ssize_t path, Py_ssize_t n_paths,
+                        double* out_pnl, double* out_cost, double* out_funding,
+                        double* out_trades) noexcept nogil:
+    cdef Py_ssize_t p, i, move
+    cdef int step
+    cdef int steps = <int>book.steps
+    cdef Py_ssize_t trace_len = book.steps + 1
+    cdef double log_spot = log(model.spot), spot = model.spot, prev_spot
+    cdef double variance = model.v0
+    cdef double book_cash = book.premium_cash
+    cdef double carry, value
+    cdef Py_ssize_t boot_start = 0
+    for p in range(n_policies):
+        st.hedge[p] = 0.0
+        st.cash[p] = 0.0
+        st.cost[p] = 0.0
+        st.funding[p] = 0.0
+        st.trades[p] = 0.0
+        st.last_trade[p] = -1
+    decide(book, policies, n_policies, market, st, 0, log_spot, spot, trace)
+    for step in range(1, steps + 1):
+        move = step - 1
+        prev_spot = spot
+        log_spot = advance(model, stepper, rng, move, log_spot, &variance, &boot_start)
+        spot = exp(log_spot)
+        book_cash = book_cash * market.growth
+        for p in range(n_policies):
+            st.cash[p] = st.cash[p] * market.growth
+            if market.instrument == HEDGE_LINEAR_PERP:
+                carry = st.hedge[p] * prev_spot * market.funding_per_step
+                st.cash[p] += st.hedge[p] * (spot - prev_spot) - carry
+                st.funding[p] += carry
+            elif market.instrument == HEDGE_INVERSE_PERP:
+                carry = st.hedge[p] * market.funding_per_step
+                st.cash[p] += st.hedge[p] * (spot / prev_spot - 1.0) - carry
+                st.funding[p] += carry
+        for i in range(book.n_options):
+            if book.expiry_step[i] == step:
+                book_cash = book_cash + book.quantity[i] * max(book.omega[i] * (spot - book.strike[i]), 0.0)
+        if step < steps:
+            decide(book, policies, n_policies, market, st, step, log_spot, spot, trace)
+    if trace != NULL:
+        for p in range(n_policies):
+            trace[(p * N_TRACE + TRACE_SPOT) * trace_len + steps] = spot
+            trace[(p * N_TRACE + TRACE_TARGET) * trace_len + steps] = NAN
+            trace[(p * N_TRACE + TRACE_HALF_WIDTH) * trace_len + steps] = NAN
+            trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + steps] = coin_exposure(market, st.hedge[p], spot)
+    value = book_cash + book.coin_premium * spot + book_value(book, steps, spot)
+    for p in range(n_policies):
+        out_pnl[p * n_paths + path] = (value + st.cash[p]
+                                       + (st.hedge[p] * spot if market.instrument == HEDGE_SPOT else 0.0))
+        out_cost[p * n_paths + path] = st.cost[p]
+        out_funding[p * n_paths + path] = st.funding[p]
+        out_trades[p * n_paths + path] = st.trades[p]
+
+
+cdef void run_block(const model_t* model, const stepper_t* stepper, const book_t* book,
+                    const policy_t* policies, Py_ssize_t n_policies, const market_t* market,
+                    bitgen_t* rng, scratch_t* st, double* trace, Py_ssize_t first_path,
+                    Py_ssize_t last_path, Py_ssize_t n_paths, double* out_pnl,
+                    double* out_cost, double* out_funding, double* out_trades) noexcept nogil:
+    cdef Py_ssize_t path
+    for path in range(first_path, last_path):
+        simulate_path(model, stepper, book, policies, n_policies, market, rng, st,
+                      trace if path == 0 else NULL, path, n_paths,
+                      out_pnl, out_cost, out_funding, out_trades)
+
+
+def bitgen_addresses(bit_generators):
+    """Addresses of the bitgen_t structs of numpy bit generators, read with the GIL held.
+
+    The caller keeps the generators alive while the addresses are in use."""
+    cdef const char* capsule_name = "BitGenerator"
+    addresses = np.empty(len(bit_generators), dtype=np.uintp)
+    for k, generator in enumerate(bit_generators):
+        capsule = generator.capsule
+        if not PyCapsule_IsValid(capsule, capsule_name):
+            raise ValueError("bit_generators: not a numpy BitGenerator")
+        addresses[k] = <uintptr_t>PyCapsule_GetPointer(capsule, capsule_name)
+    return addresses
+
+
+def simulate_blocks(*,
+                    int model_kind,
+                    const double[::1] model_params,
+                    const double[::1] returns,
+                    Py_ssize_t bootstrap_block,
+                    Py_ssize_t steps,
+                    double dt,
+                    double rate,
+                    const double[::1] strike,
+                    const double[::1] quantity,
+                    const double[::1] omega,
+                    const int64_t[::1] expiry_step,
+                    const double[:, ::1] tau,
+                    const double[:, :, :, ::1] weight,
+                    const double[:, :, :, ::1] shift,
+                    const double[:, :, :, ::1] inv_sdt,
+                    const double[:, :, ::1] term_rate,
+                    const double[:, :, ::1] term_var,
+                    double hedge_vol,
+                    double coin_premium,
+                    double premium_cash,
+                    int instrument,
+                    const double[::1] costs,
+                    const int[:, ::1] policy_ints,
+                    const double[:, ::1] policy_floats,
+                    const uintptr_t[::1] bitgens,
+                    Py_ssize_t first_block,
+                    Py_ssize_t paths_per_block,
+                    double[:, ::1] pnl,
+                    double[:, ::1] cost,
+                    double[:, ::1] funding,
+                    double[:, ::1] trades,
+                    double[:, :, ::1] trace,
+                    int n_threads):
+    """Simulate the blocks first_block .. first_block + len(bitgens) - 1 of paths.
+
+    Block b covers paths [b * paths_per_block, min((b + 1) * paths_per_block, n_paths))
+    and draws from bitgens[b - first_block] only. Results for path j go to column j of
+    pnl, cost, funding, trades (one row per policy); path 0 also fills `trace`
+    (policy, row, step). Argument layouts are documented in hedgecore.simulation, which
+    is the only caller:
+    model_params = [spot, drift, vol, jump_intensity, jump_mean, jump_std, v0, kappa,
+    theta, vol_of_vol, rho]; costs = [cost_rate, fixed, funding_8h_per_step, impact_coef,
+    1/impact_adv]; policy_ints[p] = [method, every, to_edge, min_interval, coef_set,
+    needs_gamma]; policy_floats[p] = [width, risk_aversion, outer, inner, min_trade];
+    tables [set][step][option][term].
+    """
+    cdef Py_ssize_t n_paths = pnl.shape[1]
+    cdef Py_ssize_t n_policies = policy_ints.shape[0]
+    cdef Py_ssize_t n_options = strike.shape[0]
+    cdef Py_ssize_t n_chunk = bitgens.shape[0]
+    cdef Py_ssize_t b, p, first_path, last_path
+    cdef model_t model
+    cdef stepper_t stepper
+    cdef book_t book
+    cdef market_t market
+    cdef double kappa_dt, xi, rho_xi
+
+    if n_threads < 1:
+        raise ValueError("simulate_blocks: n_threads must be >= 1")
+    if model_params.shape[0] != 11 or costs.shape[0] != 5:
+        raise ValueError("simulate_blocks: model_params needs 11 values and costs 5")
+    if not (quantity.shape[0] == omega.shape[0] == expiry_step.shape[0] == n_options
+            and tau.shape[0] == steps + 1 and tau.shape[1] == n_options
+            and weight.shape[1] == steps + 1 and weight.shape[2] == n_options
+            and shift.shape[0] == weight.shape[0] and shift.shape[1] == steps + 1
+            and shift.shape[2] == n_options and shift.shape[3] == weight.shape[3]
+            and inv_sdt.shape[0] == weight.shape[0] and inv_sdt.shape[1] == steps + 1
+            and inv_sdt.shape[2] == n_options and inv_sdt.shape[3] == weight.shape[3]
+            and term_rate.shape[0] == steps + 1 and term_rate.shape[1] == n_options
+            and term_rate.shape[2] == weight.shape[3]
+            and term_var.shape[0] == steps + 1 and term_var.shape[1] == n_options
+            and term_var.shape[2] == weight.shape[3]):
+        raise ValueError("simulate_blocks: book tables have inconsistent shapes")
+    if policy_floats.shape[0] != n_policies or policy_ints.shape[1] != 6 or policy_floats.shape[1] != 5:
+        raise ValueError("simulate_blocks: policy_ints must be (n, 6) and policy_floats (n, 5)")
+    if not (cost.shape[0] == funding.shape[0] == trades.shape[0] == pnl.shape[0] == n_policies
+            and cost.shape[1] == funding.shape[1] == trades.shape[1] == n_paths):
+        raise ValueError("simulate_blocks: outputs must have shape (n_policies, n_paths)")
+    if trace.shape[0] != n_policies or trace.shape[1] != N_TRACE or trace.shape[2] != steps + 1:
+        raise ValueError("simulate_blocks: trace must have shape (n_policies, 4, steps + 1)")
+    if model_kind == PRICE_HISTORICAL:
+        if bootstrap_block == 0 and returns.shape[0] < steps:
+            raise ValueError("simulate_blocks: fewer returns than steps")
+        if bootstrap_block < 0 or bootstrap_block > returns.shape[0]:
+            raise ValueError("simulate_blocks: bootstrap block longer than the series")
+    if paths_per_block < 1 or first_block * paths_per_block >= n_paths or (
+            (first_block + n_chunk - 1) * paths_per_block >= n_paths):
+        raise ValueError("simulate_blocks: blocks outside the paths")
+
+    model.kind = model_kind
+    model.spot = model_params[0]
+    model.drift = model_params[1]
+    model.vol = model_params[2]
+    model.jump_intensity = model_params[3]
+    model.jump_mean = model_params[4]
+    model.jump_std = model_params[5]
+    model.jump_compensator = model.jump_intensity * (
+        exp(model.jump_mean + 0.5 * model.jump_std * model.jump_std) - 1.0)
+    model.v0 = model_params[6]
+    model.kappa = model_params[7]
+    model.theta = model_params[8]
+    model.vol_of_vol = model_params[9]
+    model.rho = model_params[10]
+    model.returns = &returns[0] if returns.shape[0] > 0 else NULL
+    model.n_returns = returns.shape[0]
+    model.block_size = bootstrap_block
+
+    stepper.dt = dt
+    stepper.sqrt_dt = sqrt(dt)
+    stepper.drift_dt = model.drift * dt
+    stepper.vol_sqrt_dt = model.vol * stepper.sqrt_dt
+    stepper.jump_rate_dt = model.jump_intensity * dt
+    stepper.gbm_drift = (model.drift - 0.5 * model.vol * model.vol) * dt
+    if model_kind == PRICE_MERTON:
+        stepper.gbm_drift = stepper.gbm_drift - model.jump_compensator * dt
+    stepper.decay = exp(-model.kappa * dt) if model.kappa > 0.0 else 1.0
+    if model_kind == PRICE_HESTON_QE:
+        kappa_dt = model.kappa * dt
+        xi = model.vol_of_vol
+        stepper.qe_c1 = xi * xi * stepper.decay * (1.0 - stepper.decay) / model.kappa
+        stepper.qe_c2 = model.theta * xi * xi * (1.0 - stepper.decay) ** 2 / (2.0 * model.kappa)
+        rho_xi = model.rho / xi
+        # Andersen (2008) eq. 33 with gamma1 = gamma2 = 1/2; the drift is the model's.
+        stepper.k0 = -rho_xi * model.kappa * model.theta * dt
+        stepper.k1 = 0.5 * dt * (model.kappa * rho_xi - 0.5) - rho_xi
+        stepper.k2 = 0.5 * dt * (model.kappa * rho_xi - 0.5) + rho_xi
+        stepper.k3 = 0.5 * dt * (1.0 - model.rho * model.rho)
+        stepper.k4 = stepper.k3
+
+    book.n_options = n_options
+    book.n_terms = weight.shape[3]
+    book.n_sets = weight.shape[0]
+    book.steps = steps
+    book.strike = &strike[0]
+    book.quantity = &quantity[0]
+    book.omega = &omega[0]
+    book.expiry_step = &expiry_step[0]
+    book.tau = &tau[0, 0]
+    book.weight = &weight[0, 0, 0, 0]
+    book.shift = &shift[0, 0, 0, 0]
+    book.inv_sdt = &inv_sdt[0, 0, 0, 0]
+    book.term_rate = &term_rate[0, 0, 0]
+    book.term_var = &term_var[0, 0, 0]
+    book.hedge_vol = hedge_vol
+    book.rate = rate
+    book.coin_premium = coin_premium
+    book.premium_cash = premium_cash
+
+    market.instrument = instrument
+    market.dt = dt
+    market.growth = exp(rate * dt)
+    market.cost_rate = costs[0]
+    market.fixed_cost = costs[1]
+    market.funding_per_step = costs[2]
+    market.impact_coef = costs[3]
+    market.inv_impact_adv = costs[4]
+
+    cdef policy_t* policy_buffer = <policy_t*>malloc(max(n_policies, 1) * sizeof(policy_t))
+    # per block: hedge, cash, cost, funding, trades (doubles) and last_trade (int)
+    cdef double* scratch_doubles = <double*>malloc(max(n_chunk * n_policies * 5, 1) * sizeof(double))
+    cdef int* scratch_ints = <int*>malloc(max(n_chunk * n_policies, 1) * sizeof(int))
+    cdef scratch_t* scratch = <scratch_t*>malloc(max(n_chunk, 1) * sizeof(scratch_t))
+    if policy_buffer == NULL or scratch_doubles == NULL or scratch_ints == NULL or scratch == NULL:
+        free(policy_buffer)
+        free(scratch_doubles)
+        free(scratch_ints)
+        free(scratch)
+        raise MemoryError()
+    for p in range(n_policies):
+        policy_buffer[p].method = policy_ints[p, 0]
+        policy_buffer[p].every = max(policy_ints[p, 1], 1)
+        policy_buffer[p].to_edge = policy_ints[p, 2] != 0
+        policy_buffer[p].min_interval = policy_ints[p, 3]
+        policy_buffer[p].coef_set = policy_ints[p, 4]
+        policy_buffer[p].needs_gamma = policy_ints[p, 5] != 0
+        policy_buffer[p].width = policy_floats[p, 0]
+        policy_buffer[p].risk_aversion = policy_floats[p, 1]
+        policy_buffer[p].outer = policy_floats[p, 2]
+        policy_buffer[p].inner = policy_floats[p, 3]
+        policy_buffer[p].min_trade = policy_floats[p, 4]
+        if not (0 <= policy_buffer[p].coef_set < book.n_sets):
+            free(policy_buffer)
+            free(scratch_doubles)
+            free(scratch_ints)
+            free(scratch)
+            raise ValueError("simulate_blocks: policy coefficient set out of range")
+    for b in range(n_chunk):
+        scratch[b].hedge = scratch_doubles + (5 * b + 0) * n_policies
+        scratch[b].cash = scratch_doubles + (5 * b + 1) * n_policies
+        scratch[b].cost = scratch_doubles + (5 * b + 2) * n_policies
+        scratch[b].funding = scratch_doubles + (5 * b + 3) * n_policies
+        scratch[b].trades = scratch_doubles + (5 * b + 4) * n_policies
+        scratch[b].last_trade = scratch_ints + b * n_policies
+
+    try:
+        for b in prange(n_chunk, nogil=True, schedule="dynamic", num_threads=n_threads):
+            first_path = (first_block + b) * paths_per_block
+            last_path = min(first_path + paths_per_block, n_paths)
+            run_block(&model, &stepper, &book, policy_buffer, n_policies, &market,
+                      <bitgen_t*>bitgens[b], &scratch[b], &trace[0, 0, 0],
+                      first_path, last_path, n_paths,
+                      &pnl[0, 0], &cost[0, 0], &funding[0, 0], &trades[0, 0])
+    finally:
+        free(policy_buffer)
+        free(scratch_doubles)
+        free(scratch_ints)
+        free(scratch)
+
+
+def leland_vols(double vol, double cost, double dt, const double[::1] quantity):
+    """Leland's hedging vol for each option line (+ for shorts, - for longs); the formula
+    is _bands.leland_vol, so it lives in one place."""
+    out = np.empty(quantity.shape[0], dtype=np.float64)
+    cdef Py_ssize_t i
+    for i in range(quantity.shape[0]):
+        out[i] = leland_vol(vol, cost, dt, quantity[i] < 0.0)
+    return out
