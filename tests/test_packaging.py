@@ -1,0 +1,141 @@
+"""What an install of hedgecore must hold, checked on whatever `import hedgecore` finds.
+
+Run from the source tree after an in-place build, these check the tree; run by
+.ci/wheel_check.sh or cibuildwheel (HEDGECORE_TEST_INSTALLED=1) they check the installed
+wheel, and first that the import really came from an installation.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.machinery
+import importlib.metadata
+import importlib.resources
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pytest
+from packaging.version import Version
+
+import hedgecore
+from hedgecore._config import COMPILED_MODULES
+
+PACKAGE_DIR = Path(hedgecore.__file__).resolve().parent
+SOURCE_TREE = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "setup.py").is_file() else None
+TESTING_INSTALLED = os.environ.get("HEDGECORE_TEST_INSTALLED") == "1"
+
+
+def test_import_comes_from_an_installation_when_testing_one() -> None:
+    if not TESTING_INSTALLED:
+        pytest.skip("HEDGECORE_TEST_INSTALLED=1 is set by the wheel checks only")
+    install_dirs = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
+    assert PACKAGE_DIR.parent in install_dirs, f"hedgecore imported from {PACKAGE_DIR}, not from {install_dirs}"
+    assert SOURCE_TREE is None, f"hedgecore imported from a source tree at {SOURCE_TREE}"
+
+
+def test_compiled_module_list_matches_setup_py() -> None:
+    if SOURCE_TREE is None:
+        pytest.skip("setup.py is not shipped in a wheel")
+    tree = ast.parse((SOURCE_TREE / "setup.py").read_text())
+    built = next(
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(target, ast.Name) and target.id == "COMPILED_MODULES" for target in node.targets)
+    )
+    assert isinstance(built, ast.Dict)
+    assert tuple(ast.literal_eval(key) for key in built.keys if key is not None) == COMPILED_MODULES
+
+
+@pytest.mark.parametrize("name", COMPILED_MODULES)
+def test_compiled_module_is_an_extension_with_a_stub_beside_it(name: str) -> None:
+    module = importlib.import_module(f"hedgecore.{name}")
+    origin = Path(module.__file__ or "")
+    assert origin.name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), f"{origin} is not compiled"
+    assert origin.with_name(f"{name}.pyi").is_file(), f"no {name}.pyi next to {origin}"
+
+
+def test_package_is_marked_typed() -> None:
+    assert importlib.resources.files("hedgecore").joinpath("py.typed").is_file()
+
+
+def test_version_is_pep440_and_matches_installed_metadata() -> None:
+    Version(hedgecore.__version__)  # raises InvalidVersion on a malformed string
+    try:
+        installed = importlib.metadata.version("hedgecore")
+    except importlib.metadata.PackageNotFoundError:
+        if TESTING_INSTALLED:
+            raise
+        pytest.skip("hedgecore is not installed (source tree without pip install -e)")
+    assert installed == hedgecore.__version__
+
+
+def test_cli_reports_the_package_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hedgecore", "--version"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert hedgecore.__version__ in result.stdout
+
+
+def test_library_import_needs_numpy_only() -> None:
+    # The CLI's typer, rich and yaml are dependencies of the command, not of the library.
+    code = "import sys, hedgecore; print(sorted({'typer', 'rich', 'yaml', 'click'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_show_config_dict_describes_this_build() -> None:
+    from hedgecore._runtime import max_threads, openmp_enabled
+
+    config = hedgecore.show_config(as_dict=True)
+    assert config["hedgecore"]["version"] == hedgecore.__version__
+    assert Path(config["hedgecore"]["location"]) == PACKAGE_DIR
+    assert config["missing_modules"] == {}
+    assert sorted(config["compiled_modules"]) == sorted(COMPILED_MODULES)
+    assert config["numpy"]["version"] == np.__version__
+    assert config["python"]["version"] == ".".join(map(str, sys.version_info[:3]))
+    assert config["openmp"]["enabled"] is openmp_enabled()
+    if openmp_enabled():
+        assert config["openmp"]["default_threads"] == max(1, max_threads())
+    else:
+        assert config["openmp"]["default_threads"] == 1
+
+
+def test_show_config_prints_a_report(capsys: pytest.CaptureFixture[str]) -> None:
+    from hedgecore._runtime import openmp_enabled
+
+    assert hedgecore.show_config() is None
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"hedgecore {hedgecore.__version__}")
+    for name in COMPILED_MODULES:
+        assert f"  {name} " in printed
+    assert "MISSING" not in printed
+    assert f"OpenMP: {'yes' if openmp_enabled() else 'no'}" in printed
+
+
+def test_show_config_follows_omp_num_threads() -> None:
+    # OMP_NUM_THREADS is read when the OpenMP runtime starts, so ask a fresh interpreter.
+    from hedgecore._runtime import openmp_enabled
+
+    code = "import hedgecore; print(hedgecore.show_config(as_dict=True)['openmp']['default_threads'])"
+    environment = {**os.environ, "OMP_NUM_THREADS": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True, env=environment
+    )
+    assert int(result.stdout) == (3 if openmp_enabled() else 1)
+
+
+def test_show_config_survives_a_missing_compiled_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A broken install is when show_config is needed most: it must report, not raise.
+    import hedgecore._config as config_module
+
+    monkeypatch.setattr(config_module, "COMPILED_MODULES", (*COMPILED_MODULES, "_not_built"))
+    config = hedgecore.show_config(as_dict=True)
+    assert list(config["missing_modules"]) == ["_not_built"]
+    assert "ModuleNotFoundError" in config["missing_modules"]["_not_built"]
