@@ -8,6 +8,17 @@ Public API (raw units, numpy arrays, broadcasting like ufuncs):
 
 from hedgecore._config import show_config
 from hedgecore._version import __version__
+from hedgecore.implied import ImpliedVolResult, IVStatus, implied_vol, solve_implied_vol
 from hedgecore.pricing import GREEK_NAMES, Greeks, greeks
 
-__all__ = ["GREEK_NAMES", "Greeks", "__version__", "greeks", "show_config"]
+__all__ = [
+    "GREEK_NAMES",
+    "Greeks",
+    "IVStatus",
+    "ImpliedVolResult",
+    "__version__",
+    "greeks",
+    "implied_vol",
+    "show_config",
+    "solve_implied_vol",
+]
