@@ -1,0 +1,557 @@
+"""Policy optimisation: search a hedging policy's parameters on simulated paths.
+
+`optimize` evaluates a grid of parameter values of one policy (a band's risk aversion or
+width, a nested band's outer/inner edges, a time policy's interval, a minimum interval
+between trades, a minimum trade size) on common random numbers: every candidate runs on
+the same simulated paths (the same seed, so a candidate's numbers do not depend on which
+others share its batch), which makes differences between candidates far less noisy than
+the numbers themselves. It returns every candidate's cost and risk, marks the efficient
+frontier (no other candidate is both cheaper and less risky), and picks the candidate that
+minimises the objective:
+
+- ``mean_variance``: mean cost + risk_weight x variance of the hedged PnL;
+- ``cvar``: the CVaR of the hedged PnL at a level (a positive number = expected loss in
+  the worst 1 - level of paths);
+- ``min_cost``: the least mean cost among candidates whose PnL std is within max_std.
+
+Cost is what hedging costs per path in the quote currency: trading costs (fees, spread,
+fixed, impact) plus perpetual funding. `policy_document` turns the choice into the policy
+schema `hedgecore hedge` reads (a dict; the CLI writes the YAML).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+
+from hedgecore.errors import ConfigError, Fields, finite_number, join_path
+from hedgecore.simconfig import COMMON_POLICY_KEYS, DOCUMENT, METHOD_KEYS, integer, parse_policy
+from hedgecore.simulation import PolicySpec, SimulationResult, SimulationSpec, simulate
+
+ObjectiveKind = Literal["mean_variance", "cvar", "min_cost"]
+OBJECTIVES: tuple[str, ...] = ("mean_variance", "cvar", "min_cost")
+
+# Searchable parameters: kind of number and the smallest allowed value. `inner_ratio`
+# (nested only) sets inner = inner_ratio x outer, so a grid never proposes inner > outer.
+INTEGER_PARAMETERS = ("every", "min_interval")
+SEARCHABLE: dict[str, tuple[str, float]] = {
+    "risk_aversion": ("positive", 0.0),
+    "width": ("non_negative", 0.0),
+    "outer": ("non_negative", 0.0),
+    "inner": ("non_negative", 0.0),
+    "inner_ratio": ("non_negative", 0.0),
+    "every": ("integer", 1),
+    "min_interval": ("integer", 0),
+    "min_trade": ("non_negative", 0.0),
+}
+SECTION_KEYS = ("policy", "search", "objective", "output", "batch_size")
+OBJECTIVE_KEYS = ("type", "risk_weight", "level", "max_std")
+RANGE_KEYS = ("min", "max", "num", "scale", "values")
+OUTPUT_KEYS = ("underlying", "instrument", "name")
+
+Simulator = Callable[..., SimulationResult]
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Objective:
+    """What the optimizer minimises (see the module docstring).
+
+    risk_weight: mean_variance's k, per unit of the quote currency (cost + k variance);
+    level: cvar's confidence level in (0, 1); max_std: min_cost's limit on the PnL std,
+    quote currency.
+    """
+
+    kind: ObjectiveKind
+    risk_weight: float = 0.0
+    level: float = 0.95
+    max_std: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in OBJECTIVES:
+            raise ValueError(f"objective kind must be one of {', '.join(OBJECTIVES)}, got {self.kind!r}")
+        if self.kind == "mean_variance" and not (math.isfinite(self.risk_weight) and self.risk_weight >= 0.0):
+            raise ValueError(f"risk_weight must be finite and >= 0, got {self.risk_weight!r}")
+        if self.kind == "cvar" and not 0.0 < self.level < 1.0:
+            raise ValueError(f"level must be in (0, 1), got {self.level!r}")
+        if self.kind == "min_cost" and (self.max_std is None or not self.max_std > 0.0):
+            raise ValueError(f"max_std must be > 0 for the min_cost objective, got {self.max_std!r}")
+
+    @property
+    def risk_name(self) -> str:
+        """The risk axis of the frontier: std_pnl, or cvar at the level."""
+        return f"cvar_{round(self.level * 100, 2):g}" if self.kind == "cvar" else "std_pnl"
+
+    def describe(self) -> str:
+        if self.kind == "mean_variance":
+            return f"minimise mean cost + {self.risk_weight:g} x variance of PnL"
+        if self.kind == "cvar":
+            return f"minimise CVaR {self.level:.0%} of PnL"
+        return f"minimise mean cost with PnL std <= {self.max_std:g}"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.kind}
+        if self.kind == "mean_variance":
+            out["risk_weight"] = self.risk_weight
+        elif self.kind == "cvar":
+            out["level"] = self.level
+        else:
+            out["max_std"] = self.max_std
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One evaluated parameter set. Money in the quote currency, per path.
+
+    mean_cost: trading costs plus funding; risk: std_pnl or the CVaR, per the objective;
+    feasible: within max_std (always True for the other objectives); efficient: on the
+    cost/risk frontier.
+    """
+
+    parameters: dict[str, float]
+    policy: PolicySpec
+    mean_cost: float
+    mean_pnl: float
+    std_pnl: float
+    stderr_pnl: float
+    cvar: float
+    mean_trades: float
+    risk: float
+    objective: float
+    feasible: bool
+    efficient: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **{name: _plain(value) for name, value in self.parameters.items()},
+            "mean_cost": self.mean_cost,
+            "mean_pnl": self.mean_pnl,
+            "std_pnl": self.std_pnl,
+            "stderr_pnl": self.stderr_pnl,
+            "cvar": self.cvar,
+            "mean_trades": self.mean_trades,
+            "objective": self.objective,
+            "feasible": self.feasible,
+            "efficient": self.efficient,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizeResult:
+    """Every candidate in grid order, the chosen one and the run's settings."""
+
+    objective: Objective
+    base: PolicySpec
+    parameter_names: tuple[str, ...]
+    candidates: tuple[Candidate, ...]
+    chosen: Candidate
+    option_value: float
+    paths: int
+    steps: int
+    seed: int
+    results: tuple[SimulationResult, ...] = field(repr=False, default=())
+
+    @property
+    def frontier(self) -> tuple[Candidate, ...]:
+        """The efficient candidates, by increasing risk (so by decreasing cost)."""
+        return tuple(sorted((c for c in self.candidates if c.efficient), key=lambda c: (c.risk, c.mean_cost)))
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: objective, chosen parameters and policy, the frontier, all candidates."""
+        return {
+            "objective": self.objective.as_dict(),
+            "method": self.base.method,
+            "parameters": list(self.parameter_names),
+            "option_value": self.option_value,
+            "paths": self.paths,
+            "steps": self.steps,
+            "seed": self.seed,
+            "chosen": {
+                "parameters": {name: _plain(value) for name, value in self.chosen.parameters.items()},
+                **{k: v for k, v in self.chosen.as_dict().items() if k not in self.chosen.parameters},
+            },
+            "frontier": [candidate.as_dict() for candidate in self.frontier],
+            "candidates": [candidate.as_dict() for candidate in self.candidates],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizeSetup:
+    """A parsed `optimize:` section."""
+
+    policy: PolicySpec
+    search: dict[str, tuple[float, ...]]
+    objective: Objective
+    underlying: str | None
+    instrument: str | None
+    name: str
+    batch_size: int
+
+
+def _plain(value: float) -> float | int:
+    return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
+
+
+# --------------------------------------------------------------------------- the search
+def candidate_policies(
+    policy: PolicySpec, search: Mapping[str, Sequence[float]]
+) -> list[tuple[dict[str, float], PolicySpec]]:
+    """The grid: every combination of the searched values applied to `policy`, in order
+    (the first parameter varies slowest). Raises ValueError for a parameter that does not
+    apply to the policy's method or a value out of range."""
+    if not search:
+        raise ValueError("search must name at least one parameter")
+    applicable = set(COMMON_POLICY_KEYS + METHOD_KEYS[policy.method])
+    if policy.method == "nested":
+        applicable.add("inner_ratio")
+    names = list(search)
+    for name in names:
+        if name not in SEARCHABLE:
+            raise ValueError(f"search: unknown parameter {name!r} (searchable: {', '.join(SEARCHABLE)})")
+        if name not in applicable:
+            raise ValueError(f"search: {name!r} does not apply to method {policy.method!r}")
+        values = list(search[name])
+        if not values:
+            raise ValueError(f"search: {name!r} has no values")
+        kind, minimum = SEARCHABLE[name]
+        for value in values:
+            if not math.isfinite(value) or value < minimum or (kind == "positive" and value <= 0.0):
+                raise ValueError(f"search: {name!r} value {value!r} out of range")
+            if kind == "integer" and float(value) != int(value):
+                raise ValueError(f"search: {name!r} takes whole numbers, got {value!r}")
+    if "inner_ratio" in names and "inner" in names:
+        raise ValueError("search: give inner or inner_ratio, not both")
+    if policy.method == "nested" and "risk_aversion" in names and ({"outer", "inner", "inner_ratio"} & set(names)):
+        raise ValueError("search: a nested band is searched by risk_aversion or by outer/inner, not both")
+    grid: list[tuple[dict[str, float], PolicySpec]] = []
+    for combination in itertools.product(*(search[name] for name in names)):
+        parameters = {name: float(value) for name, value in zip(names, combination, strict=True)}
+        changes: dict[str, Any] = {}
+        for name, value in parameters.items():
+            if name == "inner_ratio":
+                continue
+            changes[name] = int(value) if name in INTEGER_PARAMETERS else value
+        if policy.method == "nested":
+            if "risk_aversion" in parameters:
+                changes["outer"] = changes["inner"] = None
+            else:
+                outer = changes.get("outer", policy.outer)
+                if "inner_ratio" in parameters:
+                    if outer is None:
+                        raise ValueError("search: inner_ratio needs outer (in the policy or the search)")
+                    changes["inner"] = parameters["inner_ratio"] * outer
+                inner = changes.get("inner", policy.inner)
+                if outer is None or inner is None:
+                    raise ValueError("search: a nested band searched by edges needs both outer and inner")
+                if inner > outer:
+                    continue  # not a band: skip this corner of the grid
+                changes["risk_aversion"] = None
+        grid.append((parameters, replace(policy, name=f"{policy.name}#{len(grid)}", **changes)))
+    if not grid:
+        raise ValueError("search: no candidate left (every inner exceeds its outer)")
+    return grid
+
+
+def _tail_loss(pnl: np.ndarray, level: float) -> float:
+    """CVaR as a positive loss: minus the mean of the PnL at or below its (1 - level) quantile."""
+    cut = np.quantile(pnl, 1.0 - level)
+    return float(-pnl[pnl <= cut].mean())
+
+
+def optimize(
+    spec: SimulationSpec,
+    policy: PolicySpec,
+    search: Mapping[str, Sequence[float]],
+    objective: Objective,
+    *,
+    paths: int | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+    threads: int | None = None,
+    progress: ProgressCallback | None = None,
+    batch_size: int = 16,
+    simulator: Simulator = simulate,
+) -> OptimizeResult:
+    """Evaluate `policy` at every point of the `search` grid and choose by `objective`.
+
+    spec: the simulation (its own policies are ignored); policy: the base policy whose
+    parameters are searched (searched fields override it); search: parameter -> values.
+    Candidates run `batch_size` at a time as the policies of one `simulate` call, each
+    batch with the same seed (common random numbers: the simulator gives a policy the same
+    numbers whatever else shares the call). A spec without a seed gets one drawn once, and
+    reported. progress(done, total) counts simulated paths over all batches.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    grid = candidate_policies(policy, search)
+    run_seed = seed if seed is not None else spec.seed
+    if run_seed is None:
+        run_seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
+    run_paths = paths if paths is not None else spec.paths
+    batches = [grid[start:start + batch_size] for start in range(0, len(grid), batch_size)]
+    total = run_paths * len(batches)
+    results: list[SimulationResult] = []
+    rows: list[Candidate] = []
+    for number, batch in enumerate(batches):
+        batch_spec = replace(spec, policies=tuple(candidate for _, candidate in batch))
+
+        def batch_progress(done: int, _total: int, offset: int = number * run_paths) -> None:
+            if progress is not None:
+                progress(offset + done, total)
+
+        result = simulator(batch_spec, paths=run_paths, steps=steps, seed=run_seed, threads=threads,
+                           progress=batch_progress if progress is not None else None)
+        results.append(result)
+        for (parameters, candidate), outcome in zip(batch, result.policies, strict=True):
+            mean_cost = outcome.mean_cost + outcome.mean_funding
+            if objective.kind == "cvar":
+                if math.isclose(objective.level, 0.95):
+                    cvar = outcome.cvar_95
+                elif math.isclose(objective.level, 0.99):
+                    cvar = outcome.cvar_99
+                else:
+                    cvar = _tail_loss(np.asarray(outcome.pnl), objective.level)
+                risk = cvar
+                value = cvar
+            else:
+                cvar = outcome.cvar_95
+                risk = outcome.std_pnl
+                value = (mean_cost + objective.risk_weight * outcome.std_pnl**2
+                         if objective.kind == "mean_variance" else mean_cost)
+            feasible = objective.kind != "min_cost" or outcome.std_pnl <= objective.max_std  # type: ignore[operator]
+            rows.append(Candidate(
+                parameters=parameters,
+                policy=replace(candidate, name=policy.name),
+                mean_cost=mean_cost,
+                mean_pnl=outcome.mean_pnl,
+                std_pnl=outcome.std_pnl,
+                stderr_pnl=outcome.stderr_pnl,
+                cvar=cvar,
+                mean_trades=outcome.mean_trades,
+                risk=risk,
+                objective=value,
+                feasible=feasible,
+            ))
+    rows = _mark_efficient(rows)
+    feasible_rows = [row for row in rows if row.feasible]
+    if objective.kind == "min_cost" and not feasible_rows:
+        least = min(rows, key=lambda row: row.std_pnl)
+        raise ValueError(f"no candidate keeps the PnL std within max_std={objective.max_std:g}; the least "
+                         f"risky has std {least.std_pnl:.6g} at {least.parameters}: widen the search or "
+                         "raise max_std")
+    chosen = min(feasible_rows, key=lambda row: (row.objective, row.risk))
+    first = results[0]
+    return OptimizeResult(
+        objective=objective,
+        base=policy,
+        parameter_names=tuple(search),
+        candidates=tuple(rows),
+        chosen=chosen,
+        option_value=first.option_value,
+        paths=first.paths,
+        steps=first.steps,
+        seed=run_seed,
+        results=tuple(results),
+    )
+
+
+def _mark_efficient(rows: list[Candidate]) -> list[Candidate]:
+    """Flag the candidates no other candidate beats on both cost and risk."""
+    marked = []
+    for row in rows:
+        dominated = any(
+            other.mean_cost <= row.mean_cost and other.risk <= row.risk
+            and (other.mean_cost < row.mean_cost or other.risk < row.risk)
+            for other in rows
+        )
+        marked.append(replace(row, efficient=not dominated))
+    return marked
+
+
+# --------------------------------------------------------------------------- config
+def _values(data: Any, path: str, name: str) -> tuple[float, ...]:
+    """A list of values or {min, max, num, scale} or {values: [...]}."""
+    kind, minimum = SEARCHABLE[name]
+    if isinstance(data, list):
+        raw = [finite_number(item, join_path(path, k), DOCUMENT) for k, item in enumerate(data)]
+        if not raw:
+            raise ConfigError(path, "must list at least one value", document=DOCUMENT)
+        values = raw
+        item_path = path
+    else:
+        fields = Fields(data, path, DOCUMENT, allowed=RANGE_KEYS)
+        if fields.has("values"):
+            if any(fields.has(key) for key in ("min", "max", "num", "scale")):
+                fields.fail("values", "give either values or min/max/num, not both")
+            return _values(fields.sequence("values"), fields.sub("values"), name)
+        low = fields.number("min")
+        high = fields.number("max")
+        if high < low:
+            fields.fail("max", f"must be >= min ({high:g} < {low:g})")
+        count = integer(fields, "num", 2 if high > low else 1, minimum=1)
+        scale = fields.choice("scale", ("log", "linear"), "log" if kind == "positive" else "linear")
+        if scale == "log":
+            if low <= 0.0:
+                fields.fail("min", f"must be > 0 on a log scale, got {low:g}")
+            values = list(np.geomspace(low, high, count)) if count > 1 else [low]
+        else:
+            values = list(np.linspace(low, high, count)) if count > 1 else [low]
+        item_path = path
+    out: list[float] = []
+    for value in values:
+        # 12 significant digits: a log grid reads 1e-05, not 9.999999999999999e-06
+        value = float(round(value)) if kind == "integer" else float(f"{value:.12g}")
+        if value < minimum or (kind == "positive" and value <= 0.0):
+            bound = "> 0" if kind == "positive" else f">= {minimum:g}"
+            raise ConfigError(item_path, f"values must be {bound}, got {value:g}", document=DOCUMENT)
+        if value not in out:
+            out.append(float(value))
+    return tuple(out)
+
+
+def parse_optimize_section(data: Any, path: str = "optimize") -> OptimizeSetup:
+    """Parse the `optimize:` section of a simulation config (see README "Optimize")."""
+    fields = Fields(data, path, DOCUMENT, allowed=SECTION_KEYS)
+    search_fields = Fields(fields.mapping("search", required=True), fields.sub("search"), DOCUMENT,
+                           allowed=tuple(SEARCHABLE))
+    if not search_fields.data:
+        search_fields.fail_at(search_fields.path, "must name at least one parameter to search")
+    search = {str(name): _values(value, search_fields.sub(str(name)), str(name))
+              for name, value in search_fields.data.items()}
+
+    # The base policy: searched parameters need not be given, so fill them with their first
+    # value before the policy reader checks the rest.
+    policy_path = fields.sub("policy")
+    raw_policy = dict(fields.mapping("policy", required=True))
+    method = raw_policy.get("method")
+    for name, values in search.items():
+        if name == "inner_ratio":
+            raw_policy.setdefault("inner", 0.0)
+            continue
+        if name == "risk_aversion" and method == "nested":
+            raw_policy.pop("outer", None)
+            raw_policy.pop("inner", None)
+        raw_policy.setdefault(name, int(values[0]) if name in INTEGER_PARAMETERS else values[0])
+    if method == "nested" and ({"outer", "inner", "inner_ratio"} & set(search)):
+        raw_policy.pop("risk_aversion", None)
+        if "inner" in raw_policy and "outer" in raw_policy and raw_policy["inner"] > raw_policy["outer"]:
+            raw_policy["inner"] = raw_policy["outer"]
+    policy = parse_policy(raw_policy, policy_path)
+    if policy.method in ("none",):
+        fields.fail_at(join_path(policy_path, "method"), "a 'none' policy has nothing to optimise")
+    applicable = set(COMMON_POLICY_KEYS + METHOD_KEYS[policy.method]) | (
+        {"inner_ratio"} if policy.method == "nested" else set())
+    for name in search:
+        if name not in applicable:
+            search_fields.fail(name, f"does not apply to method '{policy.method}'")
+
+    objective_fields = Fields(fields.mapping("objective", required=True), fields.sub("objective"), DOCUMENT,
+                              allowed=OBJECTIVE_KEYS)
+    kind = objective_fields.choice("type", OBJECTIVES)
+    for key in ("risk_weight", "level", "max_std"):
+        wanted = {"mean_variance": "risk_weight", "cvar": "level", "min_cost": "max_std"}[kind]
+        if key != wanted and objective_fields.has(key):
+            objective_fields.fail(key, f"does not apply to objective '{kind}' (it takes {wanted})")
+    if kind == "mean_variance":
+        objective = Objective("mean_variance", risk_weight=objective_fields.non_negative("risk_weight"))
+    elif kind == "cvar":
+        level = objective_fields.number("level", 0.95)
+        if not 0.0 < level < 1.0:
+            objective_fields.fail("level", f"must be in (0, 1), got {level:g}")
+        objective = Objective("cvar", level=level)
+    else:
+        objective = Objective("min_cost", max_std=objective_fields.positive("max_std"))
+
+    output = Fields(fields.mapping("output"), fields.sub("output"), DOCUMENT, allowed=OUTPUT_KEYS)
+    return OptimizeSetup(
+        policy=policy,
+        search=search,
+        objective=objective,
+        underlying=output.text("underlying").strip().upper() if output.has("underlying") else None,
+        instrument=output.text("instrument").strip() if output.has("instrument") else None,
+        name=output.text("name", policy.name),
+        batch_size=integer(fields, "batch_size", 16, minimum=1),
+    )
+
+
+# --------------------------------------------------------------------------- policy output
+def _duration_text(seconds: float) -> str:
+    """A duration the policy reader parses: 2h, 30m, 1d, or seconds."""
+    whole = round(seconds)
+    if whole <= 0:
+        return "0s"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if abs(seconds - whole) < 1e-6 and whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s" if abs(seconds - whole) < 1e-6 else f"{seconds:.3f}s"
+
+
+def policy_document(
+    result: OptimizeResult,
+    spec: SimulationSpec,
+    *,
+    underlying: str,
+    instrument: str | None = None,
+) -> dict[str, Any]:
+    """The chosen policy in the schema `hedgecore hedge --policy` reads (a plain dict).
+
+    The band maps one to one (fixed half_width, whalley_wilmott / zakamouline
+    risk_aversion, nested outer/inner or risk_aversion with the fixed cost); a `time`
+    policy becomes a zero-width fixed band with a minimum interval of `every` steps.
+    Minimum intervals in steps become durations (one step = horizon / steps). The hedge
+    instrument carries the simulated costs. `leland` has no band form and is refused.
+    """
+    chosen = result.chosen.policy
+    step_seconds = spec.horizon_years / result.steps * 365.0 * 86400.0
+    costs = spec.costs
+    band: dict[str, Any]
+    interval_steps = chosen.min_interval
+    rebalance_to = chosen.rebalance
+    if chosen.method == "fixed":
+        band = {"method": "fixed", "half_width": chosen.width}
+        rebalance_to = rebalance_to or "target"
+    elif chosen.method in ("whalley_wilmott", "zakamouline"):
+        band = {"method": chosen.method, "risk_aversion": chosen.risk_aversion}
+        rebalance_to = rebalance_to or "edge"
+    elif chosen.method == "nested":
+        if chosen.risk_aversion is not None:
+            band = {"method": "nested", "risk_aversion": chosen.risk_aversion, "fixed_cost_usd": costs.fixed}
+        else:
+            band = {"method": "nested", "outer_half_width": chosen.outer, "inner_half_width": chosen.inner}
+        rebalance_to = "target"
+    elif chosen.method == "time":
+        band = {"method": "fixed", "half_width": 0.0}
+        interval_steps = max(interval_steps, chosen.every)
+        rebalance_to = "target"
+    else:
+        raise ValueError(f"a '{chosen.method}' policy has no band form for `hedgecore hedge`")
+    if instrument is None:
+        instrument = {"spot": "spot", "linear_perp": f"{underlying}_USDC-PERPETUAL",
+                      "inverse_perp": f"{underlying}-PERPETUAL"}[spec.hedge.instrument]
+    hedge_instrument: dict[str, Any] = {
+        "name": instrument,
+        "taker_fee": costs.proportional,
+        "half_spread": costs.half_spread,
+        "fixed_cost_usd": costs.fixed,
+    }
+    if spec.hedge.instrument != "spot":
+        hedge_instrument["funding_rate_8h"] = costs.funding_rate_8h
+    parameters = ", ".join(f"{name}={_plain(value)}" for name, value in result.chosen.parameters.items())
+    entry: dict[str, Any] = {
+        "band": band,
+        "rebalance_to": rebalance_to,
+        "min_interval": _duration_text(interval_steps * step_seconds),
+        "instruments": [hedge_instrument],
+    }
+    return {
+        "description": (f"Chosen by hedgecore optimize: {chosen.method} with {parameters}; "
+                        f"{result.objective.describe()} over {result.paths} paths x {result.steps} steps, "
+                        f"seed {result.seed}."),
+        "underlyings": {underlying: entry},
+    }

@@ -1,0 +1,377 @@
+"""Simulation config: a decoded document (dict) -> the simulator's SimulationSpec.
+
+Where a YAML simulation or optimisation file becomes objects. Every field is validated
+here and a wrong one raises `ConfigError(path, message)` with its field path
+(``policies[1].risk_aversion``) and document "simulation"; unknown keys are refused with
+the closest known key as a suggestion. The library never reads YAML: files the config
+refers to are read through callables the caller passes (the CLI passes its safe loader),
+except the historical price CSV, which hedgecore.simulation reads itself.
+
+Schema (README "Simulation config"):
+
+    model: {type: gbm, spot: 49.0, drift: 0.13, vol: 0.20}
+        # heston: spot, drift, v0, kappa, theta, vol_of_vol, rho, scheme (qe | euler)
+        # merton: spot, drift, vol, jump_intensity, jump_mean, jump_std
+        # historical: csv (path relative to the config file), block_size, spot
+    rate: 0.05                 # continuously compounded, per year
+    horizon_years: 0.3846
+    steps: 20                  # rebalancing opportunities over the horizon
+    paths: 100000
+    seed: 7                    # or null for fresh entropy
+    options:                   # the book; or `portfolio: FILE` (+ underlying, as_of)
+      - {type: call, strike: 50.0, expiry_years: 0.3846, quantity: -100000, settlement: linear}
+    hedge: {instrument: spot, vol: 0.20}   # spot | linear_perp | inverse_perp
+    costs: {proportional: 0.0, half_spread: 0.0, fixed: 0.0, funding_rate_8h: 0.0,
+            impact_coef: 0.0, impact_adv: .inf}
+    policies:
+      - {name: weekly, method: time, every: 1}
+      - {name: ww, method: whalley_wilmott, risk_aversion: 1.0}
+    optimize: {...}            # read by hedgecore.optimize.parse_optimize_section
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from hedgecore.errors import ConfigError, Fields, join_path
+from hedgecore.simulation import (
+    CostSpec,
+    GBMModel,
+    HedgeSpec,
+    HestonModel,
+    HistoricalModel,
+    MertonModel,
+    OptionSpec,
+    PolicySpec,
+    PriceModel,
+    SimulationSpec,
+)
+
+DOCUMENT = "simulation"
+
+TOP_KEYS = (
+    "model", "rate", "horizon_years", "steps", "paths", "seed", "options", "portfolio",
+    "underlying", "as_of", "hedge", "costs", "policies", "optimize", "description", "name",
+)
+MODEL_KEYS: dict[str, tuple[str, ...]] = {
+    "gbm": ("type", "spot", "drift", "vol"),
+    "heston": ("type", "spot", "drift", "v0", "kappa", "theta", "vol_of_vol", "rho", "scheme"),
+    "merton": ("type", "spot", "drift", "vol", "jump_intensity", "jump_mean", "jump_std"),
+    "historical": ("type", "csv", "block_size", "spot"),
+}
+OPTION_KEYS = ("type", "strike", "expiry_years", "quantity", "settlement")
+HEDGE_KEYS = ("instrument", "vol")
+COST_KEYS = ("proportional", "half_spread", "fixed", "funding_rate_8h", "impact_coef", "impact_adv")
+POLICY_METHODS = ("none", "time", "fixed", "whalley_wilmott", "zakamouline", "leland", "nested")
+COMMON_POLICY_KEYS = ("name", "method", "rebalance", "min_interval", "min_trade")
+# The parameters each method takes besides the common ones.
+METHOD_KEYS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "time": ("every",),
+    "fixed": ("width",),
+    "whalley_wilmott": ("risk_aversion",),
+    "zakamouline": ("risk_aversion",),
+    "leland": ("every",),
+    "nested": ("risk_aversion", "outer", "inner"),
+}
+ALL_POLICY_KEYS = tuple(dict.fromkeys(COMMON_POLICY_KEYS + sum(METHOD_KEYS.values(), ())))
+
+# Reads a document the config refers to (a hedgecore portfolio file) and returns what it
+# decodes to; the CLI passes its safe YAML loader. Errors inside that document are the
+# loader's to report (ConfigError with document "portfolio").
+DocumentReader = Callable[[Path], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationConfig:
+    """A parsed simulation document: the spec, where it came from, the raw optimize section.
+
+    underlying: the coin the book is on when known (from `underlying:` or the portfolio),
+    else None. optimize: the `optimize:` mapping, still raw (hedgecore.optimize parses it).
+    """
+
+    spec: SimulationSpec
+    underlying: str | None
+    optimize: Mapping[str, Any] | None
+    base_dir: Path
+
+
+def integer(fields: Fields, key: str, default: int | None = None, *, minimum: int = 0) -> int:
+    """An integer field (YAML int, or a float with an integral value) >= minimum."""
+    if not fields.has(key):
+        if default is None:
+            fields.required(key)
+        return int(default)  # type: ignore[arg-type]
+    value = fields.data[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+        isinstance(value, float) and not (math.isfinite(value) and value.is_integer())
+    ):
+        fields.fail(key, f"must be a whole number, got {value!r}")
+    number = int(value)
+    if number < minimum:
+        fields.fail(key, f"must be >= {minimum}, got {number}")
+    return number
+
+
+def parse_simulation(
+    data: Any,
+    *,
+    base_dir: str | Path = ".",
+    read_document: DocumentReader | None = None,
+) -> SimulationConfig:
+    """Build a SimulationConfig from a decoded simulation document.
+
+    base_dir: directory that relative file names (model.csv, portfolio) are resolved
+    against, normally the config file's directory. read_document: reads a portfolio file
+    (needed only for `portfolio:`).
+    """
+    base = Path(base_dir)
+    top = Fields(data, "", DOCUMENT, allowed=TOP_KEYS)
+    horizon = top.positive("horizon_years")
+    steps = integer(top, "steps", minimum=1)
+    paths = integer(top, "paths", 10_000, minimum=1)
+    seed: int | None = None if ("seed" in top.data and top.data["seed"] is None) else integer(top, "seed", 0)
+    rate = top.number("rate", 0.0)
+    model = _model(Fields(top.mapping("model", required=True), "model", DOCUMENT), base)
+
+    underlying = top.text("underlying").strip().upper() if top.has("underlying") else None
+    if top.has("options") and top.has("portfolio"):
+        top.fail("portfolio", "give either 'options' or 'portfolio', not both")
+    if top.has("portfolio"):
+        options, underlying = _portfolio_options(top, base, read_document, underlying)
+    else:
+        if top.has("as_of"):
+            top.fail("as_of", "applies only with 'portfolio' (inline options give expiry_years)")
+        items = top.sequence("options", required=True)
+        if not items:
+            top.fail("options", "must list at least one option")
+        options = tuple(_option(item, join_path("options", k)) for k, item in enumerate(items))
+
+    hedge_fields = Fields(top.mapping("hedge"), "hedge", DOCUMENT, allowed=HEDGE_KEYS)
+    hedge = HedgeSpec(
+        instrument=hedge_fields.choice("instrument", ("spot", "linear_perp", "inverse_perp"), "spot"),  # type: ignore[arg-type]
+        vol=hedge_fields.positive("vol") if hedge_fields.has("vol") else None,
+    )
+    if isinstance(model, HistoricalModel) and hedge.vol is None and len(model.prices) < 4:
+        hedge_fields.fail_at("hedge.vol", "is needed: the historical series is too short to estimate a vol")
+    costs = _costs(Fields(top.mapping("costs"), "costs", DOCUMENT, allowed=COST_KEYS))
+    if costs.funding_rate_8h != 0.0 and hedge.instrument == "spot":
+        top.fail_at("costs.funding_rate_8h", "applies to perpetual hedges; set hedge.instrument to "
+                    "linear_perp or inverse_perp, or remove it")
+
+    items = top.sequence("policies", required=True)
+    if not items:
+        top.fail("policies", "must list at least one policy")
+    policies = parse_policies(items, "policies")
+
+    spec = SimulationSpec(
+        model=model,
+        options=options,
+        policies=policies,
+        horizon_years=horizon,
+        steps=steps,
+        paths=paths,
+        seed=seed,
+        rate=rate,
+        hedge=hedge,
+        costs=costs,
+    )
+    optimize = top.mapping("optimize") if top.has("optimize") else None
+    return SimulationConfig(spec=spec, underlying=underlying, optimize=optimize, base_dir=base)
+
+
+def _model(fields: Fields, base: Path) -> PriceModel:
+    kind = fields.choice("type", tuple(MODEL_KEYS))
+    Fields(fields.data, fields.path, DOCUMENT, allowed=MODEL_KEYS[kind])  # unknown keys
+    if kind == "gbm":
+        return GBMModel(spot=fields.positive("spot"), drift=fields.number("drift", 0.0), vol=fields.positive("vol"))
+    if kind == "heston":
+        rho = fields.number("rho", 0.0)
+        if not -1.0 <= rho <= 1.0:
+            fields.fail("rho", f"must be in [-1, 1], got {rho:g}")
+        return HestonModel(
+            spot=fields.positive("spot"),
+            drift=fields.number("drift", 0.0),
+            v0=fields.non_negative("v0"),
+            kappa=fields.positive("kappa"),
+            theta=fields.positive("theta"),
+            vol_of_vol=fields.non_negative("vol_of_vol"),
+            rho=rho,
+            scheme=fields.choice("scheme", ("qe", "euler"), "qe"),  # type: ignore[arg-type]
+        )
+    if kind == "merton":
+        return MertonModel(
+            spot=fields.positive("spot"),
+            drift=fields.number("drift", 0.0),
+            vol=fields.positive("vol"),
+            jump_intensity=fields.non_negative("jump_intensity"),
+            jump_mean=fields.number("jump_mean", 0.0),
+            jump_std=fields.non_negative("jump_std", 0.0),
+        )
+    csv_name = fields.text("csv")
+    csv_path = Path(csv_name) if Path(csv_name).is_absolute() else base / csv_name
+    block_size = integer(fields, "block_size", minimum=1) if fields.has("block_size") else None
+    spot = fields.positive("spot") if fields.has("spot") else None
+    if not csv_path.is_file():
+        fields.fail("csv", f"no such file: {csv_path}")
+    try:
+        model = HistoricalModel.from_csv(csv_path, block_size=block_size, spot=spot)
+    except (OSError, ValueError) as error:
+        fields.fail("csv", str(error))
+    if len(model.prices) < 2:
+        fields.fail("csv", f"needs at least 2 prices, found {len(model.prices)} in {csv_path}")
+    if any(not (math.isfinite(p) and p > 0.0) for p in model.prices):
+        fields.fail("csv", f"prices must be finite and > 0 ({csv_path})")
+    if block_size is not None and block_size > len(model.prices) - 1:
+        fields.fail("block_size", f"must not exceed the {len(model.prices) - 1} returns in {csv_path}")
+    return model
+
+
+def _option(data: Any, path: str) -> OptionSpec:
+    fields = Fields(data, path, DOCUMENT, allowed=OPTION_KEYS)
+    quantity = fields.number("quantity")
+    if quantity == 0.0:
+        fields.fail("quantity", "must not be 0 (negative = short)")
+    return OptionSpec(
+        type=fields.choice("type", ("call", "put")),  # type: ignore[arg-type]
+        strike=fields.positive("strike"),
+        expiry_years=fields.positive("expiry_years"),
+        quantity=quantity,
+        settlement=fields.choice("settlement", ("linear", "inverse"), "linear"),  # type: ignore[arg-type]
+    )
+
+
+def _portfolio_options(
+    top: Fields, base: Path, read_document: DocumentReader | None, underlying: str | None
+) -> tuple[tuple[OptionSpec, ...], str]:
+    """The options of one underlying of a hedgecore portfolio file, expiries in years from
+    `as_of` (default: now). Futures, perpetuals and spot lines are left out: the simulator
+    hedges an option book, and the policy's hedge is what it simulates."""
+    from hedgecore.portfolio import parse_portfolio
+
+    name = top.text("portfolio")
+    file = Path(name) if Path(name).is_absolute() else base / name
+    if read_document is None:
+        top.fail("portfolio", "portfolio files are read through the CLI (hedgecore simulate); "
+                 "pass read_document= or list the options inline")
+    if not file.is_file():
+        top.fail("portfolio", f"no such file: {file}")
+    portfolio = parse_portfolio(read_document(file))
+    as_of = top.timestamp("as_of", datetime.now(timezone.utc))
+    options = [p for p in portfolio.positions if p.instrument.kind == "option"]
+    coins = list(dict.fromkeys(p.instrument.underlying for p in options))
+    if not coins:
+        top.fail("portfolio", f"{file.name} holds no options")
+    if underlying is None:
+        if len(coins) > 1:
+            top.fail_at("underlying", f"is required: {file.name} holds options on {', '.join(coins)}")
+        underlying = coins[0]
+    chosen = [p for p in options if p.instrument.underlying == underlying]
+    if not chosen:
+        top.fail("underlying", f"{file.name} holds no {underlying} options (it has {', '.join(coins)})")
+    specs = []
+    for position in chosen:
+        instrument = position.instrument
+        assert instrument.expiry is not None
+        assert instrument.strike is not None
+        years = (instrument.expiry - as_of).total_seconds() / (365.0 * 86400.0)
+        if years <= 0.0:
+            top.fail("portfolio", f"{position.path} ({position.id}) expired at {instrument.expiry.isoformat()}, "
+                     f"before as_of {as_of.isoformat()}")
+        specs.append(OptionSpec(
+            type="call" if instrument.is_call else "put",
+            strike=float(instrument.strike),
+            expiry_years=years,
+            quantity=position.quantity * instrument.contract_size,
+            settlement="inverse" if instrument.is_inverse else "linear",
+        ))
+    return tuple(specs), underlying
+
+
+def _costs(fields: Fields) -> CostSpec:
+    impact_coef = fields.non_negative("impact_coef", 0.0)
+    impact_adv = math.inf
+    if fields.has("impact_adv"):
+        raw = fields.data["impact_adv"]
+        impact_adv = math.inf if isinstance(raw, float) and raw == math.inf else fields.positive("impact_adv")
+    elif impact_coef > 0.0:
+        fields.fail_at(fields.sub("impact_adv"), "is required with impact_coef (average daily volume "
+                       "in units of the underlying)")
+    return CostSpec(
+        proportional=fields.non_negative("proportional", 0.0),
+        half_spread=fields.non_negative("half_spread", 0.0),
+        fixed=fields.non_negative("fixed", 0.0),
+        funding_rate_8h=fields.number("funding_rate_8h", 0.0),
+        impact_coef=impact_coef,
+        impact_adv=impact_adv,
+    )
+
+
+def parse_policy(data: Any, path: str) -> PolicySpec:
+    """One policy mapping -> PolicySpec; keys that do not apply to its method are refused."""
+    fields = Fields(data, path, DOCUMENT, allowed=ALL_POLICY_KEYS)
+    method = fields.choice("method", POLICY_METHODS)
+    allowed = COMMON_POLICY_KEYS + METHOD_KEYS[method]
+    for key in fields.data:
+        if key not in allowed:
+            fields.fail(str(key), f"does not apply to method '{method}' (it takes "
+                        f"{', '.join(METHOD_KEYS[method]) or 'no parameters'} besides {', '.join(COMMON_POLICY_KEYS)})")
+    name = fields.text("name", method).strip()
+    if not name:
+        fields.fail("name", "must not be empty")
+    every = integer(fields, "every", 1, minimum=1)
+    width = fields.non_negative("width") if method == "fixed" else None
+    risk_aversion = None
+    if method in ("whalley_wilmott", "zakamouline"):
+        risk_aversion = fields.positive("risk_aversion")
+    outer = inner = None
+    if method == "nested":
+        outer = fields.non_negative("outer") if fields.has("outer") else None
+        inner = fields.non_negative("inner") if fields.has("inner") else None
+        risk_aversion = fields.positive("risk_aversion") if fields.has("risk_aversion") else None
+        if risk_aversion is not None and (outer is not None or inner is not None):
+            fields.fail("risk_aversion", "give either risk_aversion (optimal nested band) or outer and inner, not both")
+        if risk_aversion is None:
+            if outer is None or inner is None:
+                fields.fail_at(path, "nested policy needs 'risk_aversion', or both 'outer' and 'inner'")
+            if inner > outer:
+                fields.fail("inner", f"must not exceed outer ({inner:g} > {outer:g})")
+    rebalance = None
+    if fields.has("rebalance"):
+        if method in ("none", "time", "leland", "nested"):
+            fields.fail("rebalance", f"does not apply to method '{method}'")
+        rebalance = fields.choice("rebalance", ("edge", "target"))
+    min_interval = integer(fields, "min_interval", 0, minimum=0)
+    min_trade = fields.non_negative("min_trade", 0.0)
+    return PolicySpec(
+        name=name,
+        method=method,  # type: ignore[arg-type]
+        every=every,
+        width=width,
+        risk_aversion=risk_aversion,
+        outer=outer,
+        inner=inner,
+        rebalance=rebalance,  # type: ignore[arg-type]
+        min_interval=min_interval,
+        min_trade=min_trade,
+    )
+
+
+def parse_policies(items: list[Any], path: str) -> tuple[PolicySpec, ...]:
+    """A list of policy mappings; names must be unique."""
+    policies: list[PolicySpec] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        policy = parse_policy(item, join_path(path, index))
+        if policy.name in seen:
+            where = join_path(join_path(path, index), "name")
+            raise ConfigError(where, f"duplicate policy name '{policy.name}' (first used by "
+                              f"{path}[{seen[policy.name]}])", document=DOCUMENT)
+        seen[policy.name] = index
+        policies.append(policy)
+    return tuple(policies)
