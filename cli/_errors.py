@@ -1,0 +1,119 @@
+"""Errors to one-line messages and exit codes, in a single table of exception types.
+
+Exit codes (README "Exit codes"): 0 ok; 1 a hedge is due or a limit is breached (check);
+2 bad input or usage (a file, a field, an option); 3 an unexpected internal error (a bug:
+please report it with the --debug traceback). A message goes to stderr: a red panel when
+stderr is a terminal, a plain line otherwise; --debug or HEDGECORE_DEBUG=1 adds the
+traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import typer
+
+from hedgecore.cli._yaml import InputFileError, LineMap
+from hedgecore.errors import ConfigError, NumericalError
+
+EXIT_OK = 0
+EXIT_ACTION = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+
+
+@dataclass
+class Sources:
+    """Which file each document came from, with its line map (filled as files load)."""
+
+    maps: dict[str, LineMap] = field(default_factory=dict)
+
+    def locate(self, error: ConfigError) -> str:
+        line_map = self.maps.get(error.document)
+        if line_map is None:
+            return error.describe()
+        line = line_map.line_of(error.path)
+        where = f"{line_map.filename}:{line}" if line is not None else line_map.filename
+        return f"{where}: {error.describe()}"
+
+
+def _config(error: BaseException, sources: Sources) -> str:
+    assert isinstance(error, ConfigError)
+    return sources.locate(error)
+
+
+def _plain(error: BaseException, sources: Sources) -> str:
+    return str(error)
+
+
+def _numerical(error: BaseException, sources: Sources) -> str:
+    return f"cannot compute: {error}"
+
+
+def _value(error: BaseException, sources: Sources) -> str:
+    return f"bad input: {error}"
+
+
+def _os_error(error: BaseException, sources: Sources) -> str:
+    assert isinstance(error, OSError)
+    name = f" {error.filename}" if error.filename else ""
+    return f"cannot write{name}: {error.strerror or error}"
+
+
+# The single table: exception type -> (exit code, one-line message). First match wins.
+ERROR_TABLE: list[tuple[type[BaseException], int, Callable[[BaseException, Sources], str]]] = [
+    (InputFileError, EXIT_BAD_INPUT, _plain),
+    (ConfigError, EXIT_BAD_INPUT, _config),
+    (NumericalError, EXIT_BAD_INPUT, _numerical),
+    (OSError, EXIT_BAD_INPUT, _os_error),
+    (ValueError, EXIT_BAD_INPUT, _value),
+]
+
+
+def debug_enabled(flag: bool) -> bool:
+    return flag or os.environ.get("HEDGECORE_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def classify(error: BaseException, sources: Sources) -> tuple[int, str]:
+    for kind, code, describe in ERROR_TABLE:
+        if isinstance(error, kind):
+            return code, describe(error, sources)
+    return EXIT_INTERNAL, (f"internal error: {type(error).__name__}: {error} "
+                           "(a bug in hedgecore: rerun with --debug and report the traceback)")
+
+
+def report_error(message: str) -> None:
+    """One line on stderr; a red panel when stderr is a terminal."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.panel import Panel
+
+        Console(stderr=True).print(Panel(message, title="hedgecore: error", border_style="red",
+                                         title_align="left"), markup=False)
+    else:
+        sys.stderr.write(f"hedgecore: error: {message}\n")
+
+
+@contextmanager
+def guarded(debug: bool, sources: Sources,
+            on_error: Callable[[int, str], Any] | None = None) -> Iterator[None]:
+    """Run a command body; turn any error into its message and exit code (typer.Exit)."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as error:  # noqa: BLE001 - the table above decides what each means
+        code, message = classify(error, sources)
+        if debug_enabled(debug):
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+        report_error(message)
+        if on_error is not None:
+            on_error(code, message)
+        raise typer.Exit(code) from None

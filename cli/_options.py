@@ -1,0 +1,60 @@
+"""Options shared by the commands, declared once as Annotated aliases."""
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class OutputFormat(str, Enum):
+    """How a command draws its result: a rich table for people, JSON or CSV for pipelines."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class GroupBy(str, Enum):
+    """Extra totals for `exposures --by`."""
+
+    book = "book"
+    account = "account"
+
+
+def _parse_as_of(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from hedgecore.errors import ConfigError, parse_timestamp
+
+    try:
+        parse_timestamp(value, "--as-of", "cli")
+    except ConfigError:
+        raise typer.BadParameter(f"must be an ISO-8601 time such as 2026-11-21T08:00:00Z, got '{value}'") from None
+    return value
+
+
+PortfolioArg = Annotated[Path, typer.Argument(
+    help="Portfolio YAML: positions with instrument, quantity, optional id/book/account.",
+    show_default=False, dir_okay=False)]
+MarketOpt = Annotated[Path, typer.Option(
+    "--market", "-m", help="Market YAML: valuation time, spot, futures, vols, rates, funding.",
+    show_default=False, dir_okay=False)]
+PolicyOpt = Annotated[Path, typer.Option(
+    "--policy", "-p", help="Policy YAML: targets, bands, hedge instruments and costs, limits.",
+    show_default=False, dir_okay=False)]
+FormatOpt = Annotated[OutputFormat, typer.Option(
+    "--format", "-f", help="Output format (json: nothing else on stdout).", case_sensitive=False)]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="Valuation time overriding the market file's (ISO-8601, UTC if no zone).",
+    callback=_parse_as_of, show_default=False)]
+OutputOpt = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="Write the result to FILE (atomically) instead of stdout.",
+    show_default=False, dir_okay=False)]
+ThreadsOpt = Annotated[int | None, typer.Option(
+    "--threads", min=1, help="Threads for the compiled core (default: all).", show_default=False)]
+DebugOpt = Annotated[bool, typer.Option(
+    "--debug", envvar="HEDGECORE_DEBUG", help="Show the traceback of an error (or HEDGECORE_DEBUG=1).")]
+AllowExpiredOpt = Annotated[bool, typer.Option(
+    "--allow-expired", help="Value instruments already expired at the valuation time at expiry "
+    "instead of refusing them.")]

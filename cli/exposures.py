@@ -1,0 +1,118 @@
+"""`hedgecore exposures`: value and desk-unit Greeks per position, per underlying, per book."""
+
+from typing import Annotated, Any
+
+import typer
+
+from hedgecore.cli._errors import Sources, guarded
+from hedgecore.cli._load import load_market, load_portfolio
+from hedgecore.cli._options import (
+    AllowExpiredOpt,
+    AsOfOpt,
+    DebugOpt,
+    FormatOpt,
+    GroupBy,
+    MarketOpt,
+    OutputFormat,
+    OutputOpt,
+    PortfolioArg,
+    ThreadsOpt,
+)
+from hedgecore.cli._render import Column, Report, Table, render
+
+FIGURES = ("value_usd", "delta", "delta_bs", "delta_usd", "gamma_usd_1pct", "vega_usd", "theta_usd", "rho_usd")
+HEADERS = ("value $", "delta", "BS delta", "delta $", "gamma $/1%", "vega $", "theta $/d", "rho $/1%")
+
+
+def _sum_rows(rows: list[dict[str, Any]]) -> dict[str, float]:
+    return {name: float(sum(row[name] for row in rows)) for name in FIGURES}
+
+
+def build_report(portfolio: Any, market: Any, book: Any, by: GroupBy | None) -> Report:
+    """The exposures JSON document and table from a valued book."""
+    inputs = book.inputs
+    figures = {name: getattr(book, name).tolist() for name in FIGURES}
+    positions: list[dict[str, Any]] = []
+    for k, position in enumerate(portfolio.positions):
+        inst = position.instrument
+        row: dict[str, Any] = {
+            "id": position.id,
+            "instrument": inst.name,
+            "underlying": inst.underlying,
+            "kind": inst.kind,
+            "settlement": inst.settlement,
+            "book": position.book,
+            "account": position.account,
+            "quantity": position.quantity,
+            "strike": inst.strike,
+            "expiry": inst.expiry.isoformat().replace("+00:00", "Z") if inst.expiry else None,
+            "forward": float(inputs.forward[k]),
+            "vol": float(inputs.vol[k]) if inst.kind == "option" else None,
+            "tau_years": float(inputs.tau[k]) if inst.expiry else None,
+        }
+        for name in FIGURES:
+            row[name] = figures[name][k]
+        positions.append(row)
+    underlyings = []
+    for name in portfolio.underlyings:
+        members = [row for row in positions if row["underlying"] == name]
+        underlyings.append({"underlying": name, "spot": market.underlyings[name].spot, **_sum_rows(members)})
+    usd_keys = ("value_usd", "delta_usd", "gamma_usd_1pct", "vega_usd", "theta_usd", "rho_usd")
+    totals = {key: float(sum(u[key] for u in underlyings)) for key in usd_keys}
+    document: dict[str, Any] = {
+        "as_of": market.as_of.isoformat().replace("+00:00", "Z"),
+        "portfolio": portfolio.name,
+        "positions": positions,
+        "underlyings": underlyings,
+        "totals": totals,
+    }
+    groups: list[dict[str, Any]] = []
+    if by is not None:
+        key = by.value
+        for name in portfolio.underlyings:
+            for group in dict.fromkeys(row[key] for row in positions if row["underlying"] == name):
+                members = [row for row in positions if row["underlying"] == name and row[key] == group]
+                groups.append({key: group, "underlying": name, **_sum_rows(members)})
+        document[f"{key}s"] = groups
+
+    columns = [Column("position", "label", str, numeric=False), Column("qty", "quantity")]
+    columns += [Column(header, name) for header, name in zip(HEADERS, FIGURES, strict=True)]
+    rows: list[dict[str, Any]] = [{"label": row["id"], **row} for row in positions]
+    row_styles: dict[int, str] = {}
+    for group in groups:
+        row_styles[len(rows)] = "cyan"
+        rows.append({"label": f"{by.value if by else ''} {group[by.value if by else '']} {group['underlying']}",
+                     "quantity": None, **{n: group[n] for n in FIGURES}})
+    for entry in underlyings:
+        row_styles[len(rows)] = "bold"
+        rows.append({"label": f"TOTAL {entry['underlying']}", "quantity": None,
+                     **{n: entry[n] for n in FIGURES}})
+    if len(underlyings) > 1:
+        row_styles[len(rows)] = "bold"
+        rows.append({"label": "TOTAL (USD)", "quantity": None, **totals})
+    title = f"Exposures of {portfolio.name} at {document['as_of']}"
+    notes = ["delta in units of the underlying vs the index (premium-adjusted for coin-settled options; "
+             "BS delta = plain Black-Scholes); gamma $ per 1% move; vega $ per vol point; theta $ per day."]
+    return Report(document, [Table(title, columns, rows, row_styles)], notes)
+
+
+def exposures(
+    portfolio: PortfolioArg,
+    market: MarketOpt,
+    by: Annotated[GroupBy | None, typer.Option("--by", help="Also total per book or per account.")] = None,
+    format: FormatOpt = OutputFormat.table,
+    as_of: AsOfOpt = None,
+    output: OutputOpt = None,
+    allow_expired: AllowExpiredOpt = False,
+    threads: ThreadsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Value, delta (coin and USD), gamma, vega, theta and rho per position and per underlying."""
+    sources = Sources()
+    with guarded(debug, sources):
+        from hedgecore.valuation import value_book
+
+        book_portfolio = load_portfolio(portfolio, sources)
+        market_data = load_market(market, sources, as_of)
+        book = value_book(book_portfolio, market_data, allow_expired=allow_expired, threads=threads)
+        render(build_report(book_portfolio, market_data, book, by), format, output)

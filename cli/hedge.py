@@ -1,0 +1,116 @@
+"""`hedgecore hedge`: per underlying the net delta, the band, the action and the trades."""
+
+from pathlib import Path
+from typing import Any
+
+from hedgecore.cli._errors import Sources, guarded
+from hedgecore.cli._load import load_market, load_policy, load_portfolio
+from hedgecore.cli._options import (
+    AllowExpiredOpt,
+    AsOfOpt,
+    DebugOpt,
+    FormatOpt,
+    MarketOpt,
+    OutputFormat,
+    OutputOpt,
+    PolicyOpt,
+    PortfolioArg,
+    ThreadsOpt,
+)
+from hedgecore.cli._render import Column, Report, Table, fmt_number, render
+
+
+def compute_plan(portfolio: Path, market: Path, policy: Path, sources: Sources, *, as_of: str | None,
+                 allow_expired: bool, threads: int | None) -> Any:
+    """Load the three files, value the book and decide the hedges (shared with `check`)."""
+    from hedgecore.hedging import plan_hedges
+    from hedgecore.valuation import value_book
+
+    book_portfolio = load_portfolio(portfolio, sources)
+    market_data = load_market(market, sources, as_of)
+    hedge_policy = load_policy(policy, sources)
+    book = value_book(book_portfolio, market_data, allow_expired=allow_expired, threads=threads)
+    return plan_hedges(book_portfolio, market_data, hedge_policy, book)
+
+
+def _trade_text(trade: Any) -> str:
+    if trade is None:
+        return ""
+    return f"{trade.side} {trade.quantity:,.10g} {trade.instrument}"
+
+
+def plan_document(plan: Any) -> dict[str, Any]:
+    return {
+        "as_of": plan.as_of.isoformat().replace("+00:00", "Z"),
+        "status": plan.status,
+        "underlyings": [d.as_dict() for d in plan.decisions],
+        "trades": [t.as_dict() for t in plan.trades],
+        "book": {"breaches": [b.as_dict() for b in plan.book_breaches]},
+    }
+
+
+def build_report(plan: Any, *, include_status: bool) -> Report:
+    document = plan_document(plan)
+    if not include_status:
+        document.pop("status")
+    columns = [
+        Column("underlying", "underlying", str, numeric=False),
+        Column("net delta", "delta_before"),
+        Column("band", "band", str),
+        Column("action", "action", str, numeric=False),
+        Column("trade", "trade", str, numeric=False),
+        Column("cost $", "est_cost_usd"),
+        Column("delta after", "delta_after"),
+        Column("breaches", "breaches", str, numeric=False),
+    ]
+    rows: list[dict[str, Any]] = []
+    row_styles: dict[int, str] = {}
+    cell_styles: dict[tuple[int, str], str] = {}
+    for index, decision in enumerate(plan.decisions):
+        trade = decision.trade
+        rows.append({
+            "underlying": decision.underlying,
+            "delta_before": decision.delta_before,
+            "band": f"[{fmt_number(decision.band.lower)}, {fmt_number(decision.band.upper)}]",
+            "band_lower": decision.band.lower,
+            "band_upper": decision.band.upper,
+            "in_band": decision.in_band,
+            "action": decision.action,
+            "trade": _trade_text(trade),
+            "instrument": trade.instrument if trade else "",
+            "side": trade.side if trade else "",
+            "quantity": trade.quantity if trade else None,
+            "est_cost_usd": trade.est_cost_usd if trade else None,
+            "delta_after": decision.delta_after,
+            "breaches": "; ".join(b.describe() for b in decision.breaches),
+        })
+        if not decision.in_band:
+            cell_styles[(index, "delta_before")] = "yellow"
+            cell_styles[(index, "action")] = "bold yellow" if decision.action == "hedge" else "yellow"
+        if decision.breaches:
+            row_styles[index] = "red"
+    notes = [f"{d.underlying}: band {d.band.detail}; {d.reason}." for d in plan.decisions]
+    notes += [f"book limit breached: {b.describe()}" for b in plan.book_breaches]
+    table = Table(f"Hedge plan at {document['as_of']}", columns, rows, row_styles, cell_styles,
+                  csv_keys=["underlying", "delta_before", "band_lower", "band_upper", "in_band", "action",
+                            "instrument", "side", "quantity", "est_cost_usd", "delta_after", "breaches"])
+    return Report(document, [table], notes)
+
+
+def hedge(
+    portfolio: PortfolioArg,
+    market: MarketOpt,
+    policy: PolicyOpt,
+    format: FormatOpt = OutputFormat.table,
+    as_of: AsOfOpt = None,
+    output: OutputOpt = None,
+    allow_expired: AllowExpiredOpt = False,
+    threads: ThreadsOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Net delta, band, action and the cheapest recommended trade per underlying."""
+    sources = Sources()
+    with guarded(debug, sources):
+        plan = compute_plan(portfolio, market, policy, sources, as_of=as_of, allow_expired=allow_expired,
+                            threads=threads)
+        render(build_report(plan, include_status=False), format, output)

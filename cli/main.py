@@ -1,0 +1,79 @@
+"""The `hedgecore` application: commands assembled from one module each.
+
+`run()` is the console script. It imports nothing heavy: numpy and the compiled core are
+imported inside the commands, so `hedgecore --help` stays fast.
+"""
+
+import sys
+
+try:
+    import typer
+except ImportError:  # pragma: no cover - exercised by run() below
+    typer = None  # type: ignore[assignment]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from hedgecore._version import __version__
+
+        print(f"hedgecore {__version__}")
+        raise typer.Exit()
+
+
+def _build_app() -> "typer.Typer":
+    from hedgecore.cli.check import check
+    from hedgecore.cli.exposures import exposures
+    from hedgecore.cli.hedge import hedge
+    from hedgecore.cli.scenarios import scenarios
+
+    application = typer.Typer(
+        name="hedgecore",
+        help="Greeks, hedge bands and hedge recommendations for crypto options books "
+             "(linear and coin-settled). Exit codes: 0 ok, 1 hedge due or limit breached (check), "
+             "2 bad input or usage, 3 internal error.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"max_content_width": 100},
+    )
+
+    @application.callback()
+    def main(
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                               help="Print hedgecore's version and exit."),
+    ) -> None:
+        """hedgecore: risk-officer commands over portfolio, market and policy YAML files."""
+
+    application.command()(exposures)
+    application.command()(scenarios)
+    application.command()(hedge)
+    application.command()(check)
+
+    # --- simulation commands (cli/simulate.py, cli/optimize.py; owned by the simulation side).
+    # Register each with one line here, e.g.:
+    #   from hedgecore.cli.simulate import simulate; application.command()(simulate)
+    #   from hedgecore.cli.optimize import optimize; application.command()(optimize)
+    return application
+
+
+app = _build_app() if typer is not None else None
+
+
+def run() -> None:
+    """Console-script entry point; a missing CLI dependency gives a one-line install hint."""
+    missing = []
+    for module in ("typer", "rich", "yaml"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append({"yaml": "PyYAML"}.get(module, module))
+    if missing:
+        sys.stderr.write(f"hedgecore: error: the command line needs {', '.join(missing)}; "
+                         f"install it with: python -m pip install 'hedgecore' {' '.join(missing)}\n")
+        sys.exit(2)
+    assert app is not None
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,386 @@
+"""The hedge decision: per underlying the net delta, the band, the action and the cheapest
+trade that brings the book back into its band, plus the risk-limit breaches.
+
+How a decision is made, per underlying:
+1. net delta: the sum of the positions' USD deltas dV_usd/dS (measure "usd"; coin equity,
+   option premiums in coin and spot holdings count) or of their coin-measured deltas
+   dV_usd/dS - V_usd/S (measure "coin", Deribit's DeltaTotal convention: hedge to 0);
+2. the band around the target (REFERENCE section 2; formulas in hedgecore.bands) from the
+   book's net gamma, the cheapest allowed instrument's one-way cost, and for Zakamouline
+   the |gamma|-weighted vol and time to expiry of the book's options;
+3. outside the band, and not within `min_interval` of the last hedge: trade back to the edge
+   (or the target; for the nested band, to the inner band) with the allowed instrument whose
+   estimated cost (fees + half-spread + fixed cost + expected funding over the horizon) is
+   lowest, in its own contracts rounded to the lot size, skipped below the minimum order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from hedgecore.errors import ConfigError, NumericalError
+from hedgecore.market import Market, year_fraction
+from hedgecore.policy import HedgeInstrument, Limits, Policy, UnderlyingPolicy
+from hedgecore.portfolio import Portfolio
+from hedgecore.valuation import INVERSE_OPTION, LINEAR_OPTION, BookGreeks
+
+if TYPE_CHECKING:
+    pass
+
+HOURS_PER_FUNDING_PERIOD = 8.0
+_EDGE_TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """Where the net delta may sit (units of the underlying) and where a trade returns to."""
+
+    method: str
+    lower: float
+    upper: float
+    center: float
+    inner_lower: float
+    inner_upper: float
+    detail: str
+
+    def contains(self, delta: float) -> bool:
+        slack = _EDGE_TOLERANCE * max(1.0, abs(delta))
+        return self.lower - slack <= delta <= self.upper + slack
+
+    def destination(self, delta: float) -> float:
+        """The nearest point of the inner band on the side the delta left from."""
+        return self.inner_upper if delta > self.upper else self.inner_lower
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """A recommended trade. quantity is in the instrument's contracts (> 0), side buy/sell;
+    delta_change in units of the underlying; costs in USD (funding signed: negative when
+    the position is paid funding)."""
+
+    underlying: str
+    instrument: str
+    side: str
+    quantity: float
+    delta_change: float
+    notional_usd: float
+    fee_usd: float
+    spread_usd: float
+    fixed_cost_usd: float
+    funding_usd: float
+
+    @property
+    def est_cost_usd(self) -> float:
+        return self.fee_usd + self.spread_usd + self.fixed_cost_usd + self.funding_usd
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "underlying": self.underlying,
+            "instrument": self.instrument,
+            "side": self.side,
+            "quantity": self.quantity,
+            "delta_change": self.delta_change,
+            "est_cost_usd": self.est_cost_usd,
+            "notional_usd": self.notional_usd,
+            "fee_usd": self.fee_usd,
+            "spread_usd": self.spread_usd,
+            "fixed_cost_usd": self.fixed_cost_usd,
+            "funding_usd": self.funding_usd,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    scope: str
+    limit: str
+    value: float
+    limit_value: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"scope": self.scope, "limit": self.limit, "value": self.value, "limit_value": self.limit_value}
+
+    def describe(self) -> str:
+        return f"|{self.limit.removeprefix('max_abs_')}| {abs(self.value):,.4g} > {self.limit_value:,.4g}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do about one underlying. action: "none" (inside the band), "hedge" (trade
+    due), "wait" (outside the band but within min_interval of the last hedge) or "hold"
+    (outside the band but every trade rounds below the minimum order)."""
+
+    underlying: str
+    spot: float
+    measure: str
+    target: float
+    delta_before: float
+    delta_total: float
+    gamma_usd_1pct: float
+    vega_usd: float
+    band: Band
+    in_band: bool
+    action: str
+    reason: str
+    trade: Trade | None
+    delta_after: float
+    breaches: list[Breach] = field(default_factory=list)
+    alternatives: list[Trade] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "underlying": self.underlying,
+            "spot": self.spot,
+            "measure": self.measure,
+            "target_delta": self.target,
+            "delta_before": self.delta_before,
+            "delta_after": self.delta_after,
+            "delta_total": self.delta_total,
+            "band_lower": self.band.lower,
+            "band_upper": self.band.upper,
+            "band_method": self.band.method,
+            "band_detail": self.band.detail,
+            "rebalance_lower": self.band.inner_lower,
+            "rebalance_upper": self.band.inner_upper,
+            "in_band": self.in_band,
+            "action": self.action,
+            "reason": self.reason,
+            "gamma_usd_1pct": self.gamma_usd_1pct,
+            "vega_usd": self.vega_usd,
+            "breaches": [b.as_dict() for b in self.breaches],
+            "alternatives": [t.as_dict() for t in self.alternatives],
+        }
+
+
+@dataclass(frozen=True)
+class HedgePlan:
+    as_of: datetime
+    decisions: list[Decision]
+    book_breaches: list[Breach]
+
+    @property
+    def trades(self) -> list[Trade]:
+        return [d.trade for d in self.decisions if d.trade is not None and d.action == "hedge"]
+
+    @property
+    def status(self) -> str:
+        """"action" when a hedge is due or a limit is breached, else "ok"."""
+        due = any(d.action == "hedge" for d in self.decisions)
+        breached = self.book_breaches or any(d.breaches for d in self.decisions)
+        return "action" if due or breached else "ok"
+
+
+def _limit_breaches(scope: str, limits: Limits, figures: dict[str, float]) -> list[Breach]:
+    breaches = []
+    for name in ("max_abs_delta", "max_abs_delta_usd", "max_abs_gamma_usd_1pct", "max_abs_vega_usd"):
+        limit = getattr(limits, name)
+        value = figures.get(name.removeprefix("max_abs_"))
+        if limit is not None and value is not None and abs(value) > limit:
+            breaches.append(Breach(scope, name, value, limit))
+    return breaches
+
+
+def _option_profile(book: BookGreeks, k: int) -> tuple[float, float, float]:
+    """|gamma|-weighted vol and tau of an underlying's options, and sum of vanna x vol."""
+    import numpy as np
+
+    inputs = book.inputs
+    mask = (inputs.underlying_index == k) & np.isin(inputs.kind, (LINEAR_OPTION, INVERSE_OPTION))
+    mask &= inputs.tau > 0.0
+    weights = np.abs(book.gamma[mask])
+    vanna_vol = float(np.sum(book.vanna_bs[mask] * inputs.vol[mask]))
+    if not mask.any() or weights.sum() <= 0.0:
+        return math.nan, math.nan, vanna_vol
+    return (float(np.average(inputs.vol[mask], weights=weights)),
+            float(np.average(inputs.tau[mask], weights=weights)), vanna_vol)
+
+
+def compute_band(rule: UnderlyingPolicy, *, gamma: float, spot: float, rate: float, vol: float,
+                 tau: float, vanna_vol: float, cheapest: HedgeInstrument) -> Band:
+    """The band of one underlying (units of the underlying) from its policy and the book."""
+    spec = rule.band
+    cost = cheapest.proportional_cost
+    center = rule.target_delta
+    inner: float | None = None
+    has_gamma = gamma != 0.0 and math.isfinite(vol) and math.isfinite(tau)
+    if spec.method == "fixed":
+        half = float(spec.half_width or 0.0)
+        detail = f"fixed +/-{half:g}"
+    elif spec.method == "whalley_wilmott":
+        from hedgecore.bands import whalley_wilmott_half_width
+
+        assert spec.risk_aversion is not None
+        half = float(whalley_wilmott_half_width(gamma, spot, cost, spec.risk_aversion,
+                                                rate=rate, tau=tau if has_gamma else 0.0))
+        detail = (f"Whalley-Wilmott: gamma {gamma:.4g}/USD, cost {cost * 1e4:.3g} bp, "
+                  f"risk aversion {spec.risk_aversion:g}/USD")
+    elif spec.method == "zakamouline":
+        assert spec.risk_aversion is not None
+        if has_gamma:
+            from hedgecore.bands import zakamouline_band
+
+            band = zakamouline_band(gamma, spot, vol, tau, cost, spec.risk_aversion, rate=rate)
+            half = float(band.half_width)
+            modified = float(band.modified_vol)
+            # Hedge to the delta at the modified vol: D(vol_m) - D(vol) ~ sum vanna_i vol_i (m - 1).
+            center -= vanna_vol * (modified / vol - 1.0)
+            detail = (f"Zakamouline: vol {vol:.3g} -> {modified:.3g}, tau {tau:.3g}y, "
+                      f"cost {cost * 1e4:.3g} bp, risk aversion {spec.risk_aversion:g}/USD")
+        else:
+            half = 0.0
+            detail = "Zakamouline: no option gamma, band at the minimum width"
+    else:  # nested
+        if spec.outer_half_width is not None and spec.inner_half_width is not None:
+            half, inner = spec.outer_half_width, spec.inner_half_width
+            detail = f"nested fixed: outer +/-{half:g}, inner +/-{inner:g}"
+        else:
+            from hedgecore.bands import nested_band
+
+            assert spec.risk_aversion is not None
+            fixed_cost = spec.fixed_cost_usd if spec.fixed_cost_usd is not None else cheapest.fixed_cost_usd
+            band_n = nested_band(gamma, spot, cost, fixed_cost, spec.risk_aversion)
+            half, inner = float(band_n.outer), float(band_n.inner)
+            detail = (f"nested: gamma {gamma:.4g}/USD, cost {cost * 1e4:.3g} bp, fixed {fixed_cost:g} USD, "
+                      f"risk aversion {spec.risk_aversion:g}/USD")
+    clamped = max(half, spec.min_half_width)
+    if spec.max_half_width is not None:
+        clamped = min(clamped, spec.max_half_width)
+    if clamped != half:
+        detail += f"; width {half:.4g} clamped to {clamped:.4g}"
+    half = clamped
+    if inner is None:
+        inner = half if rule.rebalance_to == "edge" else 0.0
+    inner = min(inner, half)
+    if not (math.isfinite(half) and math.isfinite(center)):
+        raise NumericalError(f"{rule.underlying}: the {spec.method} band is not finite ({detail})")
+    return Band(spec.method, center - half, center + half, center, center - inner, center + inner, detail)
+
+
+def _delta_per_contract(hedge: HedgeInstrument, spot: float, price: float, tau: float) -> float:
+    """Units of the underlying one contract adds (long), in the book's delta measure."""
+    inst = hedge.instrument
+    if inst.kind == "spot":
+        return inst.contract_size
+    if inst.is_inverse:
+        return inst.contract_size / price          # N USD of an inverse contract is N/P coin
+    if inst.kind == "future" and tau > 0.0:
+        return inst.contract_size * price / spot   # dF/dS = F/S
+    return inst.contract_size
+
+
+def _trade(underlying: str, hedge: HedgeInstrument, change: float, *, spot: float, price: float,
+           tau: float, funding_rate_8h: float, horizon_hours: float) -> Trade | None:
+    """The trade in `hedge` closest to a delta change, or None below the minimum order."""
+    per_contract = _delta_per_contract(hedge, spot, price, tau)
+    contracts = change / per_contract
+    lots = round(contracts / hedge.lot_size)
+    quantity = lots * hedge.lot_size
+    if quantity == 0.0 or abs(quantity) < hedge.min_order * (1.0 - 1e-12):
+        return None
+    inst = hedge.instrument
+    if inst.is_inverse:
+        notional = abs(quantity) * inst.contract_size
+    else:
+        notional = abs(quantity) * inst.contract_size * price
+    delta_change = quantity * per_contract
+    funding = delta_change * spot * funding_rate_8h * horizon_hours / HOURS_PER_FUNDING_PERIOD
+    return Trade(underlying, inst.name, "buy" if quantity > 0 else "sell", abs(quantity), delta_change,
+                 notional, notional * hedge.fee, notional * hedge.half_spread, hedge.fixed_cost_usd, funding)
+
+
+def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: BookGreeks) -> HedgePlan:
+    """Decide, per underlying of the portfolio and the policy, whether and how to hedge."""
+    totals = book.totals_by_underlying()
+    for name in totals:
+        if name not in policy.underlyings:
+            first = next(p for p in portfolio.positions if p.instrument.underlying == name)
+            known = ", ".join(policy.underlyings)
+            raise ConfigError("underlyings", f"no policy for {name}, which the portfolio holds at "
+                              f"{first.path} (the policy covers {known})", document="policy")
+    decisions: list[Decision] = []
+    book_figures = {"delta_usd": 0.0, "gamma_usd_1pct": 0.0, "vega_usd": 0.0}
+    for name, rule in policy.underlyings.items():
+        data = market.get(name)
+        if data is None:
+            raise ConfigError(rule.path, f"unknown underlying {name}: the market file has no data for it",
+                              document="policy")
+        spot = data.spot
+        figures = totals.get(name)
+        if figures is None:
+            figures = dict.fromkeys(("delta", "delta_bs", "value_coin", "gamma", "gamma_usd_1pct",
+                                     "vega_usd", "vanna_bs"), 0.0)
+            vol = tau = math.nan
+            vanna_vol = 0.0
+        else:
+            vol, tau, vanna_vol = _option_profile(book, book.inputs.underlyings.index(name))
+        if rule.measure == "usd":
+            net = figures["delta_bs"]
+        else:
+            net = figures["delta_bs"] - figures["value_coin"]
+        hedge_quotes = []
+        for hedge in rule.instruments:
+            inst = hedge.instrument
+            tau_h = 0.0
+            funding = 0.0
+            if inst.kind == "perpetual":
+                quote = data.perpetual(inst.name)
+                price, funding = quote.price, quote.funding_rate_8h
+            elif inst.kind == "future":
+                assert inst.expiry is not None
+                tau_h = year_fraction(market.as_of, inst.expiry)
+                if tau_h <= 0.0:
+                    raise ConfigError(f"{hedge.path}.name", f"{inst.name} has expired", document="policy")
+                price = data.forward(inst.expiry, market.as_of)
+            else:
+                price = spot
+            if hedge.funding_rate_8h is not None:
+                funding = hedge.funding_rate_8h
+            hedge_quotes.append((hedge, price, tau_h, funding))
+        cheapest = min(rule.instruments, key=lambda h: h.proportional_cost)
+        band = compute_band(rule, gamma=figures["gamma"], spot=spot, rate=data.rate, vol=vol, tau=tau,
+                            vanna_vol=vanna_vol, cheapest=cheapest)
+        in_band = band.contains(net)
+        action, reason, trade, alternatives = "none", "inside the band", None, []
+        if not in_band:
+            elapsed = None if rule.last_hedge_at is None else market.as_of - rule.last_hedge_at
+            if elapsed is not None and elapsed < rule.min_interval:
+                action = "wait"
+                reason = (f"outside the band, but the last hedge was {elapsed} ago "
+                          f"(min interval {rule.min_interval})")
+            else:
+                change = band.destination(net) - net
+                hours = rule.funding_horizon.total_seconds() / 3600.0
+                for hedge, price, tau_h, funding in hedge_quotes:
+                    candidate = _trade(name, hedge, change, spot=spot, price=price, tau=tau_h,
+                                       funding_rate_8h=funding, horizon_hours=hours)
+                    if candidate is not None:
+                        alternatives.append(candidate)
+                if alternatives:
+                    trade = min(alternatives, key=lambda t: t.est_cost_usd)
+                    action = "hedge"
+                    reason = f"outside the band: trade to {band.destination(net):.6g} with the cheapest instrument"
+                else:
+                    action = "hold"
+                    reason = "outside the band, but every trade rounds below the minimum order"
+        delta_after = net + (trade.delta_change if trade is not None and action == "hedge" else 0.0)
+        if trade is not None:
+            numbers = (trade.quantity, trade.delta_change, trade.est_cost_usd, delta_after)
+            if not all(math.isfinite(x) for x in numbers):
+                raise NumericalError(f"{name}: the recommended trade is not finite; refusing to print it")
+        underlying_figures = {"delta": net, "delta_usd": net * spot,
+                              "gamma_usd_1pct": figures["gamma_usd_1pct"], "vega_usd": figures["vega_usd"]}
+        for key in book_figures:
+            book_figures[key] += abs(underlying_figures[key])
+        decisions.append(Decision(
+            underlying=name, spot=spot, measure=rule.measure, target=rule.target_delta, delta_before=net,
+            delta_total=figures["delta"], gamma_usd_1pct=figures["gamma_usd_1pct"],
+            vega_usd=figures["vega_usd"], band=band, in_band=in_band, action=action, reason=reason,
+            trade=trade if action == "hedge" else None, delta_after=delta_after,
+            breaches=_limit_breaches(name, rule.limits, underlying_figures),
+            alternatives=sorted(alternatives, key=lambda t: t.est_cost_usd),
+        ))
+    if not all(math.isfinite(d.delta_before) and math.isfinite(d.band.lower) for d in decisions):
+        raise NumericalError("a net delta or band came out non-finite; refusing to recommend trades")
+    return HedgePlan(market.as_of, decisions, _limit_breaches("book", policy.book_limits, book_figures))

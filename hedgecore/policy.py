@@ -1,0 +1,211 @@
+"""Hedging policy: per underlying the target, the band, the allowed hedge instruments with
+their costs, the timer and the risk limits; built from a plain dict.
+
+Schema (README "Policy file"): `underlyings.<COIN>` with `measure` (usd | coin), `target_delta`,
+`band` (method fixed | whalley_wilmott | zakamouline | nested and its parameters),
+`rebalance_to` (edge | target), `min_interval`, `last_hedge_at`, `funding_horizon`,
+`instruments` (name, maker_fee, taker_fee, execution, half_spread, fixed_cost_usd,
+funding_rate_8h, lot_size, min_order) and `limits`; and `book.limits` across underlyings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from hedgecore.errors import ConfigError, Fields, join_path
+from hedgecore.instruments import Instrument, parse_instrument_name
+
+DOCUMENT = "policy"
+BAND_METHODS = ("fixed", "whalley_wilmott", "zakamouline", "nested")
+MEASURES = ("usd", "coin")
+POLICY_KEYS = ("underlyings", "book", "description")
+UNDERLYING_KEYS = ("measure", "target_delta", "band", "rebalance_to", "min_interval", "last_hedge_at",
+                   "funding_horizon", "instruments", "limits")
+BAND_KEYS = ("method", "half_width", "risk_aversion", "fixed_cost_usd", "min_half_width",
+             "max_half_width", "outer_half_width", "inner_half_width")
+INSTRUMENT_KEYS = ("name", "maker_fee", "taker_fee", "execution", "half_spread", "fixed_cost_usd",
+                   "funding_rate_8h", "lot_size", "min_order", "contract_size")
+LIMIT_KEYS = ("max_abs_delta", "max_abs_delta_usd", "max_abs_gamma_usd_1pct", "max_abs_vega_usd")
+BOOK_KEYS = ("limits",)
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeInstrument:
+    """An instrument the policy allows for hedging, with its costs.
+
+    Fees and half_spread are fractions of the traded notional (0.0005 = 5 bp); lot_size and
+    min_order are in the instrument's contracts; funding_rate_8h overrides the market's
+    (None: use the market's quote for a perpetual, 0 otherwise).
+    """
+
+    instrument: Instrument
+    fee: float
+    half_spread: float
+    fixed_cost_usd: float
+    funding_rate_8h: float | None
+    lot_size: float
+    min_order: float
+    path: str
+
+    @property
+    def proportional_cost(self) -> float:
+        """One-way proportional cost: fee plus half-spread, as a fraction of notional."""
+        return self.fee + self.half_spread
+
+
+@dataclass(frozen=True, slots=True)
+class BandSpec:
+    method: str
+    half_width: float | None = None
+    risk_aversion: float | None = None
+    fixed_cost_usd: float | None = None
+    min_half_width: float = 0.0
+    max_half_width: float | None = None
+    outer_half_width: float | None = None
+    inner_half_width: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_abs_delta: float | None = None
+    max_abs_delta_usd: float | None = None
+    max_abs_gamma_usd_1pct: float | None = None
+    max_abs_vega_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnderlyingPolicy:
+    underlying: str
+    measure: str
+    target_delta: float
+    band: BandSpec
+    rebalance_to: str
+    min_interval: timedelta
+    last_hedge_at: datetime | None
+    funding_horizon: timedelta
+    instruments: tuple[HedgeInstrument, ...]
+    limits: Limits
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    underlyings: Mapping[str, UnderlyingPolicy]
+    book_limits: Limits
+
+
+def hedge_instrument_name(name: str, underlying: str) -> Instrument | None:
+    """A hedge instrument from its name; ``spot`` or ``BTC-SPOT`` is the coin itself."""
+    text = name.strip().upper()
+    if text in ("SPOT", f"{underlying}-SPOT", f"{underlying}_SPOT"):
+        return Instrument(f"{underlying}-SPOT", "spot", underlying, "linear")
+    return parse_instrument_name(text)
+
+
+def _limits(fields: Fields) -> Limits:
+    return Limits(*(fields.positive(key) if fields.has(key) else None for key in LIMIT_KEYS))
+
+
+def _band(fields: Fields) -> BandSpec:
+    method = fields.choice("method", BAND_METHODS)
+    spec = BandSpec(
+        method=method,
+        half_width=fields.optional_non_negative("half_width"),
+        risk_aversion=fields.positive("risk_aversion") if fields.has("risk_aversion") else None,
+        fixed_cost_usd=fields.optional_non_negative("fixed_cost_usd"),
+        min_half_width=fields.non_negative("min_half_width", 0.0),
+        max_half_width=fields.positive("max_half_width") if fields.has("max_half_width") else None,
+        outer_half_width=fields.optional_non_negative("outer_half_width"),
+        inner_half_width=fields.optional_non_negative("inner_half_width"),
+    )
+    if method == "fixed" and spec.half_width is None:
+        fields.required("half_width")
+    if method in ("whalley_wilmott", "zakamouline") and spec.risk_aversion is None:
+        fields.required("risk_aversion")
+    if method == "nested":
+        explicit = spec.outer_half_width is not None and spec.inner_half_width is not None
+        if not explicit and spec.risk_aversion is None:
+            fields.fail_at(fields.path, "nested band needs 'risk_aversion' (or both 'outer_half_width' "
+                           "and 'inner_half_width')")
+        if explicit and spec.inner_half_width > spec.outer_half_width:  # type: ignore[operator]
+            fields.fail("inner_half_width", "must not exceed outer_half_width")
+    if spec.max_half_width is not None and spec.max_half_width < spec.min_half_width:
+        fields.fail("max_half_width", "must not be below min_half_width")
+    return spec
+
+
+def _instrument(data: Any, path: str, underlying: str) -> HedgeInstrument:
+    fields = Fields(data, path, DOCUMENT, allowed=INSTRUMENT_KEYS)
+    name = fields.text("name")
+    instrument = hedge_instrument_name(name, underlying)
+    if instrument is None:
+        fields.fail("name", f"not an instrument name hedgecore understands: '{name}' "
+                    "(e.g. BTC-PERPETUAL, ETH_USDC-PERPETUAL, BTC-27DEC26, spot)")
+    if instrument.kind == "option":
+        fields.fail("name", f"{name} is an option; hedge with spot, perpetuals or futures")
+    if instrument.underlying != underlying:
+        fields.fail("name", f"{name} is on {instrument.underlying}, not {underlying}")
+    if fields.has("contract_size"):
+        size = fields.positive("contract_size")
+        instrument = Instrument(instrument.name, instrument.kind, instrument.underlying,
+                                instrument.settlement, instrument.strike, instrument.expiry,
+                                instrument.is_call, size)
+    execution = fields.choice("execution", ("taker", "maker"), "taker")
+    maker_fee = fields.number("maker_fee", 0.0)
+    taker_fee = fields.number("taker_fee", 0.0)
+    for key, value in (("maker_fee", maker_fee), ("taker_fee", taker_fee)):
+        if not -0.01 <= value < 0.05:
+            fields.fail(key, f"must be a fraction of notional in [-0.01, 0.05) (0.0005 = 5 bp), got {value:g}")
+    lot_size = fields.positive("lot_size", 1.0)
+    min_order = fields.non_negative("min_order", lot_size)
+    return HedgeInstrument(
+        instrument=instrument,
+        fee=taker_fee if execution == "taker" else maker_fee,
+        half_spread=fields.non_negative("half_spread", 0.0),
+        fixed_cost_usd=fields.non_negative("fixed_cost_usd", 0.0),
+        funding_rate_8h=fields.optional_number("funding_rate_8h"),
+        lot_size=lot_size,
+        min_order=min_order,
+        path=path,
+    )
+
+
+def _underlying(name: str, data: Any, path: str) -> UnderlyingPolicy:
+    fields = Fields(data, path, DOCUMENT, allowed=UNDERLYING_KEYS)
+    band = _band(Fields(fields.mapping("band", required=True), fields.sub("band"), DOCUMENT,
+                        allowed=BAND_KEYS))
+    items = fields.sequence("instruments", required=True)
+    if not items:
+        fields.fail("instruments", "must list at least one hedge instrument")
+    instruments = tuple(_instrument(item, join_path(fields.sub("instruments"), k), name)
+                        for k, item in enumerate(items))
+    return UnderlyingPolicy(
+        underlying=name,
+        measure=fields.choice("measure", MEASURES, "usd"),
+        target_delta=fields.number("target_delta", 0.0),
+        band=band,
+        rebalance_to=fields.choice("rebalance_to", ("edge", "target"), "edge"),
+        min_interval=fields.duration("min_interval", timedelta(0)),
+        last_hedge_at=fields.timestamp("last_hedge_at") if fields.has("last_hedge_at") else None,
+        funding_horizon=fields.duration("funding_horizon", timedelta(hours=8)),
+        instruments=instruments,
+        limits=_limits(Fields(fields.mapping("limits"), fields.sub("limits"), DOCUMENT, allowed=LIMIT_KEYS)),
+        path=path,
+    )
+
+
+def parse_policy(data: Any) -> Policy:
+    """Build a Policy from a decoded document; raise ConfigError naming the field."""
+    top = Fields(data, "", DOCUMENT, allowed=POLICY_KEYS)
+    underlyings: dict[str, UnderlyingPolicy] = {}
+    for key, value in top.mapping("underlyings", required=True).items():
+        name = str(key).strip().upper()
+        underlyings[name] = _underlying(name, value, join_path("underlyings", str(key)))
+    if not underlyings:
+        raise ConfigError("underlyings", "must list at least one underlying", document=DOCUMENT)
+    book = Fields(top.mapping("book"), "book", DOCUMENT, allowed=BOOK_KEYS)
+    limits = _limits(Fields(book.mapping("limits"), "book.limits", DOCUMENT, allowed=LIMIT_KEYS))
+    return Policy(underlyings, limits)
