@@ -53,6 +53,55 @@ cdef inline double norm_pdf(double x) noexcept nogil:
     return INV_SQRT_2PI * exp(-0.5 * x * x)
 
 
+# The Greeks kernel evaluates N with W. J. Cody's rational Chebyshev approximations
+# (Math. Comp. 23 (1969) 631-637; the coefficients of ACM TOMS 715 ANORM, as in R's pnorm).
+# Their tail form N(-y) = exp(-y^2/2) * R(y) lets the kernel reuse the one exp it needs for
+# the density, and write an out-of-the-money price as a difference of the smooth R values
+# instead of a difference of two tiny N values (see option_greeks).
+cdef extern from *:
+    """
+    #define HEDGECORE_CODY_SMALL 0.67448975
+    #define HEDGECORE_SQRT32 5.656854249492380195206754896838
+    """
+    const double CODY_SMALL "HEDGECORE_CODY_SMALL"
+    const double SQRT32 "HEDGECORE_SQRT32"
+
+
+cdef inline double norm_cdf_central(double x) noexcept nogil:
+    """N(x) for |x| <= CODY_SMALL (no exponential needed)."""
+    cdef double xsq = x * x
+    cdef double num = ((((0.065682337918207449113 * xsq + 2.2352520354606839287) * xsq
+                         + 161.02823106855587881) * xsq + 1067.6894854603709582) * xsq
+                       + 18154.981253343561249)
+    cdef double den = ((((xsq + 47.20258190468824187) * xsq + 976.09855173777669322) * xsq
+                        + 10260.932208618978205) * xsq + 45507.789335026729956)
+    return 0.5 + x * num / den
+
+
+cdef inline double norm_tail_scaled(double y) noexcept nogil:
+    """N(-y) * exp(y^2/2) for y >= CODY_SMALL: smooth, about 1/(y sqrt(2 pi)) for large y."""
+    cdef double num, den, ysq
+    if y <= SQRT32:
+        num = ((((((((1.0765576773720192317e-8 * y + 0.39894151208813466764) * y
+                     + 8.8831497943883759412) * y + 93.506656132177855979) * y
+                   + 597.27027639480026226) * y + 2494.5375852903726711) * y
+                 + 6848.1904505362823326) * y + 11602.651437647350124) * y
+               + 9842.7148383839780218)
+        den = ((((((((y + 22.266688044328115691) * y + 235.38790178262499861) * y
+                    + 1519.377599407554805) * y + 6485.558298266760755) * y
+                  + 18615.571640885098091) * y + 34900.952721145977266) * y
+                + 38912.003286093271411) * y + 19685.429676859990727)
+        return num / den
+    ysq = 1.0 / (y * y)
+    num = (((((0.02307344176494017303 * ysq + 0.21589853405795699) * ysq
+              + 0.1274011611602473639) * ysq + 0.022235277870649807) * ysq
+            + 0.001421619193227893466) * ysq + 2.9112874951168792e-5)
+    den = (((((ysq + 1.28426009614491121) * ysq + 0.468238212480865118) * ysq
+             + 0.0659881378689285515) * ysq + 0.00378239633202758244) * ysq
+           + 7.29751555083966205e-5)
+    return (INV_SQRT_2PI - ysq * num / den) / y
+
+
 cdef inline void fill_nan(greeks_t* g) noexcept nogil:
     g.price = NAN
     g.delta = NAN
@@ -72,6 +121,20 @@ cdef inline bint inputs_valid(double underlying, double strike, double tau, doub
             and underlying > 0.0 and strike > 0.0 and tau >= 0.0 and vol >= 0.0)
 
 
+cdef inline double norm_cdf_given_exp(double x, double half_gauss, double* tail_scaled
+                                      ) noexcept nogil:
+    """N(x), given half_gauss = exp(-x^2/2). Writes N(-|x|) exp(x^2/2) to tail_scaled
+    (0 for |x| <= CODY_SMALL, where N comes from the central approximation)."""
+    cdef double y = fabs(x)
+    cdef double tail
+    if y <= CODY_SMALL:
+        tail_scaled[0] = 0.0
+        return norm_cdf_central(x)
+    tail_scaled[0] = norm_tail_scaled(y)
+    tail = half_gauss * tail_scaled[0]
+    return tail if x < 0.0 else 1.0 - tail
+
+
 cdef inline greeks_t option_greeks(int model, double underlying, double strike, double tau,
                                    double vol, bint is_call, double rate, double carry
                                    ) noexcept nogil:
@@ -83,10 +146,17 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
     At tau == 0 the price is the intrinsic value, delta its limit (1/2 at the money) and the
     other Greeks are 0; at vol == 0 (tau > 0) the price is the discounted intrinsic value of
     the forward and the Greeks the limits of the formulas as vol -> 0.
+
+    Every model prices as omega (A N(omega d1) - B N(omega d2)) with A n(d1) = B n(d2):
+    A = S e^{-q tau}, B = K e^{-r tau} (bsm); A = F e^{-r tau}, B = K e^{-r tau} (black76);
+    A = e^{-r tau}, B = (K/F) e^{-r tau} (inverse, in coin). Out of the money both N are
+    tails N(-y) = exp(-y^2/2) R(y), so the price is omega A exp(-d1^2/2) (R(-omega d1) -
+    R(-omega d2)): no cancellation between two tiny numbers, and one exp for both N and n.
     """
     cdef double omega = 1.0 if is_call else -1.0
     cdef double df, carry_df, log_moneyness, sdt, sqrt_tau, d1, d2, cdf1, cdf2, pdf1
-    cdef double value, fwd
+    cdef double value, fwd, weight_1, weight_2, half_gauss_1, half_gauss_2
+    cdef double tail_scaled_1 = 0.0, tail_scaled_2 = 0.0
     cdef double pdf_over_sdt = 0.0, dd1_dtau = 0.0
     cdef greeks_t g
 
@@ -100,18 +170,34 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
     if model == MODEL_BSM:
         carry_df = exp(-carry * tau)
         log_moneyness = log(underlying / strike) + (rate - carry) * tau
+        weight_1 = underlying * carry_df
+        weight_2 = strike * df
+    elif model == MODEL_BLACK76:
+        carry_df = df
+        log_moneyness = log(underlying / strike)
+        weight_1 = underlying * df
+        weight_2 = strike * df
     else:
         carry_df = df
         log_moneyness = log(underlying / strike)
+        weight_1 = df
+        weight_2 = df * (strike / underlying)
 
     sqrt_tau = sqrt(tau)
     sdt = vol * sqrt_tau
     if sdt > 0.0:
         d1 = log_moneyness / sdt + 0.5 * sdt
         d2 = d1 - sdt
-        cdf1 = norm_cdf(omega * d1)
-        cdf2 = norm_cdf(omega * d2)
-        pdf1 = norm_pdf(d1)
+        half_gauss_1 = exp(-0.5 * d1 * d1)
+        # exp(-d2^2/2) = exp(-d1^2/2) A/B; guarded where the first underflows to 0.
+        half_gauss_2 = half_gauss_1 * (weight_1 / weight_2) if half_gauss_1 > 0.0 else 0.0
+        pdf1 = INV_SQRT_2PI * half_gauss_1
+        cdf1 = norm_cdf_given_exp(omega * d1, half_gauss_1, &tail_scaled_1)
+        cdf2 = norm_cdf_given_exp(omega * d2, half_gauss_2, &tail_scaled_2)
+        if omega * d1 < -CODY_SMALL and omega * d2 < -CODY_SMALL:
+            value = omega * weight_1 * half_gauss_1 * (tail_scaled_1 - tail_scaled_2)
+        else:
+            value = omega * (weight_1 * cdf1 - weight_2 * cdf2)
     else:
         # vol or tau is zero: the distribution of the forward collapses to a point.
         d1 = 0.0
@@ -124,6 +210,7 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
             cdf1 = 0.0
         cdf2 = cdf1
         pdf1 = 0.0
+        value = omega * (weight_1 * cdf1 - weight_2 * cdf2)
 
     if tau == 0.0:
         if model == MODEL_INVERSE:
@@ -144,33 +231,29 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
     if pdf1 > 0.0:
         pdf_over_sdt = pdf1 / sdt
 
+    g.price = value
     if model == MODEL_BSM:
         # carry_df = e^{-q tau}; the forward is S e^{(r-q) tau}
-        value = omega * (underlying * carry_df * cdf1 - strike * df * cdf2)
-        g.price = value
         g.delta = omega * carry_df * cdf1
         g.gamma = carry_df * pdf_over_sdt / underlying
-        g.vega = underlying * carry_df * pdf1 * sqrt_tau
-        g.theta = (-0.5 * underlying * carry_df * pdf1 * vol / sqrt_tau
-                   + omega * carry * underlying * carry_df * cdf1
-                   - omega * rate * strike * df * cdf2)
-        g.rho = omega * strike * tau * df * cdf2
+        g.vega = weight_1 * pdf1 * sqrt_tau
+        g.theta = (-0.5 * weight_1 * pdf1 * vol / sqrt_tau
+                   + omega * (carry * weight_1 * cdf1 - rate * weight_2 * cdf2))
+        g.rho = omega * weight_2 * tau * cdf2
         if pdf1 > 0.0:
             g.vanna = -carry_df * pdf1 * d2 / vol
             g.volga = g.vega * d1 * d2 / vol
-            # d(d1)/dtau = (2 b tau - d2 sdt) / (2 tau sdt), b = r - q
-            dd1_dtau = (2.0 * (rate - carry) * tau - d2 * sdt) / (2.0 * tau * sdt)
+            # d(d1)/dtau = (r - q) / (vol sqrt(tau)) - d2 / (2 tau)
+            dd1_dtau = (rate - carry) / sdt - d2 / (2.0 * tau)
         else:
             g.vanna = 0.0
             g.volga = 0.0
         g.charm = carry * g.delta - carry_df * pdf1 * dd1_dtau
     elif model == MODEL_BLACK76:
-        value = df * omega * (underlying * cdf1 - strike * cdf2)
-        g.price = value
         g.delta = omega * df * cdf1
         g.gamma = df * pdf_over_sdt / underlying
-        g.vega = df * underlying * pdf1 * sqrt_tau
-        g.theta = rate * value - 0.5 * df * underlying * pdf1 * vol / sqrt_tau
+        g.vega = weight_1 * pdf1 * sqrt_tau
+        g.theta = rate * value - 0.5 * weight_1 * pdf1 * vol / sqrt_tau
         g.rho = -tau * value
         if pdf1 > 0.0:
             g.vanna = -df * pdf1 * d2 / vol
@@ -186,9 +269,7 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
         # charm its derivatives in vol and calendar time; vega, theta, rho, volga are those
         # of the coin price.
         fwd = underlying
-        value = df * omega * (cdf1 - (strike / fwd) * cdf2)
-        g.price = value
-        g.delta = omega * df * (strike / fwd) * cdf2
+        g.delta = omega * weight_2 * cdf2
         g.gamma = df * pdf_over_sdt / fwd - g.delta / fwd
         g.vega = df * pdf1 * sqrt_tau
         g.theta = rate * value - 0.5 * df * pdf1 * vol / sqrt_tau
