@@ -36,7 +36,7 @@ def _parse_as_of(value: str | None) -> str | None:
 
 PortfolioArg = Annotated[Path, typer.Argument(
     help="Portfolio YAML: positions with instrument, quantity, optional id/book/account.",
-    show_default=False, dir_okay=False)]
+    metavar="PORTFOLIO", show_default=False, dir_okay=False)]
 MarketOpt = Annotated[Path, typer.Option(
     "--market", "-m", help="Market YAML: valuation time, spot, futures, vols, rates, funding.",
     show_default=False, dir_okay=False)]

@@ -4,6 +4,7 @@
 imported inside the commands, so `hedgecore --help` stays fast.
 """
 
+import importlib
 import sys
 
 try:
@@ -18,6 +19,13 @@ def _version(value: bool) -> None:
 
         print(f"hedgecore {__version__}")
         raise typer.Exit()
+
+
+# Commands written outside this module, registered by name: (module, function).
+SIMULATION_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("hedgecore.cli.simulate", "simulate"),
+    ("hedgecore.cli.optimize", "optimize"),
+)
 
 
 def _build_app() -> "typer.Typer":
@@ -49,10 +57,16 @@ def _build_app() -> "typer.Typer":
     application.command()(hedge)
     application.command()(check)
 
-    # --- simulation commands (cli/simulate.py, cli/optimize.py; owned by the simulation side).
-    # Register each with one line here, e.g.:
-    #   from hedgecore.cli.simulate import simulate; application.command()(simulate)
-    #   from hedgecore.cli.optimize import optimize; application.command()(optimize)
+    # --- simulation commands: cli/simulate.py and cli/optimize.py (the simulation side owns
+    # them). One line each in SIMULATION_COMMANDS below registers a command.
+    for module_name, function_name in SIMULATION_COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as missing:
+            if missing.name != module_name:
+                raise
+            continue  # a build without the simulation commands still serves the risk commands
+        application.command()(getattr(module, function_name))
     return application
 
 

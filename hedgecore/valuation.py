@@ -135,7 +135,7 @@ def book_inputs(portfolio: Portfolio, market: Market, *, allow_expired: bool = F
             if years <= 0.0 and not allow_expired:
                 raise ConfigError(where, f"{inst.name} expired at {inst.expiry:%Y-%m-%d %H:%M} UTC, not after "
                                   f"the valuation time {as_of:%Y-%m-%d %H:%M} UTC "
-                                  "(remove it, or allow expired instruments to value them at expiry)",
+                                  "(remove it, or pass --allow-expired to value it at expiry)",
                                   document="portfolio")
             tau[k] = max(years, 0.0)
         if inst.kind == "option":
