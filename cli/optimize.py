@@ -1,0 +1,137 @@
+"""`hedgecore optimize CONFIG`: search a policy's parameters, print the frontier, write the
+chosen policy as a policy YAML that `hedgecore hedge --policy` reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hedgecore.cli._errors import Sources, guarded
+from hedgecore.cli._options import DebugOpt, FormatOpt, OutputFormat, OutputOpt, ThreadsOpt
+from hedgecore.cli._render import Column, Report, Table, render, write_atomically
+from hedgecore.cli.simulate import (
+    ConfigArg,
+    PathsOpt,
+    PlotOpt,
+    SeedOpt,
+    StepsOpt,
+    check_plot_available,
+    load_simulation,
+    progress_bar,
+)
+
+WritePolicyOpt = Annotated[Path | None, typer.Option(
+    "--write-policy", help="Write the chosen policy as a policy YAML for `hedgecore hedge --policy` "
+    "(needs optimize.output.underlying, or a portfolio config).", show_default=False, dir_okay=False)]
+
+
+def build_report(result: Any, policy: dict[str, Any] | None, config_name: str) -> Report:
+    document = result.as_dict()
+    document["config"] = config_name
+    if policy is not None:
+        document["policy"] = policy
+    parameter_columns = [Column(name, name) for name in result.parameter_names]
+    risk_header = result.objective.risk_name.replace("_", " ")
+    columns = [
+        *parameter_columns,
+        Column("mean cost", "mean_cost"),
+        Column(risk_header, "risk"),
+        Column("mean PnL", "mean_pnl"),
+        Column("trades", "mean_trades"),
+        Column("objective", "objective"),
+        Column("", "mark", str, numeric=False),
+    ]
+    rows: list[dict[str, Any]] = []
+    row_styles: dict[int, str] = {}
+    for index, candidate in enumerate(result.candidates):
+        row = candidate.as_dict()
+        row["risk"] = candidate.risk
+        marks = []
+        if candidate is result.chosen:
+            marks.append("chosen")
+            row_styles[index] = "bold green"
+        if candidate.efficient:
+            marks.append("frontier")
+        if not candidate.feasible:
+            marks.append("over max_std")
+            row_styles.setdefault(index, "dim")
+        row["mark"] = ", ".join(marks)
+        rows.append(row)
+    csv_keys = [*result.parameter_names, "mean_cost", "std_pnl", "cvar", "mean_pnl", "stderr_pnl", "mean_trades",
+                "objective", "feasible", "efficient"]
+    table = Table(f"{result.base.method} candidates ({config_name}): {result.objective.describe()}",
+                  columns, rows, row_styles, csv_keys=csv_keys)
+    chosen = ", ".join(f"{k}={v:.6g}" for k, v in result.chosen.parameters.items())
+    notes = [
+        f"Chosen: {chosen} (mean cost {result.chosen.mean_cost:,.2f}, std {result.chosen.std_pnl:,.2f}, "
+        f"objective {result.chosen.objective:,.6g}).",
+        f"{len(result.candidates)} candidates on the same {result.paths:,} paths x {result.steps} steps "
+        f"(seed {result.seed}); cost = trading costs + funding per path, quote currency.",
+    ]
+    return Report(document, [table], notes)
+
+
+def optimize(
+    config: ConfigArg,
+    paths: PathsOpt = None,
+    steps: StepsOpt = None,
+    seed: SeedOpt = None,
+    threads: ThreadsOpt = None,
+    format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+    plot: PlotOpt = None,
+    write_policy: WritePolicyOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Search the parameters of the policy in CONFIG's `optimize` section on common random
+    numbers; print every candidate's cost and risk, the efficient frontier and the choice.
+
+    Exit codes: 0 ok, 2 bad config or option (or no candidate within max_std), 3 internal error.
+    """
+    sources = Sources()
+    check_plot_available(plot)
+    with guarded(debug, sources):
+        from hedgecore.errors import ConfigError
+        from hedgecore.optimize import optimize as run_optimize
+        from hedgecore.optimize import parse_optimize_section, policy_document
+        from hedgecore.simconfig import DOCUMENT
+
+        loaded = load_simulation(config, sources)
+        if loaded.optimize is None:
+            raise ConfigError("", "the config has no 'optimize' section: add one (policy, search, objective) "
+                              "or use `hedgecore simulate`", document=DOCUMENT)
+        setup = parse_optimize_section(loaded.optimize)
+        underlying = setup.underlying or loaded.underlying
+        if write_policy is not None and underlying is None:
+            raise ConfigError("optimize.output", "needs 'underlying' (e.g. BTC) to write a policy file",
+                              document=DOCUMENT)
+        with progress_bar("optimising", enabled=format is not OutputFormat.json) as progress:
+            result = run_optimize(loaded.spec, setup.policy, setup.search, setup.objective, paths=paths,
+                                  steps=steps, seed=seed, threads=threads, progress=progress,
+                                  batch_size=setup.batch_size)
+        policy = None
+        if underlying is not None and result.chosen.policy.method != "leland":
+            policy = policy_document(result, loaded.spec, underlying=underlying, instrument=setup.instrument)
+        if write_policy is not None:
+            if policy is None:
+                raise ConfigError("optimize.policy.method", "a leland policy has no band form for a policy file",
+                                  document=DOCUMENT)
+            _write_policy_yaml(write_policy, policy)
+        render(build_report(result, policy, config.name), format, output)
+        if plot is not None:
+            from hedgecore.cli.plot import plot_optimization
+
+            plot_optimization(result, plot, title=f"{config.name}: {result.base.method} parameter search")
+
+
+def _write_policy_yaml(path: Path, policy: dict[str, Any]) -> None:
+    """Check the document with the policy reader `hedgecore hedge` uses, then write it."""
+    import yaml
+
+    from hedgecore.policy import parse_policy
+
+    parse_policy(policy)
+    header = "# Written by `hedgecore optimize`; read by `hedgecore hedge --policy`.\n"
+    write_atomically(path, header + yaml.safe_dump(policy, sort_keys=False, default_flow_style=False))
