@@ -95,13 +95,16 @@ cdef enum:
     # Two Householder(3) steps after the rational guess reach machine precision (Jaeckel 2015).
     HOUSEHOLDER_ITERATIONS = 2
 
-# A price below intrinsic by no more than this many epsilons of max(F, K) is intrinsic
-# rounded (the pricing formula subtracts terms of that size), so it maps to vol 0, status OK.
+# Prices within rounding of a no-arbitrage bound. The pricing formula subtracts terms of
+# size max(F, K), so a price is only known to a few epsilons of that (hedgecore.greeks
+# stays within 2.3, discounting adds 1 or 2): an in-the-money price within this many
+# epsilons of max(F, K) of intrinsic is intrinsic (vol 0, status OK), and a price within
+# this many epsilons (relative) of the upper bound is at the bound (ABOVE_UPPER_BOUND).
 cdef extern from *:
     """
-    #define HEDGECORE_INTRINSIC_ROUNDING_EPSILONS 32.0
+    #define HEDGECORE_BOUND_ROUNDING_EPSILONS 32.0
     """
-    const double INTRINSIC_ROUNDING_EPSILONS "HEDGECORE_INTRINSIC_ROUNDING_EPSILONS"
+    const double BOUND_ROUNDING_EPSILONS "HEDGECORE_BOUND_ROUNDING_EPSILONS"
 
 
 # ---------------------------------------------------------------------------------------
@@ -654,6 +657,7 @@ cdef iv_result_t implied_vol_point(int model, double price, double underlying, d
     """
     cdef iv_result_t result
     cdef double forward, log_moneyness, undiscounted, intrinsic, time_value, upper_bound
+    cdef double intrinsic_rounding
     cdef double theta = 1.0 if is_call else -1.0
     cdef double beta, s
     result.vol = NAN
@@ -682,17 +686,19 @@ cdef iv_result_t implied_vol_point(int model, double price, double underlying, d
     # No-arbitrage bounds of the undiscounted price: intrinsic of the forward below, the
     # forward (call) or the strike (put) above.
     upper_bound = forward if is_call else strike
-    if undiscounted >= upper_bound:
+    if undiscounted >= upper_bound * (1.0 - BOUND_ROUNDING_EPSILONS * DBL_EPSILON):
         result.status = IV_ABOVE_UPPER_BOUND
         return result
     intrinsic = max(theta * (forward - strike), 0.0)
     time_value = undiscounted - intrinsic
-    if time_value < 0.0:
-        if time_value < -INTRINSIC_ROUNDING_EPSILONS * DBL_EPSILON * max(forward, strike):
-            result.status = IV_BELOW_INTRINSIC
-            return result
-        time_value = 0.0
-    if time_value == 0.0:
+    intrinsic_rounding = BOUND_ROUNDING_EPSILONS * DBL_EPSILON * max(forward, strike)
+    if time_value < -intrinsic_rounding:
+        result.status = IV_BELOW_INTRINSIC
+        return result
+    if time_value <= 0.0 or (intrinsic > 0.0 and time_value <= intrinsic_rounding):
+        # Intrinsic within rounding: every vol from 0 up to where the time value exceeds
+        # the price's rounding reprices it, so report the limit, 0. (Out of the money the
+        # price is all time value and keeps its relative precision: no such band.)
         result.vol = 0.0
         result.status = IV_OK
         return result
