@@ -71,8 +71,17 @@ def scenario_grids(inputs: BookInputs, *, spot_range: float | None = None, steps
     """Scenario PnL grids per underlying (see the module docstring for the defaults).
 
     spot_range : the largest move as a fraction (0.16 = +/-16%), None for the venue default
-        per underlying; steps : spot steps (odd includes 0; >= 2).
+        per underlying; steps : spot steps (odd includes 0; >= 2). Floating-point overflow
+    is not warned about: a non-finite PnL raises NumericalError naming the underlying.
     """
+    import numpy as np
+
+    with np.errstate(all="ignore"):
+        return _scenario_grids(inputs, spot_range, steps, vol_up, vol_down, threads)
+
+
+def _scenario_grids(inputs: BookInputs, spot_range: float | None, steps: int, vol_up: float,
+                    vol_down: float, threads: int | None) -> list[ScenarioGrid]:
     import numpy as np
 
     from hedgecore.pricing import greeks

@@ -257,6 +257,10 @@ def check_finite(book: BookGreeks, position_ids: list[str]) -> None:
 def value_book(portfolio: Portfolio, market: Market, *, allow_expired: bool = False,
                threads: int | None = None) -> BookGreeks:
     """Validate, price and check a book: the one entry point the commands use."""
-    book = evaluate(book_inputs(portfolio, market, allow_expired=allow_expired), threads=threads)
+    import numpy as np
+
+    inputs = book_inputs(portfolio, market, allow_expired=allow_expired)
+    with np.errstate(all="ignore"):   # overflow is reported below, naming the position
+        book = evaluate(inputs, threads=threads)
     check_finite(book, [p.id for p in portfolio.positions])
     return book
