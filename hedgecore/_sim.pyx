@@ -22,12 +22,13 @@ PnL is cash + spot hedge value + coin premium value + model value of unexpired o
 
 from cython.parallel cimport prange
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
-from libc.math cimport erfc, exp, log, sqrt, fabs, NAN
+from libc.math cimport cbrt, exp, log, sqrt, fabs, NAN
 from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from libc.stdlib cimport malloc, free
 from numpy.random cimport bitgen_t
 from numpy.random.c_distributions cimport (
     random_standard_normal,
+    random_standard_normal_fill,
     random_standard_uniform,
     random_poisson,
     random_interval,
@@ -45,6 +46,81 @@ from hedgecore._bands cimport (
 )
 
 import numpy as np
+
+# Vector erfc, exp and cbrt. On x86-64 glibc >= 2.35 with AVX2 at run time they call libmvec's
+# 4-wide variants (a few ulp, like the scalar libm; libm.so pulls libmvec in as needed);
+# elsewhere they are plain loops over libm. They are the cost centre of the kernel.
+cdef extern from *:
+    """
+    #include <math.h>
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) \
+        && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) \
+        && !defined(HEDGECORE_NO_LIBMVEC)
+    #include <immintrin.h>
+    #define HEDGECORE_LIBMVEC 1
+    #pragma GCC diagnostic push
+    #pragma GCC diagnostic ignored "-Wpsabi"
+    __m256d _ZGVdN4v_exp(__m256d);
+    __m256d _ZGVdN4v_erfc(__m256d);
+    __m256d _ZGVdN4v_cbrt(__m256d);
+    __attribute__((target("avx2,fma"))) static void hedgecore_exp4(const double *x, double *y, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+        for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_exp(_mm256_loadu_pd(x + i)));
+        for (; i < n; ++i) y[i] = exp(x[i]);
+    }
+    __attribute__((target("avx2,fma"))) static void hedgecore_erfc4(const double *x, double *y, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+        for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_erfc(_mm256_loadu_pd(x + i)));
+        for (; i < n; ++i) y[i] = erfc(x[i]);
+    }
+    __attribute__((target("avx2,fma"))) static void hedgecore_cbrt4(const double *x, double *y, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+        for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_cbrt(_mm256_loadu_pd(x + i)));
+        for (; i < n; ++i) y[i] = cbrt(x[i]);
+    }
+    #pragma GCC diagnostic pop
+    static int hedgecore_use_mvec = 0;
+    static void hedgecore_detect_simd(void) {
+        __builtin_cpu_init();
+        hedgecore_use_mvec = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    #else
+    #define HEDGECORE_LIBMVEC 0
+    static int hedgecore_use_mvec = 0;
+    static void hedgecore_detect_simd(void) {}
+    #endif
+    static void hedgecore_vector_exp(const double *x, double *y, Py_ssize_t n) {
+    #if HEDGECORE_LIBMVEC
+        if (hedgecore_use_mvec) { hedgecore_exp4(x, y, n); return; }
+    #endif
+        for (Py_ssize_t i = 0; i < n; ++i) y[i] = exp(x[i]);
+    }
+    static void hedgecore_vector_erfc(const double *x, double *y, Py_ssize_t n) {
+    #if HEDGECORE_LIBMVEC
+        if (hedgecore_use_mvec) { hedgecore_erfc4(x, y, n); return; }
+    #endif
+        for (Py_ssize_t i = 0; i < n; ++i) y[i] = erfc(x[i]);
+    }
+    static void hedgecore_vector_cbrt(const double *x, double *y, Py_ssize_t n) {
+    #if HEDGECORE_LIBMVEC
+        if (hedgecore_use_mvec) { hedgecore_cbrt4(x, y, n); return; }
+    #endif
+        for (Py_ssize_t i = 0; i < n; ++i) y[i] = cbrt(x[i]);
+    }
+    """
+    void detect_simd "hedgecore_detect_simd"() noexcept nogil
+    bint uses_libmvec "hedgecore_use_mvec"
+    void vector_exp "hedgecore_vector_exp"(const double* x, double* y, Py_ssize_t n) noexcept nogil
+    void vector_erfc "hedgecore_vector_erfc"(const double* x, double* y, Py_ssize_t n) noexcept nogil
+    void vector_cbrt "hedgecore_vector_cbrt"(const double* x, double* y, Py_ssize_t n) noexcept nogil
+
+detect_simd()
+
+
+def simd_enabled():
+    """True when the kernel's erfc and exp run through libmvec's AVX2 variants."""
+    return bool(uses_libmvec)
+
 
 # Codes shared with hedgecore.simulation (which holds the name -> code tables).
 cdef enum:
@@ -148,8 +224,30 @@ cdef struct market_t:
     double inv_impact_adv
 
 
+cdef enum:
+    LANES = 64                  # paths walked together, step-major, within a block
+
+
 cdef struct scratch_t:
-    double* hedge               # [policy] spot/linear: coins; inverse perp: USD notional
+    # per lane
+    double* log_spot
+    double* spot
+    double* prev_spot
+    double* variance
+    double* book_cash
+    double* delta
+    double* gamma
+    double* alt_delta
+    double* arg
+    double* work
+    double* work2
+    double* centre              # band of the policy being decided
+    double* outer
+    double* inner
+    double* exposure            # its current hedge in coins
+    Py_ssize_t* boot_start
+    # per policy and lane, [policy * LANES + lane]
+    double* hedge               # spot/linear: coins; inverse perp: USD notional
     double* cash
     double* cost
     double* funding
@@ -157,43 +255,9 @@ cdef struct scratch_t:
     int* last_trade
 
 
-cdef inline double norm_cdf(double x) noexcept nogil:
-    return 0.5 * erfc(-x * SQRT1_2)
-
-
 cdef inline Py_ssize_t table_index(const book_t* book, Py_ssize_t coef_set, Py_ssize_t step,
                                    Py_ssize_t option) noexcept nogil:
     return ((coef_set * (book.steps + 1) + step) * book.n_options + option) * book.n_terms
-
-
-cdef inline void book_delta_gamma(const book_t* book, Py_ssize_t coef_set, Py_ssize_t step,
-                                  double log_spot, double spot, bint with_gamma,
-                                  double* delta, double* gamma) noexcept nogil:
-    """Position delta (units of the underlying) and gamma of the unexpired options."""
-    cdef Py_ssize_t i, n, base
-    cdef double d1, omega, option_delta, option_gamma, w
-    cdef double total_delta = 0.0, total_gamma = 0.0
-    for i in range(book.n_options):
-        if step >= book.expiry_step[i]:
-            continue
-        omega = book.omega[i]
-        base = table_index(book, coef_set, step, i)
-        option_delta = 0.0
-        option_gamma = 0.0
-        for n in range(book.n_terms):
-            w = book.weight[base + n]
-            d1 = (log_spot + book.shift[base + n]) * book.inv_sdt[base + n]
-            # omega N(omega d1): the call delta N(d1), the put delta -N(-d1)
-            option_delta = option_delta + w * omega * 0.5 * erfc(-omega * d1 * SQRT1_2)
-            if with_gamma:
-                option_gamma = option_gamma + (w * INV_SQRT_2PI * exp(-0.5 * d1 * d1)
-                                               * book.inv_sdt[base + n])
-        total_delta = total_delta + book.quantity[i] * option_delta
-        if with_gamma:
-            total_gamma = total_gamma + book.quantity[i] * option_gamma / spot
-    delta[0] = total_delta
-    gamma[0] = total_gamma
-
 
 
 cdef inline double book_tau_eff(const book_t* book, Py_ssize_t step, double log_spot,
@@ -338,26 +402,6 @@ cdef inline double advance(const model_t* model, const stepper_t* c, bitgen_t* r
     return log_spot + model.returns[boot_start[0] + offset]
 
 
-cdef inline void trade(const market_t* market, Py_ssize_t p, scratch_t* st, double spot,
-                       double current, double new_hedge, int step) noexcept nogil:
-    """Move policy p's hedge from `current` to `new_hedge` coins at `spot`, paying costs."""
-    cdef double size = fabs(new_hedge - current)
-    cdef double charge = market.cost_rate * spot * size + market.fixed_cost
-    if market.impact_coef > 0.0:
-        charge = charge + market.impact_coef * spot * size * sqrt(size * market.inv_impact_adv)
-    st.cash[p] -= charge
-    st.cost[p] += charge
-    st.trades[p] += 1.0
-    st.last_trade[p] = step
-    if market.instrument == HEDGE_SPOT:
-        st.cash[p] -= (new_hedge - current) * spot
-        st.hedge[p] = new_hedge
-    elif market.instrument == HEDGE_LINEAR_PERP:
-        st.hedge[p] = new_hedge
-    else:
-        st.hedge[p] = new_hedge * spot    # inverse perp: USD notional for that coin exposure
-
-
 cdef inline double coin_exposure(const market_t* market, double position,
                                  double spot) noexcept nogil:
     if market.instrument == HEDGE_INVERSE_PERP:
@@ -365,143 +409,273 @@ cdef inline double coin_exposure(const market_t* market, double position,
     return position
 
 
-cdef inline void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_policies,
-                        const market_t* market, scratch_t* st, int step, double log_spot,
-                        double spot, double* trace) noexcept nogil:
-    """Every policy's hedging decision at a decision time (step < steps)."""
-    cdef Py_ssize_t p, trace_len = book.steps + 1
+cdef inline void book_delta_lanes(const book_t* book, Py_ssize_t coef_set, Py_ssize_t step,
+                                  scratch_t* st, Py_ssize_t n_lanes, bint with_gamma,
+                                  double* delta, double* gamma) noexcept nogil:
+    """Position delta (and gamma) of the live options on every lane, step-major so that
+    the erfc and exp run through the vector helpers."""
+    cdef Py_ssize_t i, n, l, base
+    cdef double shift, scale, coef_delta, coef_gamma, omega
+    cdef double* arg = st.arg
+    cdef double* work = st.work
+    for l in range(n_lanes):
+        delta[l] = 0.0
+        gamma[l] = 0.0
+    for i in range(book.n_options):
+        if step >= book.expiry_step[i]:
+            continue
+        omega = book.omega[i]
+        base = table_index(book, coef_set, step, i)
+        for n in range(book.n_terms):
+            shift = book.shift[base + n]
+            # N(omega d1) = erfc(-omega d1 / sqrt 2) / 2
+            scale = -omega * book.inv_sdt[base + n] * SQRT1_2
+            coef_delta = 0.5 * omega * book.quantity[i] * book.weight[base + n]
+            for l in range(n_lanes):
+                arg[l] = (st.log_spot[l] + shift) * scale
+            vector_erfc(arg, work, n_lanes)
+            for l in range(n_lanes):
+                delta[l] += coef_delta * work[l]
+            if with_gamma:
+                coef_gamma = INV_SQRT_2PI * book.quantity[i] * book.weight[base + n] * book.inv_sdt[base + n]
+                for l in range(n_lanes):
+                    work[l] = -arg[l] * arg[l]          # -d1^2 / 2
+                vector_exp(work, work, n_lanes)
+                for l in range(n_lanes):
+                    gamma[l] += coef_gamma * work[l]
+    if with_gamma:
+        for l in range(n_lanes):
+            gamma[l] = gamma[l] / st.spot[l]
+
+
+cdef inline void record(double* trace, Py_ssize_t trace_len, Py_ssize_t p, int step,
+                        double spot, double target, double half_width,
+                        double hedge) noexcept nogil:
+    trace[(p * N_TRACE + TRACE_SPOT) * trace_len + step] = spot
+    trace[(p * N_TRACE + TRACE_TARGET) * trace_len + step] = target
+    trace[(p * N_TRACE + TRACE_HALF_WIDTH) * trace_len + step] = half_width
+    trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + step] = hedge
+
+
+cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_policies,
+                 const market_t* market, scratch_t* st, Py_ssize_t n_lanes, int step,
+                 double* trace) noexcept nogil:
+    """Every policy's hedging decision on every lane at a decision time (step < steps).
+
+    For each policy: first the band (centre, outer, inner) of every lane, then one
+    branch-light pass that applies it and books the trades. `trace` is NULL or receives
+    lane 0's decision (path 0)."""
+    cdef Py_ssize_t p, l, slot, base, trace_len = book.steps + 1
     cdef const policy_t* pol
-    cdef bint have_delta = False, have_gamma = False, live
-    cdef double base_delta = 0.0, base_gamma = 0.0, tau_eff = 0.0
-    cdef double centre, outer, inner, current, new_hedge, delta, unused
+    cdef bint have_delta = False, have_gamma = False, single = book.n_options == 1
+    cdef bint first = step == 0, use_band
+    cdef int method, min_interval, last
+    cdef double tau_eff, ww_factor, width, inner_share, coin_premium = book.coin_premium
+    cdef double cost_rate = market.cost_rate, fixed_cost = market.fixed_cost
+    cdef double impact_coef = market.impact_coef, inv_adv = market.inv_impact_adv
+    cdef double min_trade, cur, centre, outer, new_hedge, change, size, charge, deviation, cube, s
+    cdef bint inverse = market.instrument == HEDGE_INVERSE_PERP
+    cdef bint spot_hedge = market.instrument == HEDGE_SPOT
+    cdef double* centre_l = st.centre
+    cdef double* outer_l = st.outer
+    cdef double* inner_l = st.inner
+    cdef double* exposure = st.exposure
     cdef zakamouline_t zak
     cdef nested_t band
+    tau_eff = book.tau[step * book.n_options] if single else 0.0
     for p in range(n_policies):
         pol = &policies[p]
-        current = coin_exposure(market, st.hedge[p], spot)
-        if trace != NULL:
-            trace[(p * N_TRACE + TRACE_SPOT) * trace_len + step] = spot
-            trace[(p * N_TRACE + TRACE_TARGET) * trace_len + step] = NAN
-            trace[(p * N_TRACE + TRACE_HALF_WIDTH) * trace_len + step] = NAN
-            trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + step] = current
-        if pol.method == POLICY_NONE:
-            continue
-        if step > 0 and st.last_trade[p] >= 0 and step - st.last_trade[p] < pol.min_interval:
-            continue
-        if (pol.method == POLICY_TIME or pol.method == POLICY_LELAND) and step % pol.every != 0:
+        method = pol.method
+        base = p * LANES
+        if method == POLICY_NONE or (
+                (method == POLICY_TIME or method == POLICY_LELAND) and step % pol.every != 0):
+            if trace != NULL:
+                record(trace, trace_len, p, step, st.spot[0], NAN, NAN,
+                       coin_exposure(market, st.hedge[base], st.spot[0]))
             continue
         if pol.needs_gamma and not have_gamma:
-            book_delta_gamma(book, 0, step, log_spot, spot, True, &base_delta, &base_gamma)
-            tau_eff = book_tau_eff(book, step, log_spot, spot)
+            book_delta_lanes(book, 0, step, st, n_lanes, True, st.delta, st.gamma)
             have_delta = True
             have_gamma = True
         elif pol.coef_set == 0 and not have_delta:
-            book_delta_gamma(book, 0, step, log_spot, spot, False, &base_delta, &unused)
+            book_delta_lanes(book, 0, step, st, n_lanes, False, st.delta, st.gamma)
             have_delta = True
-        live = tau_eff > 0.0
-        outer = 0.0
-        inner = 0.0
-        if pol.method == POLICY_LELAND:
-            book_delta_gamma(book, pol.coef_set, step, log_spot, spot, False, &delta, &unused)
-            centre = -delta - book.coin_premium
-        elif pol.method == POLICY_ZAKAMOULINE:
-            if live:
-                zak = zakamouline(base_gamma, spot, book.hedge_vol, tau_eff, market.cost_rate,
-                                  pol.risk_aversion, book.rate)
-                centre = -book_delta_at_vol(book, step, spot, zak.modified_vol) - book.coin_premium
-                outer = zak.half_width
+        if pol.coef_set != 0:
+            book_delta_lanes(book, pol.coef_set, step, st, n_lanes, False, st.alt_delta, st.work2)
+        for l in range(n_lanes):
+            exposure[l] = st.hedge[base + l] / st.spot[l] if inverse else st.hedge[base + l]
+
+        # 1. the band of every lane
+        inner_share = 1.0 if pol.to_edge else 0.0
+        if method == POLICY_TIME or method == POLICY_LELAND:
+            for l in range(n_lanes):
+                centre_l[l] = -(st.alt_delta[l] if pol.coef_set != 0 else st.delta[l]) - coin_premium
+                outer_l[l] = 0.0
+                inner_l[l] = 0.0
+        elif method == POLICY_FIXED:
+            width = pol.width
+            for l in range(n_lanes):
+                centre_l[l] = -st.delta[l] - coin_premium
+                outer_l[l] = width
+                inner_l[l] = width * inner_share
+        elif method == POLICY_WW and single:
+            # _bands.whalley_wilmott_width for every lane at once (its formula,
+            # H = (1.5 e^{-r tau} lambda S Gamma^2 / a)^(1/3), with the cube root vectorised)
+            ww_factor = 1.5 * exp(-book.rate * tau_eff) * cost_rate / pol.risk_aversion
+            for l in range(n_lanes):
+                centre_l[l] = -st.delta[l] - coin_premium
+                outer_l[l] = ww_factor * st.spot[l] * st.gamma[l] * st.gamma[l]
+            vector_cbrt(outer_l, outer_l, n_lanes)
+            for l in range(n_lanes):
+                inner_l[l] = outer_l[l] * inner_share
+        else:
+            for l in range(n_lanes):
+                centre = -st.delta[l] - coin_premium
+                outer = 0.0
+                inner = 0.0
+                if method == POLICY_WW:
+                    tau_eff = book_tau_eff(book, step, st.log_spot[l], st.spot[l])
+                    outer = whalley_wilmott_width(st.gamma[l], st.spot[l], cost_rate,
+                                                  pol.risk_aversion, book.rate, tau_eff)
+                    inner = outer * inner_share
+                elif method == POLICY_ZAKAMOULINE:
+                    if not single:
+                        tau_eff = book_tau_eff(book, step, st.log_spot[l], st.spot[l])
+                    if tau_eff > 0.0:
+                        zak = zakamouline(st.gamma[l], st.spot[l], book.hedge_vol, tau_eff,
+                                          cost_rate, pol.risk_aversion, book.rate)
+                        centre = -book_delta_at_vol(book, step, st.spot[l], zak.modified_vol) - coin_premium
+                        outer = zak.half_width
+                    inner = outer * inner_share
+                elif method == POLICY_NESTED:
+                    if pol.outer >= 0.0:
+                        outer = pol.outer
+                        inner = pol.inner
+                    else:
+                        band = nested(st.gamma[l], st.spot[l], cost_rate, fixed_cost,
+                                      pol.risk_aversion)
+                        outer = band.outer
+                        inner = band.inner
+                centre_l[l] = centre
+                outer_l[l] = outer
+                inner_l[l] = inner
+        if trace != NULL:
+            record(trace, trace_len, p, step, st.spot[0], centre_l[0], outer_l[0], exposure[0])
+
+        # 2. apply the band and book the trades
+        min_interval = pol.min_interval
+        min_trade = pol.min_trade
+        # time-based policies and every first hedge go to the target
+        use_band = not first and method != POLICY_TIME and method != POLICY_LELAND
+        for l in range(n_lanes):
+            slot = base + l
+            cur = exposure[l]
+            last = st.last_trade[slot]
+            if use_band:
+                new_hedge = hedge_after_band(cur, centre_l[l], outer_l[l], inner_l[l])
             else:
-                centre = -base_delta - book.coin_premium
-            inner = outer if pol.to_edge else 0.0
-        else:
-            centre = -base_delta - book.coin_premium
-            if pol.method == POLICY_FIXED:
-                outer = pol.width
-                inner = outer if pol.to_edge else 0.0
-            elif pol.method == POLICY_WW:
-                outer = whalley_wilmott_width(base_gamma, spot, market.cost_rate,
-                                              pol.risk_aversion, book.rate, tau_eff)
-                inner = outer if pol.to_edge else 0.0
-            elif pol.method == POLICY_NESTED:
-                if pol.outer >= 0.0:
-                    outer = pol.outer
-                    inner = pol.inner
-                else:
-                    band = nested(base_gamma, spot, market.cost_rate, market.fixed_cost,
-                                  pol.risk_aversion)
-                    outer = band.outer
-                    inner = band.inner
-        if step == 0:
-            new_hedge = centre          # the first hedge goes to the target
-        else:
-            new_hedge = hedge_after_band(current, centre, outer, inner)
-        if trace != NULL:
-            trace[(p * N_TRACE + TRACE_TARGET) * trace_len + step] = centre
-            trace[(p * N_TRACE + TRACE_HALF_WIDTH) * trace_len + step] = outer
-        if new_hedge == current or not (fabs(new_hedge - current) >= pol.min_trade):
-            continue
-        trade(market, p, st, spot, current, new_hedge, step)
-        if trace != NULL:
-            trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + step] = new_hedge
+                new_hedge = centre_l[l]
+            change = new_hedge - cur
+            size = fabs(change)
+            if change == 0.0 or not (size >= min_trade) or (
+                    last >= 0 and step - last < min_interval):
+                continue
+            s = st.spot[l]
+            charge = cost_rate * s * size + fixed_cost
+            if impact_coef > 0.0:
+                charge = charge + impact_coef * s * size * sqrt(size * inv_adv)
+            st.cash[slot] -= charge + (change * s if spot_hedge else 0.0)
+            st.cost[slot] += charge
+            st.trades[slot] += 1.0
+            st.last_trade[slot] = step
+            st.hedge[slot] = new_hedge * s if inverse else new_hedge
+            if trace != NULL and l == 0:
+                trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + step] = new_hedge
 
 
-cdef void simulate_path(const model_t* model, const stepper_t* stepper, const book_t* book,
-                        const policy_t* policies, Py_ssize_t n_policies,
-                        const market_t* market, bitgen_t* rng, scratch_t* st,
-                        double* trace, Py_ssize_t path, Py_ssize_t n_paths,
-                        double* out_pnl, double* out_cost, double* out_funding,
-                        double* out_trades) noexcept nogil:
-    cdef Py_ssize_t p, i, move
+cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const book_t* book,
+                         const policy_t* policies, Py_ssize_t n_policies,
+                         const market_t* market, bitgen_t* rng, scratch_t* st,
+                         double* trace, Py_ssize_t first_path, Py_ssize_t n_lanes,
+                         Py_ssize_t n_paths, double* out_pnl, double* out_cost,
+                         double* out_funding, double* out_trades) noexcept nogil:
+    """Paths first_path .. first_path + n_lanes - 1 walked together, step by step.
+
+    Random numbers are drawn step-major across the lanes, in lane order: the sequence
+    depends on the model only, never on the policies."""
+    cdef Py_ssize_t p, i, l, slot, move
     cdef int step
     cdef int steps = <int>book.steps
     cdef Py_ssize_t trace_len = book.steps + 1
-    cdef double log_spot = log(model.spot), spot = model.spot, prev_spot
-    cdef double variance = model.v0
-    cdef double book_cash = book.premium_cash
-    cdef double carry, value
-    cdef Py_ssize_t boot_start = 0
+    cdef double carry, value, drift = stepper.gbm_drift, vol = stepper.vol_sqrt_dt
+    cdef double payoff
+    for l in range(n_lanes):
+        st.log_spot[l] = log(model.spot)
+        st.spot[l] = model.spot
+        st.variance[l] = model.v0
+        st.book_cash[l] = book.premium_cash
+        st.boot_start[l] = 0
     for p in range(n_policies):
-        st.hedge[p] = 0.0
-        st.cash[p] = 0.0
-        st.cost[p] = 0.0
-        st.funding[p] = 0.0
-        st.trades[p] = 0.0
-        st.last_trade[p] = -1
-    decide(book, policies, n_policies, market, st, 0, log_spot, spot, trace)
+        for l in range(n_lanes):
+            slot = p * LANES + l
+            st.hedge[slot] = 0.0
+            st.cash[slot] = 0.0
+            st.cost[slot] = 0.0
+            st.funding[slot] = 0.0
+            st.trades[slot] = 0.0
+            st.last_trade[slot] = -1
+    decide(book, policies, n_policies, market, st, n_lanes, 0, trace)
     for step in range(1, steps + 1):
         move = step - 1
-        prev_spot = spot
-        log_spot = advance(model, stepper, rng, move, log_spot, &variance, &boot_start)
-        spot = exp(log_spot)
-        book_cash = book_cash * market.growth
+        for l in range(n_lanes):
+            st.prev_spot[l] = st.spot[l]
+            st.book_cash[l] = st.book_cash[l] * market.growth
+        if model.kind == PRICE_GBM:
+            random_standard_normal_fill(rng, n_lanes, st.work)
+            for l in range(n_lanes):
+                st.log_spot[l] = st.log_spot[l] + drift + vol * st.work[l]
+        else:
+            for l in range(n_lanes):
+                st.log_spot[l] = advance(model, stepper, rng, move, st.log_spot[l],
+                                         &st.variance[l], &st.boot_start[l])
+        vector_exp(st.log_spot, st.spot, n_lanes)
         for p in range(n_policies):
-            st.cash[p] = st.cash[p] * market.growth
+            for l in range(n_lanes):
+                slot = p * LANES + l
+                st.cash[slot] = st.cash[slot] * market.growth
             if market.instrument == HEDGE_LINEAR_PERP:
-                carry = st.hedge[p] * prev_spot * market.funding_per_step
-                st.cash[p] += st.hedge[p] * (spot - prev_spot) - carry
-                st.funding[p] += carry
+                for l in range(n_lanes):
+                    slot = p * LANES + l
+                    carry = st.hedge[slot] * st.prev_spot[l] * market.funding_per_step
+                    st.cash[slot] += st.hedge[slot] * (st.spot[l] - st.prev_spot[l]) - carry
+                    st.funding[slot] += carry
             elif market.instrument == HEDGE_INVERSE_PERP:
-                carry = st.hedge[p] * market.funding_per_step
-                st.cash[p] += st.hedge[p] * (spot / prev_spot - 1.0) - carry
-                st.funding[p] += carry
+                for l in range(n_lanes):
+                    slot = p * LANES + l
+                    carry = st.hedge[slot] * market.funding_per_step
+                    st.cash[slot] += st.hedge[slot] * (st.spot[l] / st.prev_spot[l] - 1.0) - carry
+                    st.funding[slot] += carry
         for i in range(book.n_options):
             if book.expiry_step[i] == step:
-                book_cash = book_cash + book.quantity[i] * max(book.omega[i] * (spot - book.strike[i]), 0.0)
+                for l in range(n_lanes):
+                    payoff = book.omega[i] * (st.spot[l] - book.strike[i])
+                    st.book_cash[l] += book.quantity[i] * (payoff if payoff > 0.0 else 0.0)
         if step < steps:
-            decide(book, policies, n_policies, market, st, step, log_spot, spot, trace)
+            decide(book, policies, n_policies, market, st, n_lanes, step, trace)
     if trace != NULL:
         for p in range(n_policies):
-            trace[(p * N_TRACE + TRACE_SPOT) * trace_len + steps] = spot
-            trace[(p * N_TRACE + TRACE_TARGET) * trace_len + steps] = NAN
-            trace[(p * N_TRACE + TRACE_HALF_WIDTH) * trace_len + steps] = NAN
-            trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + steps] = coin_exposure(market, st.hedge[p], spot)
-    value = book_cash + book.coin_premium * spot + book_value(book, steps, spot)
-    for p in range(n_policies):
-        out_pnl[p * n_paths + path] = (value + st.cash[p]
-                                       + (st.hedge[p] * spot if market.instrument == HEDGE_SPOT else 0.0))
-        out_cost[p * n_paths + path] = st.cost[p]
-        out_funding[p * n_paths + path] = st.funding[p]
-        out_trades[p * n_paths + path] = st.trades[p]
+            record(trace, trace_len, p, steps, st.spot[0], NAN, NAN,
+                   coin_exposure(market, st.hedge[p * LANES], st.spot[0]))
+    for l in range(n_lanes):
+        value = st.book_cash[l] + book.coin_premium * st.spot[l] + book_value(book, steps, st.spot[l])
+        for p in range(n_policies):
+            slot = p * LANES + l
+            out_pnl[p * n_paths + first_path + l] = (
+                value + st.cash[slot]
+                + (st.hedge[slot] * st.spot[l] if market.instrument == HEDGE_SPOT else 0.0))
+            out_cost[p * n_paths + first_path + l] = st.cost[slot]
+            out_funding[p * n_paths + first_path + l] = st.funding[slot]
+            out_trades[p * n_paths + first_path + l] = st.trades[slot]
 
 
 cdef void run_block(const model_t* model, const stepper_t* stepper, const book_t* book,
@@ -509,11 +683,13 @@ cdef void run_block(const model_t* model, const stepper_t* stepper, const book_t
                     bitgen_t* rng, scratch_t* st, double* trace, Py_ssize_t first_path,
                     Py_ssize_t last_path, Py_ssize_t n_paths, double* out_pnl,
                     double* out_cost, double* out_funding, double* out_trades) noexcept nogil:
-    cdef Py_ssize_t path
-    for path in range(first_path, last_path):
-        simulate_path(model, stepper, book, policies, n_policies, market, rng, st,
-                      trace if path == 0 else NULL, path, n_paths,
-                      out_pnl, out_cost, out_funding, out_trades)
+    cdef Py_ssize_t start = first_path, n_lanes
+    while start < last_path:
+        n_lanes = min(<Py_ssize_t>LANES, last_path - start)
+        simulate_lanes(model, stepper, book, policies, n_policies, market, rng, st,
+                       trace if start == 0 else NULL, start, n_lanes, n_paths,
+                       out_pnl, out_cost, out_funding, out_trades)
+        start += n_lanes
 
 
 def bitgen_addresses(bit_generators):
@@ -689,14 +865,20 @@ def simulate_blocks(*,
     market.inv_impact_adv = costs[4]
 
     cdef policy_t* policy_buffer = <policy_t*>malloc(max(n_policies, 1) * sizeof(policy_t))
-    # per block: hedge, cash, cost, funding, trades (doubles) and last_trade (int)
-    cdef double* scratch_doubles = <double*>malloc(max(n_chunk * n_policies * 5, 1) * sizeof(double))
-    cdef int* scratch_ints = <int*>malloc(max(n_chunk * n_policies, 1) * sizeof(int))
+    # per block: 15 lane arrays and 5 policy-lane arrays of doubles, last_trade ints,
+    # boot_start indices
+    cdef Py_ssize_t doubles_per_block = (15 + 5 * n_policies) * LANES
+    cdef double* scratch_doubles = <double*>malloc(max(n_chunk * doubles_per_block, 1) * sizeof(double))
+    cdef int* scratch_ints = <int*>malloc(max(n_chunk * n_policies * LANES, 1) * sizeof(int))
+    cdef Py_ssize_t* scratch_index = <Py_ssize_t*>malloc(max(n_chunk * LANES, 1) * sizeof(Py_ssize_t))
     cdef scratch_t* scratch = <scratch_t*>malloc(max(n_chunk, 1) * sizeof(scratch_t))
-    if policy_buffer == NULL or scratch_doubles == NULL or scratch_ints == NULL or scratch == NULL:
+    cdef double* lane
+    if (policy_buffer == NULL or scratch_doubles == NULL or scratch_ints == NULL
+            or scratch_index == NULL or scratch == NULL):
         free(policy_buffer)
         free(scratch_doubles)
         free(scratch_ints)
+        free(scratch_index)
         free(scratch)
         raise MemoryError()
     for p in range(n_policies):
@@ -715,15 +897,33 @@ def simulate_blocks(*,
             free(policy_buffer)
             free(scratch_doubles)
             free(scratch_ints)
+            free(scratch_index)
             free(scratch)
             raise ValueError("simulate_blocks: policy coefficient set out of range")
     for b in range(n_chunk):
-        scratch[b].hedge = scratch_doubles + (5 * b + 0) * n_policies
-        scratch[b].cash = scratch_doubles + (5 * b + 1) * n_policies
-        scratch[b].cost = scratch_doubles + (5 * b + 2) * n_policies
-        scratch[b].funding = scratch_doubles + (5 * b + 3) * n_policies
-        scratch[b].trades = scratch_doubles + (5 * b + 4) * n_policies
-        scratch[b].last_trade = scratch_ints + b * n_policies
+        lane = scratch_doubles + b * doubles_per_block
+        scratch[b].log_spot = lane
+        scratch[b].spot = lane + LANES
+        scratch[b].prev_spot = lane + 2 * LANES
+        scratch[b].variance = lane + 3 * LANES
+        scratch[b].book_cash = lane + 4 * LANES
+        scratch[b].delta = lane + 5 * LANES
+        scratch[b].gamma = lane + 6 * LANES
+        scratch[b].alt_delta = lane + 7 * LANES
+        scratch[b].arg = lane + 8 * LANES
+        scratch[b].work = lane + 9 * LANES
+        scratch[b].work2 = lane + 10 * LANES
+        scratch[b].centre = lane + 11 * LANES
+        scratch[b].outer = lane + 12 * LANES
+        scratch[b].inner = lane + 13 * LANES
+        scratch[b].exposure = lane + 14 * LANES
+        scratch[b].hedge = lane + 15 * LANES
+        scratch[b].cash = lane + (15 + n_policies) * LANES
+        scratch[b].cost = lane + (15 + 2 * n_policies) * LANES
+        scratch[b].funding = lane + (15 + 3 * n_policies) * LANES
+        scratch[b].trades = lane + (15 + 4 * n_policies) * LANES
+        scratch[b].last_trade = scratch_ints + b * n_policies * LANES
+        scratch[b].boot_start = scratch_index + b * LANES
 
     try:
         for b in prange(n_chunk, nogil=True, schedule="dynamic", num_threads=n_threads):
@@ -737,6 +937,7 @@ def simulate_blocks(*,
         free(policy_buffer)
         free(scratch_doubles)
         free(scratch_ints)
+        free(scratch_index)
         free(scratch)
 
 
