@@ -22,9 +22,16 @@ from hedgecore.cli.simulate import (
     progress_bar,
 )
 
-WritePolicyOpt = Annotated[Path | None, typer.Option(
-    "--write-policy", help="Write the chosen policy as a policy YAML for `hedgecore hedge --policy` "
-    "(needs optimize.output.underlying, or a portfolio config).", show_default=False, dir_okay=False)]
+WritePolicyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--write-policy",
+        help="Write the chosen policy as a policy YAML for `hedgecore hedge --policy` "
+        "(needs optimize.output.underlying, or a portfolio config).",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
 
 
 def build_report(result: Any, policy: dict[str, Any] | None, config_name: str) -> Report:
@@ -59,10 +66,25 @@ def build_report(result: Any, policy: dict[str, Any] | None, config_name: str) -
             row_styles.setdefault(index, "dim")
         row["mark"] = ", ".join(marks)
         rows.append(row)
-    csv_keys = [*result.parameter_names, "mean_cost", "std_pnl", "cvar", "mean_pnl", "stderr_pnl", "mean_trades",
-                "objective", "feasible", "efficient"]
-    table = Table(f"{result.base.method} candidates ({config_name}): {result.objective.describe()}",
-                  columns, rows, row_styles, csv_keys=csv_keys)
+    csv_keys = [
+        *result.parameter_names,
+        "mean_cost",
+        "std_pnl",
+        "cvar",
+        "mean_pnl",
+        "stderr_pnl",
+        "mean_trades",
+        "objective",
+        "feasible",
+        "efficient",
+    ]
+    table = Table(
+        f"{result.base.method} candidates ({config_name}): {result.objective.describe()}",
+        columns,
+        rows,
+        row_styles,
+        csv_keys=csv_keys,
+    )
     chosen = ", ".join(f"{k}={v:.6g}" for k, v in result.chosen.parameters.items())
     notes = [
         f"Chosen: {chosen} (mean cost {result.chosen.mean_cost:,.2f}, std {result.chosen.std_pnl:,.2f}, "
@@ -85,9 +107,10 @@ def optimize(
     write_policy: WritePolicyOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Search the parameters of the policy in CONFIG's `optimize` section on common random
-    numbers; print every candidate's cost and risk, the efficient frontier and the choice.
+    """Search a policy's parameters (CONFIG's `optimize` section) on common random numbers.
 
+    Prints every candidate's cost and risk, marks the efficient frontier and the choice;
+    --write-policy writes the choice as a policy file for `hedgecore hedge`.
     Exit codes: 0 ok, 2 bad config or option (or no candidate within max_std), 3 internal error.
     """
     sources = Sources()
@@ -100,24 +123,38 @@ def optimize(
 
         loaded = load_simulation(config, sources)
         if loaded.optimize is None:
-            raise ConfigError("", "the config has no 'optimize' section: add one (policy, search, objective) "
-                              "or use `hedgecore simulate`", document=DOCUMENT)
+            raise ConfigError(
+                "",
+                "the config has no 'optimize' section: add one (policy, search, objective) or use `hedgecore simulate`",
+                document=DOCUMENT,
+            )
         setup = parse_optimize_section(loaded.optimize)
         underlying = setup.underlying or loaded.underlying
         if write_policy is not None and underlying is None:
-            raise ConfigError("optimize.output", "needs 'underlying' (e.g. BTC) to write a policy file",
-                              document=DOCUMENT)
+            raise ConfigError(
+                "optimize.output", "needs 'underlying' (e.g. BTC) to write a policy file", document=DOCUMENT
+            )
         with progress_bar("optimising", enabled=format is not OutputFormat.json) as progress:
-            result = run_optimize(loaded.spec, setup.policy, setup.search, setup.objective, paths=paths,
-                                  steps=steps, seed=seed, threads=threads, progress=progress,
-                                  batch_size=setup.batch_size)
+            result = run_optimize(
+                loaded.spec,
+                setup.policy,
+                setup.search,
+                setup.objective,
+                paths=paths,
+                steps=steps,
+                seed=seed,
+                threads=threads,
+                progress=progress,
+                batch_size=setup.batch_size,
+            )
         policy = None
         if underlying is not None and result.chosen.policy.method != "leland":
             policy = policy_document(result, loaded.spec, underlying=underlying, instrument=setup.instrument)
         if write_policy is not None:
             if policy is None:
-                raise ConfigError("optimize.policy.method", "a leland policy has no band form for a policy file",
-                                  document=DOCUMENT)
+                raise ConfigError(
+                    "optimize.policy.method", "a leland policy has no band form for a policy file", document=DOCUMENT
+                )
             _write_policy_yaml(write_policy, policy)
         render(build_report(result, policy, config.name), format, output)
         if plot is not None:

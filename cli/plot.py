@@ -41,8 +41,13 @@ def _histograms(axis: Any, policies: Any, currency: str) -> None:
         low, high = low - 1.0, high + 1.0
     bins = np.linspace(low, high, 81)
     for result, pnl in zip(policies, arrays, strict=True):
-        axis.hist(np.clip(pnl, low, high), bins=bins, histtype="step", linewidth=1.4,
-                  label=f"{result.name}: mean {result.mean_pnl:,.0f}, std {result.std_pnl:,.0f}")
+        axis.hist(
+            np.clip(pnl, low, high),
+            bins=bins,
+            histtype="step",
+            linewidth=1.4,
+            label=f"{result.name}: mean {result.mean_pnl:,.0f}, std {result.std_pnl:,.0f}",
+        )
     axis.axvline(0.0, color="grey", linewidth=0.8)
     axis.set_xlabel(f"hedged PnL of the book ({currency}; tails clipped at 0.1%/99.9%)")
     axis.set_ylabel("paths")
@@ -69,11 +74,24 @@ def plot_optimization(result: Any, path: Path, *, title: str = "", currency: str
     cost = [c.mean_cost for c in candidates]
     left.scatter(risk, cost, s=18, color="lightgrey", label="candidates")
     frontier = result.frontier
-    left.plot([c.risk for c in frontier], [c.mean_cost for c in frontier], "o-", color="tab:blue",
-              markersize=4, label="efficient frontier")
+    left.plot(
+        [c.risk for c in frontier],
+        [c.mean_cost for c in frontier],
+        "o-",
+        color="tab:blue",
+        markersize=4,
+        label="efficient frontier",
+    )
     chosen = result.chosen
-    left.scatter([chosen.risk], [chosen.mean_cost], s=90, marker="*", color="tab:red", zorder=3,
-                 label="chosen: " + ", ".join(f"{k}={v:.4g}" for k, v in chosen.parameters.items()))
+    left.scatter(
+        [chosen.risk],
+        [chosen.mean_cost],
+        s=90,
+        marker="*",
+        color="tab:red",
+        zorder=3,
+        label="chosen: " + ", ".join(f"{k}={v:.4g}" for k, v in chosen.parameters.items()),
+    )
     if result.objective.kind == "min_cost" and result.objective.max_std is not None:
         left.axvline(result.objective.max_std, color="tab:red", linestyle="--", linewidth=0.8, label="max_std")
     left.set_xlabel(f"{result.objective.risk_name} ({currency})")

@@ -18,19 +18,42 @@ from hedgecore.cli._render import Column, Report, Table, render
 if TYPE_CHECKING:
     from hedgecore.simconfig import SimulationConfig
 
-ConfigArg = Annotated[Path, typer.Argument(
-    help="Simulation YAML: model, rate, horizon_years, steps, paths, seed, options (or portfolio), "
-         "hedge, costs, policies.", show_default=False, dir_okay=False)]
-PathsOpt = Annotated[int | None, typer.Option(
-    "--paths", min=1, help="Simulated paths (overrides the config).", show_default=False)]
-StepsOpt = Annotated[int | None, typer.Option(
-    "--steps", min=1, help="Rebalancing steps over the horizon (overrides the config).", show_default=False)]
-SeedOpt = Annotated[int | None, typer.Option(
-    "--seed", min=0, help="Random seed (overrides the config); the same seed gives the same numbers on "
-    "any thread count.", show_default=False)]
-PlotOpt = Annotated[Path | None, typer.Option(
-    "--plot", help="Also draw the PnL histograms to this PNG (needs hedgecore[plot]).",
-    show_default=False, dir_okay=False)]
+ConfigArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Simulation YAML: model, rate, horizon_years, steps, paths, seed, options (or portfolio), "
+        "hedge, costs, policies.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+PathsOpt = Annotated[
+    int | None, typer.Option("--paths", min=1, help="Simulated paths (overrides the config).", show_default=False)
+]
+StepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--steps", min=1, help="Rebalancing steps over the horizon (overrides the config).", show_default=False
+    ),
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        min=0,
+        help="Random seed (overrides the config); the same seed gives the same numbers on any thread count.",
+        show_default=False,
+    ),
+]
+PlotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot",
+        help="Also draw the PnL histograms to this PNG (needs hedgecore[plot]).",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
 
 PROGRESS_AFTER_SECONDS = 1.0
 
@@ -76,8 +99,15 @@ def progress_bar(description: str, enabled: bool) -> Iterator[Callable[[int, int
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                        TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     started = time.monotonic()
     state: dict[str, Any] = {"task": None}
 
@@ -111,14 +141,30 @@ def build_report(result: Any, config_name: str) -> Report:
         Column("trades", "mean_trades"),
     ]
     rows = [policy.as_dict() for policy in result.policies]
-    csv_keys = ["name", "method", "mean_pnl", "std_pnl", "stderr_pnl", "var_95", "var_99", "cvar_95", "cvar_99",
-                "mean_cost", "mean_funding", "mean_trades"]
+    csv_keys = [
+        "name",
+        "method",
+        "mean_pnl",
+        "std_pnl",
+        "stderr_pnl",
+        "var_95",
+        "var_99",
+        "cvar_95",
+        "cvar_99",
+        "mean_cost",
+        "mean_funding",
+        "mean_trades",
+    ]
     quantile_keys = list(rows[0]["quantiles"]) if rows else []
     for row in rows:
         for key in quantile_keys:
             row[f"pnl_{key}"] = row["quantiles"][key]
-    table = Table(f"Hedged PnL of the book ({config_name})", columns, rows,
-                  csv_keys=csv_keys + [f"pnl_{key}" for key in quantile_keys])
+    table = Table(
+        f"Hedged PnL of the book ({config_name})",
+        columns,
+        rows,
+        csv_keys=csv_keys + [f"pnl_{key}" for key in quantile_keys],
+    )
     notes = [
         f"Option value at the start {result.option_value:,.2f} (quote currency, whole book); "
         f"{result.paths:,} paths x {result.steps} steps, seed {result.seed}, all policies on the same paths.",
@@ -150,8 +196,9 @@ def simulate(
 
         loaded = load_simulation(config, sources)
         with progress_bar("simulating", enabled=format is not OutputFormat.json) as progress:
-            result = run_simulation(loaded.spec, paths=paths, steps=steps, seed=seed, threads=threads,
-                                    progress=progress)
+            result = run_simulation(
+                loaded.spec, paths=paths, steps=steps, seed=seed, threads=threads, progress=progress
+            )
         render(build_report(result, config.name), format, output)
         if plot is not None:
             from hedgecore.cli.plot import plot_simulation

@@ -294,7 +294,7 @@ def optimize(
     if run_seed is None:
         run_seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     run_paths = paths if paths is not None else spec.paths
-    batches = [grid[start:start + batch_size] for start in range(0, len(grid), batch_size)]
+    batches = [grid[start : start + batch_size] for start in range(0, len(grid), batch_size)]
     total = run_paths * len(batches)
     results: list[SimulationResult] = []
     rows: list[Candidate] = []
@@ -305,8 +305,14 @@ def optimize(
             if progress is not None:
                 progress(offset + done, total)
 
-        result = simulator(batch_spec, paths=run_paths, steps=steps, seed=run_seed, threads=threads,
-                           progress=batch_progress if progress is not None else None)
+        result = simulator(
+            batch_spec,
+            paths=run_paths,
+            steps=steps,
+            seed=run_seed,
+            threads=threads,
+            progress=batch_progress if progress is not None else None,
+        )
         results.append(result)
         for (parameters, candidate), outcome in zip(batch, result.policies, strict=True):
             mean_cost = outcome.mean_cost + outcome.mean_funding
@@ -322,29 +328,36 @@ def optimize(
             else:
                 cvar = outcome.cvar_95
                 risk = outcome.std_pnl
-                value = (mean_cost + objective.risk_weight * outcome.std_pnl**2
-                         if objective.kind == "mean_variance" else mean_cost)
+                value = (
+                    mean_cost + objective.risk_weight * outcome.std_pnl**2
+                    if objective.kind == "mean_variance"
+                    else mean_cost
+                )
             feasible = objective.kind != "min_cost" or outcome.std_pnl <= objective.max_std  # type: ignore[operator]
-            rows.append(Candidate(
-                parameters=parameters,
-                policy=replace(candidate, name=policy.name),
-                mean_cost=mean_cost,
-                mean_pnl=outcome.mean_pnl,
-                std_pnl=outcome.std_pnl,
-                stderr_pnl=outcome.stderr_pnl,
-                cvar=cvar,
-                mean_trades=outcome.mean_trades,
-                risk=risk,
-                objective=value,
-                feasible=feasible,
-            ))
+            rows.append(
+                Candidate(
+                    parameters=parameters,
+                    policy=replace(candidate, name=policy.name),
+                    mean_cost=mean_cost,
+                    mean_pnl=outcome.mean_pnl,
+                    std_pnl=outcome.std_pnl,
+                    stderr_pnl=outcome.stderr_pnl,
+                    cvar=cvar,
+                    mean_trades=outcome.mean_trades,
+                    risk=risk,
+                    objective=value,
+                    feasible=feasible,
+                )
+            )
     rows = _mark_efficient(rows)
     feasible_rows = [row for row in rows if row.feasible]
     if objective.kind == "min_cost" and not feasible_rows:
         least = min(rows, key=lambda row: row.std_pnl)
-        raise ValueError(f"no candidate keeps the PnL std within max_std={objective.max_std:g}; the least "
-                         f"risky has std {least.std_pnl:.6g} at {least.parameters}: widen the search or "
-                         "raise max_std")
+        raise ValueError(
+            f"no candidate keeps the PnL std within max_std={objective.max_std:g}; the least "
+            f"risky has std {least.std_pnl:.6g} at {least.parameters}: widen the search or "
+            "raise max_std"
+        )
     chosen = min(feasible_rows, key=lambda row: (row.objective, row.risk))
     first = results[0]
     return OptimizeResult(
@@ -366,7 +379,8 @@ def _mark_efficient(rows: list[Candidate]) -> list[Candidate]:
     marked = []
     for row in rows:
         dominated = any(
-            other.mean_cost <= row.mean_cost and other.risk <= row.risk
+            other.mean_cost <= row.mean_cost
+            and other.risk <= row.risk
             and (other.mean_cost < row.mean_cost or other.risk < row.risk)
             for other in rows
         )
@@ -418,12 +432,14 @@ def _values(data: Any, path: str, name: str) -> tuple[float, ...]:
 def parse_optimize_section(data: Any, path: str = "optimize") -> OptimizeSetup:
     """Parse the `optimize:` section of a simulation config (see README "Optimize")."""
     fields = Fields(data, path, DOCUMENT, allowed=SECTION_KEYS)
-    search_fields = Fields(fields.mapping("search", required=True), fields.sub("search"), DOCUMENT,
-                           allowed=tuple(SEARCHABLE))
+    search_fields = Fields(
+        fields.mapping("search", required=True), fields.sub("search"), DOCUMENT, allowed=tuple(SEARCHABLE)
+    )
     if not search_fields.data:
         search_fields.fail_at(search_fields.path, "must name at least one parameter to search")
-    search = {str(name): _values(value, search_fields.sub(str(name)), str(name))
-              for name, value in search_fields.data.items()}
+    search = {
+        str(name): _values(value, search_fields.sub(str(name)), str(name)) for name, value in search_fields.data.items()
+    }
 
     # The base policy: searched parameters need not be given, so fill them with their first
     # value before the policy reader checks the rest.
@@ -446,13 +462,15 @@ def parse_optimize_section(data: Any, path: str = "optimize") -> OptimizeSetup:
     if policy.method in ("none",):
         fields.fail_at(join_path(policy_path, "method"), "a 'none' policy has nothing to optimise")
     applicable = set(COMMON_POLICY_KEYS + METHOD_KEYS[policy.method]) | (
-        {"inner_ratio"} if policy.method == "nested" else set())
+        {"inner_ratio"} if policy.method == "nested" else set()
+    )
     for name in search:
         if name not in applicable:
             search_fields.fail(name, f"does not apply to method '{policy.method}'")
 
-    objective_fields = Fields(fields.mapping("objective", required=True), fields.sub("objective"), DOCUMENT,
-                              allowed=OBJECTIVE_KEYS)
+    objective_fields = Fields(
+        fields.mapping("objective", required=True), fields.sub("objective"), DOCUMENT, allowed=OBJECTIVE_KEYS
+    )
     kind = objective_fields.choice("type", OBJECTIVES)
     for key in ("risk_weight", "level", "max_std"):
         wanted = {"mean_variance": "risk_weight", "cvar": "level", "min_cost": "max_std"}[kind]
@@ -532,8 +550,11 @@ def policy_document(
     else:
         raise ValueError(f"a '{chosen.method}' policy has no band form for `hedgecore hedge`")
     if instrument is None:
-        instrument = {"spot": "spot", "linear_perp": f"{underlying}_USDC-PERPETUAL",
-                      "inverse_perp": f"{underlying}-PERPETUAL"}[spec.hedge.instrument]
+        instrument = {
+            "spot": "spot",
+            "linear_perp": f"{underlying}_USDC-PERPETUAL",
+            "inverse_perp": f"{underlying}-PERPETUAL",
+        }[spec.hedge.instrument]
     hedge_instrument: dict[str, Any] = {
         "name": instrument,
         "taker_fee": costs.proportional,
@@ -550,8 +571,10 @@ def policy_document(
         "instruments": [hedge_instrument],
     }
     return {
-        "description": (f"Chosen by hedgecore optimize: {chosen.method} with {parameters}; "
-                        f"{result.objective.describe()} over {result.paths} paths x {result.steps} steps, "
-                        f"seed {result.seed}."),
+        "description": (
+            f"Chosen by hedgecore optimize: {chosen.method} with {parameters}; "
+            f"{result.objective.describe()} over {result.paths} paths x {result.steps} steps, "
+            f"seed {result.seed}."
+        ),
         "underlyings": {underlying: entry},
     }

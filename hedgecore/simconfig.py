@@ -55,8 +55,22 @@ from hedgecore.simulation import (
 DOCUMENT = "simulation"
 
 TOP_KEYS = (
-    "model", "rate", "horizon_years", "steps", "paths", "seed", "options", "portfolio",
-    "underlying", "as_of", "hedge", "costs", "policies", "optimize", "description", "name",
+    "model",
+    "rate",
+    "horizon_years",
+    "steps",
+    "paths",
+    "seed",
+    "options",
+    "portfolio",
+    "underlying",
+    "as_of",
+    "hedge",
+    "costs",
+    "policies",
+    "optimize",
+    "description",
+    "name",
 )
 MODEL_KEYS: dict[str, tuple[str, ...]] = {
     "gbm": ("type", "spot", "drift", "vol"),
@@ -108,8 +122,10 @@ def integer(fields: Fields, key: str, default: int | None = None, *, minimum: in
             fields.required(key)
         return int(default)  # type: ignore[arg-type]
     value = fields.data[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-        isinstance(value, float) and not (math.isfinite(value) and value.is_integer())
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not (math.isfinite(value) and value.is_integer()))
     ):
         fields.fail(key, f"must be a whole number, got {value!r}")
     number = int(value)
@@ -161,8 +177,10 @@ def parse_simulation(
         hedge_fields.fail_at("hedge.vol", "is needed: the historical series is too short to estimate a vol")
     costs = _costs(Fields(top.mapping("costs"), "costs", DOCUMENT, allowed=COST_KEYS))
     if costs.funding_rate_8h != 0.0 and hedge.instrument == "spot":
-        top.fail_at("costs.funding_rate_8h", "applies to perpetual hedges; set hedge.instrument to "
-                    "linear_perp or inverse_perp, or remove it")
+        top.fail_at(
+            "costs.funding_rate_8h",
+            "applies to perpetual hedges; set hedge.instrument to linear_perp or inverse_perp, or remove it",
+        )
 
     items = top.sequence("policies", required=True)
     if not items:
@@ -257,8 +275,11 @@ def _portfolio_options(
     name = top.text("portfolio")
     file = Path(name) if Path(name).is_absolute() else base / name
     if read_document is None:
-        top.fail("portfolio", "portfolio files are read through the CLI (hedgecore simulate); "
-                 "pass read_document= or list the options inline")
+        top.fail(
+            "portfolio",
+            "portfolio files are read through the CLI (hedgecore simulate); "
+            "pass read_document= or list the options inline",
+        )
     if not file.is_file():
         top.fail("portfolio", f"no such file: {file}")
     portfolio = parse_portfolio(read_document(file))
@@ -281,15 +302,20 @@ def _portfolio_options(
         assert instrument.strike is not None
         years = (instrument.expiry - as_of).total_seconds() / (365.0 * 86400.0)
         if years <= 0.0:
-            top.fail("portfolio", f"{position.path} ({position.id}) expired at {instrument.expiry.isoformat()}, "
-                     f"before as_of {as_of.isoformat()}")
-        specs.append(OptionSpec(
-            type="call" if instrument.is_call else "put",
-            strike=float(instrument.strike),
-            expiry_years=years,
-            quantity=position.quantity * instrument.contract_size,
-            settlement="inverse" if instrument.is_inverse else "linear",
-        ))
+            top.fail(
+                "portfolio",
+                f"{position.path} ({position.id}) expired at {instrument.expiry.isoformat()}, "
+                f"before as_of {as_of.isoformat()}",
+            )
+        specs.append(
+            OptionSpec(
+                type="call" if instrument.is_call else "put",
+                strike=float(instrument.strike),
+                expiry_years=years,
+                quantity=position.quantity * instrument.contract_size,
+                settlement="inverse" if instrument.is_inverse else "linear",
+            )
+        )
     return tuple(specs), underlying
 
 
@@ -300,8 +326,9 @@ def _costs(fields: Fields) -> CostSpec:
         raw = fields.data["impact_adv"]
         impact_adv = math.inf if isinstance(raw, float) and raw == math.inf else fields.positive("impact_adv")
     elif impact_coef > 0.0:
-        fields.fail_at(fields.sub("impact_adv"), "is required with impact_coef (average daily volume "
-                       "in units of the underlying)")
+        fields.fail_at(
+            fields.sub("impact_adv"), "is required with impact_coef (average daily volume in units of the underlying)"
+        )
     return CostSpec(
         proportional=fields.non_negative("proportional", 0.0),
         half_spread=fields.non_negative("half_spread", 0.0),
@@ -319,8 +346,11 @@ def parse_policy(data: Any, path: str) -> PolicySpec:
     allowed = COMMON_POLICY_KEYS + METHOD_KEYS[method]
     for key in fields.data:
         if key not in allowed:
-            fields.fail(str(key), f"does not apply to method '{method}' (it takes "
-                        f"{', '.join(METHOD_KEYS[method]) or 'no parameters'} besides {', '.join(COMMON_POLICY_KEYS)})")
+            fields.fail(
+                str(key),
+                f"does not apply to method '{method}' (it takes "
+                f"{', '.join(METHOD_KEYS[method]) or 'no parameters'} besides {', '.join(COMMON_POLICY_KEYS)})",
+            )
     name = fields.text("name", method).strip()
     if not name:
         fields.fail("name", "must not be empty")
@@ -370,8 +400,11 @@ def parse_policies(items: list[Any], path: str) -> tuple[PolicySpec, ...]:
         policy = parse_policy(item, join_path(path, index))
         if policy.name in seen:
             where = join_path(join_path(path, index), "name")
-            raise ConfigError(where, f"duplicate policy name '{policy.name}' (first used by "
-                              f"{path}[{seen[policy.name]}])", document=DOCUMENT)
+            raise ConfigError(
+                where,
+                f"duplicate policy name '{policy.name}' (first used by {path}[{seen[policy.name]}])",
+                document=DOCUMENT,
+            )
         seen[policy.name] = index
         policies.append(policy)
     return tuple(policies)

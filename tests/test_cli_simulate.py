@@ -233,3 +233,30 @@ def test_optimize_table_and_errors(configs: Path, write_yaml):
     result = invoke("optimize", infeasible, "--paths", 100)
     assert result.exit_code == 2, result.output
     assert "no candidate keeps the PnL std within max_std" in result.stderr
+
+
+def test_progress_bar_only_after_a_second_on_a_terminal(monkeypatch: pytest.MonkeyPatch):
+    from hedgecore.cli import simulate as command
+
+    with command.progress_bar("x", enabled=False) as progress:
+        assert progress is None  # --format json: never a bar
+    monkeypatch.setattr(command.sys.stderr, "isatty", lambda: False, raising=False)
+    with command.progress_bar("x", enabled=True) as progress:
+        assert progress is None  # stderr is not a terminal
+    monkeypatch.setattr(command.sys.stderr, "isatty", lambda: True, raising=False)
+    readings = [100.0, 100.5, 101.5]  # entry, first update, second update (then it stays)
+
+    def clock() -> float:
+        return readings.pop(0) if len(readings) > 1 else readings[0]
+
+    monkeypatch.setattr(command.time, "monotonic", clock)
+    started: list[int] = []
+    monkeypatch.setattr("rich.progress.Progress.start", lambda self: started.append(1))
+    monkeypatch.setattr("rich.progress.Progress.stop", lambda self: started.append(-1))
+    with command.progress_bar("x", enabled=True) as progress:
+        assert progress is not None
+        progress(10, 100)  # half a second in: quick runs stay silent
+        assert started == []
+        progress(50, 100)  # 1.5 s in: the bar appears
+        assert started == [1]
+    assert started == [1, -1]
