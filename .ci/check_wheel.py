@@ -3,12 +3,12 @@
 A pipeline that installs a wheel with a module missing, or a Cython source instead of the
 compiled module, has an outage; these checks read the archives only (stdlib, no install):
 
-    python .ci/check_wheel.py --sdist dist/hedgecore-X.tar.gz [--source DIR]
+    python .ci/check_wheel.py --sdist dist/hedgecore-X.tar.gz [--tracked FILE]
                               [--require-dll vcomp140] WHEEL [WHEEL ...]
 
 sdist: holds pyproject.toml, setup.py, every .pyx/.pxd/.pyi, py.typed and the tests and
-configs; no generated C or binaries; with --source (a clean checkout), every file the
-checkout has under hedgecore/, cli/, tests/ and configs/.
+configs; no generated C or binaries; with --tracked (the output of `git ls-files`), every
+file the repository tracks under hedgecore/, cli/, tests/ and configs/.
 wheel: only hedgecore/ (hedgecore.cli inside it), its .dist-info and the libraries a repair
 tool vendors (hedgecore.libs/); a compiled module and a .pyi for every .pyx of the sdist;
 py.typed; every .py of the sdist's hedgecore/ and cli/; no .pyx/.pxd/.c sources, tests or
@@ -50,7 +50,7 @@ def sdist_version(sdist: Path) -> str:
     raise SystemExit(f"{sdist}: no PKG-INFO with a Version line")
 
 
-def check_sdist(members: list[str], source: Path | None) -> list[str]:
+def check_sdist(members: list[str], tracked: list[str]) -> list[str]:
     problems = []
     present = set(members)
     for required in ("pyproject.toml", "setup.py", "README.md", f"{PACKAGE}/py.typed", f"{PACKAGE}/_version.py"):
@@ -66,16 +66,9 @@ def check_sdist(members: list[str], source: Path | None) -> list[str]:
     for stem in sorted(pyx):
         if f"{stem}.pyi" not in present:
             problems.append(f"sdist: {stem}.pyx has no {stem}.pyi stub")
-    if source is not None:
-        for path in sorted(source.rglob("*")):
-            relative = path.relative_to(source).as_posix()
-            if (
-                path.is_file()
-                and relative.split("/", 1)[0] in CHECKED_SOURCE_DIRS
-                and "__pycache__" not in relative
-                and relative not in present
-            ):
-                problems.append(f"sdist: {relative} is in the repository but not in the sdist (MANIFEST.in?)")
+    for name in tracked:
+        if name.split("/", 1)[0] in CHECKED_SOURCE_DIRS and name not in present:
+            problems.append(f"sdist: {name} is in the repository but not in the sdist (MANIFEST.in?)")
     return problems
 
 
@@ -143,14 +136,15 @@ def check_wheel(wheel: Path, members: list[str], version: str, require_dlls: lis
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sdist", type=Path, required=True, help="the sdist the wheels were built from")
-    parser.add_argument("--source", type=Path, help="a clean checkout the sdist was built from")
+    parser.add_argument("--tracked", type=Path, help="`git ls-files` of the commit the sdist was built from")
     parser.add_argument("--require-dll", action="append", default=[], help="a DLL every wheel must vendor")
     parser.add_argument("wheels", type=Path, nargs="*")
     args = parser.parse_args()
 
     members = sdist_members(args.sdist)
     version = sdist_version(args.sdist)
-    problems = check_sdist(members, args.source)
+    tracked = args.tracked.read_text().splitlines() if args.tracked else []
+    problems = check_sdist(members, tracked)
     for wheel in args.wheels:
         problems += check_wheel(wheel, members, version, args.require_dll)
     for problem in problems:

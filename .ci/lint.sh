@@ -7,9 +7,10 @@
 #   mypy.stubtest     the .pyi stubs against the compiled modules built in the tree
 #                     (skipped with a note when nothing is built; .ci/wheel_check.sh runs it
 #                     on the wheel in any case)
-# Needs the lint extra: pip install -e ".[lint]"   (PYTHON=... to choose the interpreter)
+# Needs the lint and plot extras (mypy checks the plot command against matplotlib's types):
+#   pip install -e ".[lint,plot]"        PYTHON=... chooses the interpreter
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 python=${PYTHON:-python3}
 # cython-lint has no `python -m` entry: take the console script installed beside the interpreter.
 scripts=$("$python" -c "import sysconfig; print(sysconfig.get_path('scripts'))")
@@ -34,8 +35,7 @@ check mypy "$python" -m mypy
 
 modules=()
 for pyx in hedgecore/*.pyx; do
-    stem=${pyx%.pyx}
-    modules+=("${stem//\//.}")
+    modules+=("hedgecore.$(basename "$pyx" .pyx)")
 done
 if "$python" -c "import hedgecore._runtime" 2>/dev/null; then
     check stubtest "$python" -m mypy.stubtest --allowlist .ci/stubtest-allowlist.txt "${modules[@]}"

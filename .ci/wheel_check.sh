@@ -37,6 +37,7 @@ if [[ -n "$(git -C "$repo" status --porcelain --untracked-files=no)" ]]; then
     say "note: uncommitted changes are not tested; this builds the committed HEAD"
 fi
 git -C "$repo" archive --format=tar --prefix=src/ HEAD | tar -x -C "$work"
+git -C "$repo" ls-tree -r --name-only HEAD >"$work/tracked.txt"
 say "building the sdist from $(git -C "$repo" rev-parse --short HEAD)"
 logged sdist "$python" -m build --sdist --outdir "$work/dist" "$work/src"
 sdists=("$work"/dist/hedgecore-*.tar.gz)
@@ -48,12 +49,13 @@ say "building the wheel from $(basename "$sdist")"
 logged wheel "$python" -m build --wheel --outdir "$work/dist" "$unpacked"
 wheels=("$work"/dist/hedgecore-*.whl)
 wheel=${wheels[0]}
-"$python" "$repo/.ci/check_wheel.py" --sdist "$sdist" --source "$work/src" "$wheel"
+"$python" "$repo/.ci/check_wheel.py" --sdist "$sdist" --tracked "$work/tracked.txt" "$wheel"
 
 say "installing $(basename "$wheel") into a fresh virtual environment"
 "$python" -m venv "$work/venv"
 venv_python="$work/venv/bin/python"
-logged install "$venv_python" -m pip install "$wheel[test,lint]"
+# test: the suite's references; plot: so the plot command is tested too; lint: stubtest.
+logged install "$venv_python" -m pip install "${wheel}[test,plot,lint]"
 
 # Everything below runs where no hedgecore source is: the tests, the example configs and
 # the pytest settings, copied from the sdist (so they too must be in it).
@@ -77,13 +79,17 @@ if config["missing_modules"]:
 hedgecore.show_config()
 PY
 
-version=$("$venv_python" -c "import hedgecore; print(hedgecore.__version__)")
+# One version everywhere: the wheel's metadata, hedgecore.__version__ and both ways of
+# starting the CLI.
+version=$("$venv_python" -c "import importlib.metadata as m, hedgecore; assert m.version('hedgecore') == hedgecore.__version__; print(hedgecore.__version__)") \
+    || fail "the wheel's metadata and hedgecore.__version__ disagree"
 cli="$work/venv/bin/hedgecore"
-for command in "$cli" "$venv_python -m hedgecore"; do
-    printed=$($command --version) || fail "$command --version"
-    [[ "$printed" == *"$version"* ]] || fail "$command --version printed '$printed', expected $version"
+script_version=$("$cli" --version) || fail "hedgecore --version"
+module_version=$("$venv_python" -m hedgecore --version) || fail "python -m hedgecore --version"
+for printed in "$script_version" "$module_version"; do
+    [[ "$printed" == *"$version"* ]] || fail "--version printed '$printed', expected $version"
 done
-say "hedgecore --version: $printed"
+say "hedgecore --version: $script_version"
 
 # The CLI on the shipped BTC example; the JSON must parse. `check` exits 1 when a hedge is
 # due, which is an answer, not a failure.
@@ -98,10 +104,12 @@ set -e
 [[ $check_status == 0 || $check_status == 1 ]] || fail "hedgecore check exited $check_status"
 say "CLI ran on configs/btc_*.yaml (check exit $check_status)"
 
-modules=$(cd "$unpacked" && for pyx in hedgecore/*.pyx; do stem=${pyx%.pyx}; echo "${stem//\//.}"; done)
-say "stubtest:" $modules
-# shellcheck disable=SC2086 # one argument per module
-"$venv_python" -m mypy.stubtest --allowlist "$repo/.ci/stubtest-allowlist.txt" $modules
+modules=()
+for pyx in "$unpacked"/hedgecore/*.pyx; do
+    modules+=("hedgecore.$(basename "$pyx" .pyx)")
+done
+say "stubtest: ${modules[*]}"
+"$venv_python" -m mypy.stubtest --allowlist "$repo/.ci/stubtest-allowlist.txt" "${modules[@]}"
 
 say "running the tests against the installed wheel"
 HEDGECORE_TEST_INSTALLED=1 "$venv_python" -m pytest -q -p no:cacheprovider tests
