@@ -4,6 +4,7 @@
 imported inside the commands, so `hedgecore --help` stays fast.
 """
 
+import gc
 import importlib
 import sys
 
@@ -86,6 +87,10 @@ def run() -> None:
                          f"install it with: python -m pip install 'hedgecore' {' '.join(missing)}\n")
         sys.exit(2)
     assert app is not None
+    # A command runs for well under a second and allocates a large, acyclic object graph
+    # (the YAML node tree of a big book): cyclic GC passes over it would cost more than
+    # all the pricing. Reference counting still frees everything.
+    gc.disable()
     app()
 
 

@@ -199,7 +199,10 @@ class Fields:
 
 def check_keys(data: Mapping[str, Any], allowed: Iterable[str], path: str, document: str) -> None:
     """Refuse keys that are not in `allowed`, suggesting the closest allowed one."""
-    known = list(allowed)
+    known = allowed if isinstance(allowed, (frozenset, set, tuple)) else tuple(allowed)
+    if len(data) <= len(known) and all(key in known for key in data):
+        return
+    known = tuple(known)
     for key in data:
         if key not in known:
             where = join_path(path, str(key))

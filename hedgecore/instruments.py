@@ -15,6 +15,7 @@ Expiries are at 08:00 UTC, the settlement time of the crypto options venues.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -90,8 +91,13 @@ def _parse_strike(text: str) -> float | None:
     return value
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_instrument_name(name: str, *, contract_size: float | None = None) -> Instrument | None:
-    """The instrument an exchange name denotes, or None when the name is not understood."""
+    """The instrument an exchange name denotes, or None when the name is not understood.
+
+    Cached: a book names the same few hundred instruments many times, and the result is
+    immutable.
+    """
     text = name.strip().upper()
     parts = text.split("-")
     suffix_linear = False
@@ -138,6 +144,7 @@ def parse_instrument_name(name: str, *, contract_size: float | None = None) -> I
     return None
 
 
+_EXPLICIT_KEYS = frozenset(("type", "underlying", "strike", "expiry", "option_type", "settlement"))
 INSTRUMENT_KEYS = ("instrument", "type", "underlying", "strike", "expiry", "option_type",
                    "settlement", "contract_size")
 
@@ -152,9 +159,8 @@ def instrument_from_fields(fields: Fields) -> Instrument:
             fields.fail("instrument", f"not an instrument name hedgecore understands: '{name}' "
                         "(e.g. BTC-27DEC26-100000-C, ETH_USDC-PERPETUAL, BTC-27DEC26); "
                         "or give type/underlying/strike/expiry/option_type/settlement")
-        for key in ("type", "underlying", "strike", "expiry", "option_type", "settlement"):
-            if fields.has(key):
-                fields.fail(key, "give either 'instrument' or explicit fields, not both")
+        for key in _EXPLICIT_KEYS.intersection(fields.data):
+            fields.fail(key, "give either 'instrument' or explicit fields, not both")
         return parsed
     kind = fields.choice("type", KINDS)
     underlying = fields.text("underlying").strip().upper()
