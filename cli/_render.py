@@ -167,9 +167,9 @@ def render(report: Report, fmt: OutputFormat, output: Path | None = None) -> Non
                 console = Console(width=TABLE_WIDTH)
             _draw_tables(report, console)
             return
-        capture = Console(file=io.StringIO(), width=TABLE_WIDTH, no_color=True, force_terminal=False)
-        _draw_tables(report, capture)
-        text = capture.file.getvalue()
+        buffer = io.StringIO()
+        _draw_tables(report, Console(file=buffer, width=TABLE_WIDTH, no_color=True, force_terminal=False))
+        text = buffer.getvalue()
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()

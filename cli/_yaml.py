@@ -32,7 +32,7 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
     _Base = yaml.SafeLoader
 
 
-class LineLoader(_Base):  # type: ignore[misc,valid-type]
+class LineLoader(_Base):  # type: ignore[misc]
     """The safe loader hedgecore composes input files with (never constructs Python objects
     beyond the YAML core schema: str, int, float, bool, null, timestamps).
 

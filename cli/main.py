@@ -6,6 +6,7 @@ imported inside the commands, so `hedgecore --help` stays fast.
 
 import gc
 import importlib
+import importlib.util
 import sys
 
 try:
@@ -71,20 +72,27 @@ def _build_app() -> "typer.Typer":
     return application
 
 
-app = _build_app() if typer is not None else None
+def _missing_dependencies() -> list[str]:
+    """The CLI's third-party packages that are not installed (by their PyPI names)."""
+    names = {"typer": "typer", "rich": "rich", "yaml": "PyYAML"}
+    return [pypi for module, pypi in names.items() if importlib.util.find_spec(module) is None]
+
+
+app: "typer.Typer | None"
+try:
+    app = _build_app()
+except ImportError:
+    if not _missing_dependencies():
+        raise
+    app = None  # run() explains what to install
 
 
 def run() -> None:
     """Console-script entry point; a missing CLI dependency gives a one-line install hint."""
-    missing = []
-    for module in ("typer", "rich", "yaml"):
-        try:
-            __import__(module)
-        except ImportError:
-            missing.append({"yaml": "PyYAML"}.get(module, module))
+    missing = _missing_dependencies()
     if missing:
         sys.stderr.write(f"hedgecore: error: the command line needs {', '.join(missing)}; "
-                         f"install it with: python -m pip install 'hedgecore' {' '.join(missing)}\n")
+                         f"install it with: python -m pip install {' '.join(missing)}\n")
         sys.exit(2)
     assert app is not None
     # A command runs for well under a second and allocates a large, acyclic object graph

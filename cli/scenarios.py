@@ -20,7 +20,8 @@ from hedgecore.cli._options import (
 from hedgecore.cli._render import Column, Report, Table, render
 
 
-def build_report(grids: list[Any], as_of: str) -> Report:
+def build_report(grids: list[Any], as_of: str) -> tuple[Report, Table]:
+    """The grids as tables (for people) and the long one-row-per-scenario table (for CSV)."""
     document: dict[str, Any] = {"as_of": as_of, "underlyings": []}
     tables = []
     csv_rows: list[dict[str, Any]] = []

@@ -304,3 +304,28 @@ def test_hedgecore_help_does_not_import_numpy() -> None:
     if package_init.stdout.strip() == "True":
         pytest.xfail("hedgecore/__init__.py imports numpy eagerly (needs lazy imports, PEP 562)")
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+MISSING_YAML = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == "yaml" or name.startswith("yaml."):
+            raise ImportError("blocked")
+        return None
+sys.meta_path.insert(0, Block())
+import importlib.util
+real_find_spec = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *a: None if name == "yaml" else real_find_spec(name, *a)
+from hedgecore.cli.main import run
+sys.argv = ["hedgecore", "--help"]
+run()
+"""
+
+
+def test_missing_cli_dependency_gives_an_install_hint() -> None:
+    result = subprocess.run([sys.executable, "-c", MISSING_YAML], capture_output=True, text=True, cwd=REPO,
+                            env=subprocess_env(), timeout=120, check=False)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "hedgecore: error: the command line needs PyYAML; install it with: python -m pip install PyYAML"]
