@@ -577,7 +577,9 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
                 new_hedge = centre_l[l]
             change = new_hedge - cur
             size = fabs(change)
-            if change == 0.0 or not (size >= min_trade) or (
+            # changes within rounding of the position are not trades (the inverse perp's
+            # exposure N / S is recomputed every step)
+            if size <= 1e-13 * fabs(new_hedge) or not (size >= min_trade) or (
                     last >= 0 and step - last < min_interval):
                 continue
             s = st.spot[l]
@@ -597,9 +599,10 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
                          const policy_t* policies, Py_ssize_t n_policies,
                          const market_t* market, bitgen_t* rng, scratch_t* st,
                          double* trace, Py_ssize_t first_path, Py_ssize_t n_lanes,
-                         Py_ssize_t n_paths, double* out_pnl, double* out_cost,
+                         Py_ssize_t n_valid, Py_ssize_t n_paths, double* out_pnl, double* out_cost,
                          double* out_funding, double* out_trades) noexcept nogil:
-    """Paths first_path .. first_path + n_lanes - 1 walked together, step by step.
+    """Paths first_path .. first_path + n_lanes - 1 walked together, step by step; the
+    results of the first n_valid are written.
 
     Random numbers are drawn step-major across the lanes, in lane order: the sequence
     depends on the model only, never on the policies."""
@@ -666,7 +669,7 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
         for p in range(n_policies):
             record(trace, trace_len, p, steps, st.spot[0], NAN, NAN,
                    coin_exposure(market, st.hedge[p * LANES], st.spot[0]))
-    for l in range(n_lanes):
+    for l in range(n_valid):
         value = st.book_cash[l] + book.coin_premium * st.spot[l] + book_value(book, steps, st.spot[l])
         for p in range(n_policies):
             slot = p * LANES + l
@@ -683,13 +686,16 @@ cdef void run_block(const model_t* model, const stepper_t* stepper, const book_t
                     bitgen_t* rng, scratch_t* st, double* trace, Py_ssize_t first_path,
                     Py_ssize_t last_path, Py_ssize_t n_paths, double* out_pnl,
                     double* out_cost, double* out_funding, double* out_trades) noexcept nogil:
-    cdef Py_ssize_t start = first_path, n_lanes
+    # Always a full group of LANES paths, even past the last path, so that a path's random
+    # numbers do not depend on how many paths follow it (results are written for real
+    # paths only).
+    cdef Py_ssize_t start = first_path, n_valid
     while start < last_path:
-        n_lanes = min(<Py_ssize_t>LANES, last_path - start)
+        n_valid = min(<Py_ssize_t>LANES, last_path - start)
         simulate_lanes(model, stepper, book, policies, n_policies, market, rng, st,
-                       trace if start == 0 else NULL, start, n_lanes, n_paths,
+                       trace if start == 0 else NULL, start, LANES, n_valid, n_paths,
                        out_pnl, out_cost, out_funding, out_trades)
-        start += n_lanes
+        start += LANES
 
 
 def bitgen_addresses(bit_generators):
