@@ -182,15 +182,20 @@ def _limit_breaches(scope: str, limits: Limits, figures: dict[str, float]) -> li
     return breaches
 
 
-def _option_profile(book: BookGreeks, k: int) -> tuple[float, float, float]:
-    """|gamma|-weighted vol and tau of an underlying's options, and sum of vanna x vol."""
+def _option_profile(book: BookGreeks, k: int, measure: str) -> tuple[float, float, float]:
+    """|gamma|-weighted vol and tau of an underlying's options, and the sum over them of
+    vanna x vol, vanna being d(delta)/dvol in the book's measure (the coin-measured delta
+    dV/dS - V/S has vanna d(delta_bs)/dvol - (dV/dvol)/S)."""
     import numpy as np
 
     inputs = book.inputs
     mask = (inputs.underlying_index == k) & np.isin(inputs.kind, (LINEAR_OPTION, INVERSE_OPTION))
     mask &= inputs.tau > 0.0
     weights = np.abs(book.gamma[mask])
-    vanna_vol = float(np.sum(book.vanna_bs[mask] * inputs.vol[mask]))
+    vanna = book.vanna_bs[mask]
+    if measure == "coin":
+        vanna = vanna - book.vega_usd[mask] * 100.0 / inputs.spot[mask]
+    vanna_vol = float(np.sum(vanna * inputs.vol[mask]))
     if not mask.any() or weights.sum() <= 0.0:
         return math.nan, math.nan, vanna_vol
     return (float(np.average(inputs.vol[mask], weights=weights)),
@@ -270,12 +275,24 @@ def _delta_per_contract(hedge: HedgeInstrument, spot: float, price: float, tau: 
     return inst.contract_size
 
 
-def _trade(underlying: str, hedge: HedgeInstrument, change: float, *, spot: float, price: float,
-           tau: float, funding_rate_8h: float, horizon_hours: float) -> Trade | None:
+def _whole_lots(change: float, per_lot: float, before: float, band: Band) -> int:
+    """Lots (signed) whose delta change best reaches `before + change`, preferring a result
+    inside the band: rounding the last lot outward could leave the book just outside its
+    band, and the next check would trade again for a fraction of a lot."""
+    exact = change / per_lot
+    candidates = sorted({math.floor(exact), math.ceil(exact)}, key=lambda lots: abs(lots - exact))
+    for lots in candidates:
+        if band.contains(before + lots * per_lot):
+            return int(lots)
+    return int(candidates[0])
+
+
+def _trade(underlying: str, hedge: HedgeInstrument, change: float, *, before: float, band: Band,
+           spot: float, price: float, tau: float, funding_rate_8h: float,
+           horizon_hours: float) -> Trade | None:
     """The trade in `hedge` closest to a delta change, or None below the minimum order."""
     per_contract = _delta_per_contract(hedge, spot, price, tau)
-    contracts = change / per_contract
-    lots = round(contracts / hedge.lot_size)
+    lots = _whole_lots(change, per_contract * hedge.lot_size, before, band)
     quantity = lots * hedge.lot_size
     if quantity == 0.0 or abs(quantity) < hedge.min_order * (1.0 - 1e-12):
         return None
@@ -314,7 +331,7 @@ def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: Book
             vol = tau = math.nan
             vanna_vol = 0.0
         else:
-            vol, tau, vanna_vol = _option_profile(book, book.inputs.underlyings.index(name))
+            vol, tau, vanna_vol = _option_profile(book, book.inputs.underlyings.index(name), rule.measure)
         if rule.measure == "usd":
             net = figures["delta_bs"]
         else:
@@ -353,7 +370,7 @@ def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: Book
                 change = band.destination(net) - net
                 hours = rule.funding_horizon.total_seconds() / 3600.0
                 for hedge, price, tau_h, funding in hedge_quotes:
-                    candidate = _trade(name, hedge, change, spot=spot, price=price, tau=tau_h,
+                    candidate = _trade(name, hedge, change, before=net, band=band, spot=spot, price=price, tau=tau_h,
                                        funding_rate_8h=funding, horizon_hours=hours)
                     if candidate is not None:
                         alternatives.append(candidate)

@@ -104,12 +104,29 @@ def test_cheapest_instrument_wins_and_lot_size_and_min_order_apply() -> None:
     costs = [t.est_cost_usd for t in result.decisions[0].alternatives]
     assert costs == sorted(costs)
 
-    # A 0.3 BTC change with a 1 BTC minimum order cannot be done: hold.
+    # 0.3 BTC outside the band with 1 BTC lots: the nearest whole lot (0) stays outside, so one
+    # lot is sold, which lands inside the band rather than a fraction of a lot outside it.
     big_lots = {"name": "spot", "taker_fee": 0.0001, "lot_size": 1, "min_order": 1}
     result = plan(spot_book(1.3), {"band": {"method": "fixed", "half_width": 1.0}, "instruments": [big_lots]})
+    assert (result.trades[0].side, result.trades[0].quantity) == ("sell", 1.0)
+    assert result.decisions[0].delta_after == pytest.approx(0.3)
+
+    # With a 5 BTC minimum order no allowed trade is possible: hold.
+    big_minimum = {**big_lots, "min_order": 5}
+    result = plan(spot_book(1.3), {"band": {"method": "fixed", "half_width": 1.0}, "instruments": [big_minimum]})
     assert result.decisions[0].action == "hold"
     assert result.trades == []
     assert result.status == "ok"
+
+
+def test_rounding_lands_inside_the_band() -> None:
+    """Trading to the edge, the last lot is rounded inward: never a hair outside the band."""
+    lot = {"name": "spot", "lot_size": 0.3}
+    for delta in (1.05, 1.4, 2.0, 3.33, -1.01, -2.72):
+        result = plan(spot_book(delta), {"band": {"method": "fixed", "half_width": 1.0}, "instruments": [lot]})
+        after = result.decisions[0].delta_after
+        assert -1.0 <= after <= 1.0, (delta, after)
+        assert abs(after) > 1.0 - 0.3, (delta, after)     # still within one lot of the edge
 
 
 def test_min_interval_waits() -> None:
