@@ -6,7 +6,7 @@ How a decision is made, per underlying:
    option premiums in coin and spot holdings count) or of their coin-measured deltas
    dV_usd/dS - V_usd/S (measure "coin", Deribit's DeltaTotal convention: hedge to 0);
 2. the band around the target (REFERENCE section 2; formulas in hedgecore.bands) from the
-   book's net gamma, the cheapest allowed instrument's one-way cost, and for Zakamouline
+   book's net gamma in the same measure, the cheapest allowed instrument's one-way cost, and for Zakamouline
    the |gamma|-weighted vol and time to expiry of the book's options;
 3. outside the band, and not within `min_interval` of the last hedge: trade back to the edge
    (or the target; for the nested band, to the inner band) with the allowed instrument whose
@@ -356,7 +356,11 @@ def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: Book
                 funding = hedge.funding_rate_8h
             hedge_quotes.append((hedge, price, tau_h, funding))
         cheapest = min(rule.instruments, key=lambda h: h.proportional_cost)
-        band = compute_band(rule, gamma=figures["gamma"], spot=spot, rate=data.rate, vol=vol, tau=tau,
+        # The band follows the drift of the measured delta: d/dS of dV/dS - V/S is
+        # gamma - (coin delta)/S for a coin-measured book (REFERENCE: coin gamma
+        # Gamma_BS - NTD/F; an inverse perpetual's N/P drifts at -N/P^2).
+        band_gamma = figures["gamma"] if rule.measure == "usd" else figures["gamma"] - net / spot
+        band = compute_band(rule, gamma=band_gamma, spot=spot, rate=data.rate, vol=vol, tau=tau,
                             vanna_vol=vanna_vol, cheapest=cheapest)
         in_band = band.contains(net)
         action, reason, trade, alternatives = "none", "inside the band", None, []

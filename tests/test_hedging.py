@@ -242,3 +242,16 @@ def test_portfolio_underlying_without_policy_is_refused() -> None:
         plan(positions, fixed(1.0))
     assert info.value.document == "policy"
     assert "no policy for ETH" in info.value.message
+
+
+def test_coin_measured_band_uses_the_coin_gamma() -> None:
+    """An inverse perpetual has no USD gamma, but its coin exposure N/P drifts at -N/P^2."""
+    positions = [{"instrument": "BTC-PERPETUAL", "quantity": 150000}]
+    policy = {"band": {"method": "whalley_wilmott", "risk_aversion": 1e-4}, "instruments": [PERP]}
+    usd = plan(positions, {**policy, "measure": "usd"}).decisions[0]
+    assert usd.band.upper == usd.band.lower == 0.0
+    coin = plan(positions, {**policy, "measure": "coin"}).decisions[0]
+    exposure = 150000 * 10.0 / PERP_PRICE
+    coin_gamma = -exposure / S           # d(N/P)/dS with P moving with S: -(N/P)/S
+    half = (3 * 0.0006 * S * coin_gamma**2 / (2 * 1e-4)) ** (1 / 3)
+    assert coin.band.upper == pytest.approx(half, rel=1e-12)
