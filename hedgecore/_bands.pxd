@@ -11,7 +11,7 @@ fixed_cost in USD per trade, tau and dt in years. Band widths come out in units 
 underlying: dimensionally lambda S Gamma^2 / a is (units)^3, (Gamma / a)^(1/2) is units.
 """
 
-from libc.math cimport exp, log, log1p, sqrt, pow, fabs, cbrt, isfinite, NAN
+from libc.math cimport exp, log, log1p, sqrt, fabs, cbrt, isfinite, NAN
 
 # sqrt(8/pi): Leland's factor for a one-way cost (sqrt(2/pi) for the round-trip cost).
 cdef extern from *:
@@ -39,7 +39,8 @@ cdef inline double whalley_wilmott_width(double gamma, double spot, double cost,
             and isfinite(rate) and isfinite(tau)
             and spot > 0.0 and cost >= 0.0 and risk_aversion > 0.0 and tau >= 0.0):
         return NAN
-    return cbrt(1.5 * exp(-rate * tau) * cost * spot * gamma * gamma / risk_aversion)
+    cdef double discount = exp(-rate * tau) if rate * tau != 0.0 else 1.0
+    return cbrt(1.5 * discount * cost * spot * gamma * gamma / risk_aversion)
 
 
 cdef inline zakamouline_t zakamouline(double gamma, double spot, double vol, double tau,
@@ -58,7 +59,7 @@ cdef inline zakamouline_t zakamouline(double gamma, double spot, double vol, dou
     """
     cdef zakamouline_t band
     cdef double abs_gamma = fabs(gamma)
-    cdef double vol_factor, h_zero, h_w, k, scale
+    cdef double log_cost, log_tau, log_vol_factor, h_zero, h_w, k, scale
     if not (isfinite(gamma) and isfinite(spot) and isfinite(vol) and isfinite(tau)
             and isfinite(cost) and isfinite(risk_aversion) and isfinite(rate)
             and spot > 0.0 and vol > 0.0 and tau > 0.0 and cost >= 0.0
@@ -66,11 +67,20 @@ cdef inline zakamouline_t zakamouline(double gamma, double spot, double vol, dou
         band.half_width = NAN
         band.modified_vol = NAN
         return band
-    vol_factor = pow(exp(-rate * tau) / vol, 0.25)
     h_zero = cost / (risk_aversion * spot * vol * vol * tau)
-    h_w = 1.12 * pow(cost, 0.31) * pow(tau, 0.05) * vol_factor * sqrt(abs_gamma / risk_aversion)
-    k = (-4.76 * pow(cost, 0.78) * pow(tau, -0.02) * vol_factor
-         * pow(risk_aversion * spot * spot * abs_gamma, 0.15))
+    if cost == 0.0 or abs_gamma == 0.0:
+        # lambda^0.31 = 0 or |Gamma|^0.5 = 0 in H_w, and lambda^0.78 = 0 or |Gamma|^0.15 = 0 in K
+        h_w = 0.0
+        k = 0.0
+    else:
+        # The fitted powers through logs: two exps instead of five pow calls.
+        log_cost = log(cost)
+        log_tau = log(tau)
+        log_vol_factor = 0.25 * (-rate * tau - log(vol))        # ln (e^{-r tau} / sigma)^0.25
+        h_w = 1.12 * exp(0.31 * log_cost + 0.05 * log_tau + log_vol_factor) * sqrt(
+            abs_gamma / risk_aversion)
+        k = -4.76 * exp(0.78 * log_cost - 0.02 * log_tau + log_vol_factor
+                        + 0.15 * log(risk_aversion * spot * spot * abs_gamma))
     band.half_width = h_zero + h_w
     if gamma < 0.0:
         scale = 1.0 - k

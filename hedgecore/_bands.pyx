@@ -5,6 +5,10 @@ Layers, as in _greeks.pyx: the point kernels live in _bands.pxd (nogil, NaN on i
 input); these drivers take contiguous caller-made arrays in and out and run a static
 `prange` over elements (so results never depend on the thread count); hedgecore.bands
 validates, broadcasts, allocates and returns.
+
+Each input has either the output's length n or length 1: a scalar argument (a risk
+aversion, a cost) is read through a step of 0 instead of being copied n times by the
+facade, so a call over a million book states allocates nothing but its output.
 """
 
 from cython.parallel cimport prange
@@ -20,9 +24,16 @@ from hedgecore._bands cimport (
 )
 
 
-cdef inline void _check(Py_ssize_t n, Py_ssize_t length, str name, int n_threads) except *:
-    if length != n:
-        raise ValueError(f"{name}: arrays must have equal lengths ({length} != {n})")
+cdef inline Py_ssize_t _step(Py_ssize_t length, Py_ssize_t n, str name) except -1:
+    """1 for an input of the output's length, 0 for a length-1 input read at every i."""
+    if length == n:
+        return 1
+    if length == 1:
+        return 0
+    raise ValueError(f"{name}: inputs must have length {n} or 1, got {length}")
+
+
+cdef inline void _check_threads(int n_threads, str name) except *:
     if n_threads < 1:
         raise ValueError(f"{name}: n_threads must be >= 1")
 
@@ -36,14 +47,18 @@ def whalley_wilmott_into(const double[::1] gamma,
                          double[::1] out,
                          int n_threads):
     """out[i] = Whalley-Wilmott half width."""
-    cdef Py_ssize_t n = gamma.shape[0]
+    cdef str name = "whalley_wilmott_into"
+    cdef Py_ssize_t n = out.shape[0]
     cdef Py_ssize_t i
-    for length in (spot.shape[0], cost.shape[0], risk_aversion.shape[0], rate.shape[0],
-                   tau.shape[0], out.shape[0]):
-        _check(n, length, "whalley_wilmott_into", n_threads)
+    cdef Py_ssize_t s_gamma = _step(gamma.shape[0], n, name), s_spot = _step(spot.shape[0], n, name)
+    cdef Py_ssize_t s_cost = _step(cost.shape[0], n, name)
+    cdef Py_ssize_t s_aversion = _step(risk_aversion.shape[0], n, name)
+    cdef Py_ssize_t s_rate = _step(rate.shape[0], n, name), s_tau = _step(tau.shape[0], n, name)
+    _check_threads(n_threads, name)
     for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
-        out[i] = whalley_wilmott_width(gamma[i], spot[i], cost[i], risk_aversion[i],
-                                       rate[i], tau[i])
+        out[i] = whalley_wilmott_width(gamma[i * s_gamma], spot[i * s_spot], cost[i * s_cost],
+                                       risk_aversion[i * s_aversion], rate[i * s_rate],
+                                       tau[i * s_tau])
 
 
 def zakamouline_into(const double[::1] gamma,
@@ -57,16 +72,21 @@ def zakamouline_into(const double[::1] gamma,
                      double[::1] modified_vol,
                      int n_threads):
     """half_width[i], modified_vol[i] = Zakamouline band."""
-    cdef Py_ssize_t n = gamma.shape[0]
+    cdef str name = "zakamouline_into"
+    cdef Py_ssize_t n = half_width.shape[0]
     cdef Py_ssize_t i
     cdef zakamouline_t band
-    for length in (spot.shape[0], vol.shape[0], tau.shape[0], cost.shape[0],
-                   risk_aversion.shape[0], rate.shape[0], half_width.shape[0],
-                   modified_vol.shape[0]):
-        _check(n, length, "zakamouline_into", n_threads)
+    cdef Py_ssize_t s_gamma = _step(gamma.shape[0], n, name), s_spot = _step(spot.shape[0], n, name)
+    cdef Py_ssize_t s_vol = _step(vol.shape[0], n, name), s_tau = _step(tau.shape[0], n, name)
+    cdef Py_ssize_t s_cost = _step(cost.shape[0], n, name)
+    cdef Py_ssize_t s_aversion = _step(risk_aversion.shape[0], n, name)
+    cdef Py_ssize_t s_rate = _step(rate.shape[0], n, name)
+    if modified_vol.shape[0] != n:
+        raise ValueError(f"{name}: half_width and modified_vol must have equal lengths")
+    _check_threads(n_threads, name)
     for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
-        band = zakamouline(gamma[i], spot[i], vol[i], tau[i], cost[i], risk_aversion[i],
-                           rate[i])
+        band = zakamouline(gamma[i * s_gamma], spot[i * s_spot], vol[i * s_vol], tau[i * s_tau],
+                           cost[i * s_cost], risk_aversion[i * s_aversion], rate[i * s_rate])
         half_width[i] = band.half_width
         modified_vol[i] = band.modified_vol
 
@@ -78,12 +98,14 @@ def leland_into(const double[::1] vol,
                 double[::1] out,
                 int n_threads):
     """out[i] = Leland volatility."""
-    cdef Py_ssize_t n = vol.shape[0]
+    cdef str name = "leland_into"
+    cdef Py_ssize_t n = out.shape[0]
     cdef Py_ssize_t i
-    for length in (cost.shape[0], dt.shape[0], is_short.shape[0], out.shape[0]):
-        _check(n, length, "leland_into", n_threads)
+    cdef Py_ssize_t s_vol = _step(vol.shape[0], n, name), s_cost = _step(cost.shape[0], n, name)
+    cdef Py_ssize_t s_dt = _step(dt.shape[0], n, name), s_short = _step(is_short.shape[0], n, name)
+    _check_threads(n_threads, name)
     for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
-        out[i] = leland_vol(vol[i], cost[i], dt[i], is_short[i] != 0)
+        out[i] = leland_vol(vol[i * s_vol], cost[i * s_cost], dt[i * s_dt], is_short[i * s_short] != 0)
 
 
 def nested_into(const double[::1] gamma,
@@ -95,14 +117,20 @@ def nested_into(const double[::1] gamma,
                 double[::1] inner,
                 int n_threads):
     """outer[i], inner[i] = nested band minimising the quasi-stationary loss."""
-    cdef Py_ssize_t n = gamma.shape[0]
+    cdef str name = "nested_into"
+    cdef Py_ssize_t n = outer.shape[0]
     cdef Py_ssize_t i
     cdef nested_t band
-    for length in (spot.shape[0], cost.shape[0], fixed_cost.shape[0],
-                   risk_aversion.shape[0], outer.shape[0], inner.shape[0]):
-        _check(n, length, "nested_into", n_threads)
+    cdef Py_ssize_t s_gamma = _step(gamma.shape[0], n, name), s_spot = _step(spot.shape[0], n, name)
+    cdef Py_ssize_t s_cost = _step(cost.shape[0], n, name)
+    cdef Py_ssize_t s_fixed = _step(fixed_cost.shape[0], n, name)
+    cdef Py_ssize_t s_aversion = _step(risk_aversion.shape[0], n, name)
+    if inner.shape[0] != n:
+        raise ValueError(f"{name}: outer and inner must have equal lengths")
+    _check_threads(n_threads, name)
     for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
-        band = nested(gamma[i], spot[i], cost[i], fixed_cost[i], risk_aversion[i])
+        band = nested(gamma[i * s_gamma], spot[i * s_spot], cost[i * s_cost],
+                      fixed_cost[i * s_fixed], risk_aversion[i * s_aversion])
         outer[i] = band.outer
         inner[i] = band.inner
 
@@ -114,9 +142,14 @@ def hedge_after_band_into(const double[::1] hedge,
                           double[::1] out,
                           int n_threads):
     """out[i] = the hedge after applying the band (outer triggers, inner is returned to)."""
-    cdef Py_ssize_t n = hedge.shape[0]
+    cdef str name = "hedge_after_band_into"
+    cdef Py_ssize_t n = out.shape[0]
     cdef Py_ssize_t i
-    for length in (target.shape[0], outer.shape[0], inner.shape[0], out.shape[0]):
-        _check(n, length, "hedge_after_band_into", n_threads)
+    cdef Py_ssize_t s_hedge = _step(hedge.shape[0], n, name)
+    cdef Py_ssize_t s_target = _step(target.shape[0], n, name)
+    cdef Py_ssize_t s_outer = _step(outer.shape[0], n, name)
+    cdef Py_ssize_t s_inner = _step(inner.shape[0], n, name)
+    _check_threads(n_threads, name)
     for i in prange(n, nogil=True, schedule="static", num_threads=n_threads):
-        out[i] = hedge_after_band(hedge[i], target[i], outer[i], inner[i])
+        out[i] = hedge_after_band(hedge[i * s_hedge], target[i * s_target], outer[i * s_outer],
+                                  inner[i * s_inner])

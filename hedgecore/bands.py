@@ -21,6 +21,7 @@ Leland 1985, and a quasi-stationary loss for nested fixed + proportional cost ba
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -75,13 +76,23 @@ def _validated(name: str, value: ArrayLike, rule: Rule) -> NDArray[np.float64]:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+    if array.size == 0:
+        return array
+    # Two reductions decide (NaN propagates through min and max and fails every test);
+    # the element-wise mask is built only to name the offending element.
+    low, high = array.min(), array.max()
     if rule == "finite":
-        bad = ~np.isfinite(array)
+        valid = low > -np.inf and high < np.inf
     elif rule == "positive":
-        bad = ~(np.isfinite(array) & (array > 0.0))
+        valid = low > 0.0 and high < np.inf
     else:
-        bad = ~(np.isfinite(array) & (array >= 0.0))
-    if bad.any():
+        valid = low >= 0.0 and high < np.inf
+    if not valid:
+        bad = ~np.isfinite(array)
+        if rule == "positive":
+            bad |= ~(array > 0.0)
+        elif rule == "nonnegative":
+            bad |= ~(array >= 0.0)
         offending = array[bad].flat[0] if array.ndim else array
         where = "" if array.ndim == 0 else f" (element {np.argwhere(bad)[0].tolist()})"
         raise ValueError(f"{name} must be {_RULE_TEXT[rule]}, got {float(offending)!r}{where}")
@@ -89,12 +100,20 @@ def _validated(name: str, value: ArrayLike, rule: Rule) -> NDArray[np.float64]:
 
 
 def _broadcast(arrays: dict[str, NDArray[np.float64]]) -> tuple[tuple[int, ...], list[NDArray[np.float64]]]:
+    """The broadcast shape and each argument flat for the loop drivers: length 1 for a
+    single value (the drivers read it at every element), the full length otherwise (a
+    copy only when the argument is neither full-shape contiguous nor a single value)."""
     try:
         shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
     except ValueError:
         shapes = ", ".join(f"{name}{a.shape}" for name, a in arrays.items())
         raise ValueError(f"arguments do not broadcast together: {shapes}") from None
-    flat = [np.ascontiguousarray(np.broadcast_to(a, shape), dtype=np.float64).reshape(-1) for a in arrays.values()]
+    flat = []
+    for array in arrays.values():
+        if array.size == 1:
+            flat.append(np.ascontiguousarray(array, dtype=np.float64).reshape(1))
+        else:
+            flat.append(np.ascontiguousarray(np.broadcast_to(array, shape), dtype=np.float64).reshape(-1))
     return shape, flat
 
 
@@ -135,7 +154,7 @@ def whalley_wilmott_half_width(
     from hedgecore._bands import whalley_wilmott_into
 
     gamma_f, spot_f, cost_f, aversion_f, rate_f, tau_f = flat
-    out = np.empty(gamma_f.size, dtype=np.float64)
+    out = np.empty(math.prod(shape), dtype=np.float64)
     whalley_wilmott_into(gamma_f, spot_f, cost_f, aversion_f, rate_f, tau_f, out, n_threads)
     return out.reshape(shape)
 
@@ -178,8 +197,8 @@ def zakamouline_band(
     from hedgecore._bands import zakamouline_into
 
     gamma_f, spot_f, vol_f, tau_f, cost_f, aversion_f, rate_f = flat
-    half_width = np.empty(gamma_f.size, dtype=np.float64)
-    modified_vol = np.empty(gamma_f.size, dtype=np.float64)
+    half_width = np.empty(math.prod(shape), dtype=np.float64)
+    modified_vol = np.empty(math.prod(shape), dtype=np.float64)
     zakamouline_into(gamma_f, spot_f, vol_f, tau_f, cost_f, aversion_f, rate_f, half_width, modified_vol, n_threads)
     return ZakamoulineBand(half_width.reshape(shape), modified_vol.reshape(shape))
 
@@ -212,7 +231,7 @@ def leland_vol(
     vol_f, cost_f, dt_f, short_f = flat
     from hedgecore._bands import leland_into
 
-    out = np.empty(vol_f.size, dtype=np.float64)
+    out = np.empty(math.prod(shape), dtype=np.float64)
     leland_into(vol_f, cost_f, dt_f, short_f.astype(np.uint8), out, n_threads)
     return out.reshape(shape)
 
@@ -247,8 +266,8 @@ def nested_band(
     from hedgecore._bands import nested_into
 
     gamma_f, spot_f, cost_f, fixed_f, aversion_f = flat
-    outer = np.empty(gamma_f.size, dtype=np.float64)
-    inner = np.empty(gamma_f.size, dtype=np.float64)
+    outer = np.empty(math.prod(shape), dtype=np.float64)
+    inner = np.empty(math.prod(shape), dtype=np.float64)
     nested_into(gamma_f, spot_f, cost_f, fixed_f, aversion_f, outer, inner, n_threads)
     return NestedBand(outer.reshape(shape), inner.reshape(shape))
 
@@ -282,6 +301,6 @@ def hedge_after_band(
         raise ValueError("inner must be <= outer (the trade returns inside the band)")
     from hedgecore._bands import hedge_after_band_into
 
-    out = np.empty(hedge_f.size, dtype=np.float64)
+    out = np.empty(math.prod(shape), dtype=np.float64)
     hedge_after_band_into(hedge_f, target_f, outer_f, inner_f, out, n_threads)
     return out.reshape(shape)
