@@ -15,10 +15,16 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import hedgecore
 from hedgecore.cli.main import app
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"
+# Where the hedgecore under test lives: the source tree, or site-packages when the tests run
+# against an installed wheel. Subprocesses import it from there, never from the sdist's
+# uncompiled sources.
+PACKAGE_DIR = Path(hedgecore.__file__).resolve().parent
+IMPORT_ROOT = PACKAGE_DIR.parent
 BOOKS = ("btc", "eth", "multi")
 
 
@@ -205,8 +211,6 @@ def test_scenarios_spot_only_book_is_linear(write_yaml: Any) -> None:
 
 def test_scenarios_full_revaluation_matches_repricing(write_yaml: Any) -> None:
     """The unchanged-vol row of a one-option book equals pricing it at the shocked spot."""
-    import hedgecore
-
     doc = as_json(run("scenarios", *files("eth"), "-f", "json"))
     grid = doc["underlyings"][0]
     exposures = as_json(run("exposures", *files("eth"), "-f", "json"))
@@ -234,13 +238,13 @@ def test_version() -> None:
 def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("HEDGECORE_DEBUG", None)
-    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONPATH"] = str(IMPORT_ROOT)
     return env
 
 
 def test_subprocess_check_prints_plain_text_and_exits_1() -> None:
     result = subprocess.run([sys.executable, "-m", "hedgecore", "check", *with_policy("btc")],
-                            capture_output=True, text=True, cwd=REPO, env=subprocess_env(), timeout=120,
+                            capture_output=True, text=True, cwd=IMPORT_ROOT, env=subprocess_env(), timeout=120,
                             check=False)
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
@@ -253,7 +257,7 @@ def test_subprocess_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "book.yaml"
     bad.write_text("positions:\n  - instrument: BTC-PERPETUAL\n    quantity: .inf\n")
     result = subprocess.run([sys.executable, "-m", "hedgecore", "exposures", str(bad), "--market",
-                             str(CONFIGS / "btc_market.yaml")], capture_output=True, text=True, cwd=REPO,
+                             str(CONFIGS / "btc_market.yaml")], capture_output=True, text=True, cwd=IMPORT_ROOT,
                             env=subprocess_env(), timeout=120, check=False)
     assert result.returncode == 2
     assert result.stdout == ""
@@ -284,8 +288,8 @@ print(sorted(m for m in sys.modules if m.startswith("numpy")))
 def test_cli_modules_do_not_import_numpy_for_help() -> None:
     """The CLI's own modules (every command, simulate and optimize included) import neither
     numpy nor the compiled core at import time: --help runs with them blocked."""
-    result = subprocess.run([sys.executable, "-c", CLI_HELP_WITHOUT_PACKAGE_INIT, str(REPO / "hedgecore")],
-                            capture_output=True, text=True, cwd=REPO, env=subprocess_env(), timeout=120,
+    result = subprocess.run([sys.executable, "-c", CLI_HELP_WITHOUT_PACKAGE_INIT, str(PACKAGE_DIR)],
+                            capture_output=True, text=True, cwd=IMPORT_ROOT, env=subprocess_env(), timeout=120,
                             check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
@@ -295,11 +299,11 @@ def test_hedgecore_help_does_not_import_numpy() -> None:
     code = "import runpy, sys; sys.argv = ['hedgecore', '--help']\n" \
            "try:\n    runpy.run_module('hedgecore', run_name='__main__')\nexcept SystemExit:\n    pass\n" \
            "print('numpy' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=IMPORT_ROOT,
                             env=subprocess_env(), timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     package_init = subprocess.run([sys.executable, "-c", "import sys, hedgecore; print('numpy' in sys.modules)"],
-                                  capture_output=True, text=True, cwd=REPO, env=subprocess_env(), timeout=120,
+                                  capture_output=True, text=True, cwd=IMPORT_ROOT, env=subprocess_env(), timeout=120,
                                   check=True)
     if package_init.stdout.strip() == "True":
         pytest.xfail("hedgecore/__init__.py imports numpy eagerly (needs lazy imports, PEP 562)")
@@ -324,7 +328,7 @@ run()
 
 
 def test_missing_cli_dependency_gives_an_install_hint() -> None:
-    result = subprocess.run([sys.executable, "-c", MISSING_YAML], capture_output=True, text=True, cwd=REPO,
+    result = subprocess.run([sys.executable, "-c", MISSING_YAML], capture_output=True, text=True, cwd=IMPORT_ROOT,
                             env=subprocess_env(), timeout=120, check=False)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
