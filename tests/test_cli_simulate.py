@@ -260,3 +260,37 @@ def test_progress_bar_only_after_a_second_on_a_terminal(monkeypatch: pytest.Monk
         progress(50, 100)  # 1.5 s in: the bar appears
         assert started == [1]
     assert started == [1, -1]
+
+
+def test_simulate_a_portfolio_file(write_yaml):
+    write_yaml("book.yaml", """
+        positions:
+          - {instrument: BTC-25DEC26-100000-C, quantity: -40}
+          - {instrument: BTC-PERPETUAL, quantity: 1000}
+          - {instrument: ETH-25DEC26-4000-C, quantity: quarter}
+        """)
+    config = write_yaml("sim.yaml", """
+        model: {type: gbm, spot: 95000.0, vol: 0.55}
+        horizon_years: 0.01
+        steps: 12
+        paths: 500
+        portfolio: book.yaml
+        underlying: BTC
+        as_of: 2026-11-25T08:00:00Z
+        policies:
+          - {name: clock, method: time}
+        """)
+    result = invoke("simulate", config, "--format", "json")
+    # the book is checked whole: a bad line on another underlying is still an error in its file
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().endswith("book.yaml:4: positions[2].quantity: must be a number, got 'quarter'")
+    write_yaml("book.yaml", """
+        positions:
+          - {instrument: BTC-25DEC26-100000-C, quantity: -40}
+          - {instrument: BTC-PERPETUAL, quantity: 1000}
+        """)
+    result = invoke("simulate", config, "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    # 40 short coin-settled calls: the value is negative and below 40 x the forward
+    assert -40 * 95000.0 < document["option_value"] < 0.0
