@@ -58,7 +58,7 @@ def broadcast_inputs(
     try:
         shape = np.broadcast_shapes(call_array.shape, *(a.shape for a in arrays))
     except ValueError:
-        shapes = ", ".join(f"{name}{a.shape}" for name, a in zip(floats, arrays))
+        shapes = ", ".join(f"{name}{a.shape}" for name, a in zip(floats, arrays, strict=True))
         raise ValueError(f"arguments do not broadcast together: {shapes}, is_call{call_array.shape}") from None
     flat = [np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1) for a in arrays]
     calls = np.ascontiguousarray(np.broadcast_to(call_array, shape), dtype=np.uint8).reshape(-1)
