@@ -173,7 +173,7 @@ def parse_simulation(
         instrument=hedge_fields.choice("instrument", ("spot", "linear_perp", "inverse_perp"), "spot"),  # type: ignore[arg-type]
         vol=hedge_fields.positive("vol") if hedge_fields.has("vol") else None,
     )
-    if isinstance(model, HistoricalModel) and hedge.vol is None and len(model.prices) < 4:
+    if isinstance(model, HistoricalModel) and hedge.vol is None and len(model.prices) < 3:
         hedge_fields.fail_at("hedge.vol", "is needed: the historical series is too short to estimate a vol")
     costs = _costs(Fields(top.mapping("costs"), "costs", DOCUMENT, allowed=COST_KEYS))
     if costs.funding_rate_8h != 0.0 and hedge.instrument == "spot":
