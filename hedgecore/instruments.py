@@ -155,6 +155,9 @@ def instrument_from_fields(fields: Fields) -> Instrument:
     if fields.has("instrument"):
         name = fields.text("instrument")
         parsed = parse_instrument_name(name, contract_size=size)
+        if parsed is None and size is None and parse_instrument_name(name, contract_size=1.0) is not None:
+            fields.fail_at(fields.path, f"missing required key 'contract_size' (USD per contract of {name}; "
+                           "hedgecore knows it only for BTC and ETH)")
         if parsed is None:
             fields.fail("instrument", f"not an instrument name hedgecore understands: '{name}' "
                         "(e.g. BTC-27DEC26-100000-C, ETH_USDC-PERPETUAL, BTC-27DEC26); "

@@ -97,12 +97,12 @@ class Policy:
     book_limits: Limits
 
 
-def hedge_instrument_name(name: str, underlying: str) -> Instrument | None:
+def hedge_instrument_name(name: str, underlying: str, contract_size: float | None = None) -> Instrument | None:
     """A hedge instrument from its name; ``spot`` or ``BTC-SPOT`` is the coin itself."""
     text = name.strip().upper()
     if text in ("SPOT", f"{underlying}-SPOT", f"{underlying}_SPOT"):
-        return Instrument(f"{underlying}-SPOT", "spot", underlying, "linear")
-    return parse_instrument_name(text)
+        return Instrument(f"{underlying}-SPOT", "spot", underlying, "linear", contract_size=contract_size or 1.0)
+    return parse_instrument_name(text, contract_size=contract_size)
 
 
 def _limits(fields: Fields) -> Limits:
@@ -140,7 +140,11 @@ def _band(fields: Fields) -> BandSpec:
 def _instrument(data: Any, path: str, underlying: str) -> HedgeInstrument:
     fields = Fields(data, path, DOCUMENT, allowed=INSTRUMENT_KEYS)
     name = fields.text("name")
-    instrument = hedge_instrument_name(name, underlying)
+    size = fields.positive("contract_size") if fields.has("contract_size") else None
+    instrument = hedge_instrument_name(name, underlying, size)
+    if instrument is None and size is None and hedge_instrument_name(name, underlying, 1.0) is not None:
+        fields.fail_at(fields.path, f"missing required key 'contract_size' (USD per contract of {name}; "
+                       "hedgecore knows it only for BTC and ETH)")
     if instrument is None:
         fields.fail("name", f"not an instrument name hedgecore understands: '{name}' "
                     "(e.g. BTC-PERPETUAL, ETH_USDC-PERPETUAL, BTC-27DEC26, spot)")
@@ -148,11 +152,6 @@ def _instrument(data: Any, path: str, underlying: str) -> HedgeInstrument:
         fields.fail("name", f"{name} is an option; hedge with spot, perpetuals or futures")
     if instrument.underlying != underlying:
         fields.fail("name", f"{name} is on {instrument.underlying}, not {underlying}")
-    if fields.has("contract_size"):
-        size = fields.positive("contract_size")
-        instrument = Instrument(instrument.name, instrument.kind, instrument.underlying,
-                                instrument.settlement, instrument.strike, instrument.expiry,
-                                instrument.is_call, size)
     execution = fields.choice("execution", ("taker", "maker"), "taker")
     maker_fee = fields.number("maker_fee", 0.0)
     taker_fee = fields.number("taker_fee", 0.0)

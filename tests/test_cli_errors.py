@@ -107,6 +107,12 @@ def exposures_error(paths: Any, book: str, market: str = MARKET) -> str:
           "or give type/underlying/strike/expiry/option_type/settlement"),
     ("""
      positions:
+       - instrument: SOL-PERPETUAL
+         quantity: 1
+     """, "book.yaml:2: positions[0]: missing required key 'contract_size' (USD per contract of SOL-PERPETUAL; "
+          "hedgecore knows it only for BTC and ETH)"),
+    ("""
+     positions:
        - instrument: SOL_USDC-25DEC26-200-C
          quantity: 1
      """, "book.yaml:2: positions[0].instrument: no market data for underlying 'SOL' (the market file has BTC)"),

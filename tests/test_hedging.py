@@ -255,3 +255,11 @@ def test_coin_measured_band_uses_the_coin_gamma() -> None:
     coin_gamma = -exposure / S           # d(N/P)/dS with P moving with S: -(N/P)/S
     half = (3 * 0.0006 * S * coin_gamma**2 / (2 * 1e-4)) ** (1 / 3)
     assert coin.band.upper == pytest.approx(half, rel=1e-12)
+
+
+def test_contract_size_override_sizes_the_trade() -> None:
+    """A 100 USD inverse contract: a quarter as many contracts as with 25 USD ones."""
+    small = plan(spot_book(5.0), fixed(1.0, instruments=[{**PERP, "contract_size": 25}]))
+    large = plan(spot_book(5.0), fixed(1.0, instruments=[{**PERP, "contract_size": 100}]))
+    assert small.trades[0].quantity == pytest.approx(4 * large.trades[0].quantity, rel=1e-3)
+    assert large.trades[0].delta_change == pytest.approx(-large.trades[0].quantity * 100 / PERP_PRICE)
