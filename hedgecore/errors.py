@@ -109,7 +109,7 @@ class Fields:
 
     def required(self, key: str) -> Any:
         if not self.has(key):
-            self.fail_at(self.path or "(document)", f"missing required key '{key}'")
+            self.fail_at(self.path, f"missing required key '{key}'")
         return self.data[key]
 
     # -- typed readers --------------------------------------------------------------------
