@@ -22,7 +22,7 @@ PnL is cash + spot hedge value + coin premium value + model value of unexpired o
 
 from cython.parallel cimport prange
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
-from libc.math cimport cbrt, exp, log, sqrt, fabs, NAN
+from libc.math cimport exp, log, sqrt, fabs, NAN
 from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from libc.stdlib cimport malloc, free
 from numpy.random cimport bitgen_t
@@ -64,18 +64,18 @@ cdef extern from *:
     __m256d _ZGVdN4v_erfc(__m256d);
     __m256d _ZGVdN4v_cbrt(__m256d);
     __attribute__((target("avx2,fma"))) static void hedgecore_exp4(const double *x, double *y, Py_ssize_t n) {
-        Py_ssize_t i = 0;
-        for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_exp(_mm256_loadu_pd(x + i)));
+        Py_ssize_t i = 0, whole = n - n % 4;
+        for (; i < whole; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_exp(_mm256_loadu_pd(x + i)));
         for (; i < n; ++i) y[i] = exp(x[i]);
     }
     __attribute__((target("avx2,fma"))) static void hedgecore_erfc4(const double *x, double *y, Py_ssize_t n) {
-        Py_ssize_t i = 0;
-        for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_erfc(_mm256_loadu_pd(x + i)));
+        Py_ssize_t i = 0, whole = n - n % 4;
+        for (; i < whole; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_erfc(_mm256_loadu_pd(x + i)));
         for (; i < n; ++i) y[i] = erfc(x[i]);
     }
     __attribute__((target("avx2,fma"))) static void hedgecore_cbrt4(const double *x, double *y, Py_ssize_t n) {
-        Py_ssize_t i = 0;
-        for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_cbrt(_mm256_loadu_pd(x + i)));
+        Py_ssize_t i = 0, whole = n - n % 4;
+        for (; i < whole; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_cbrt(_mm256_loadu_pd(x + i)));
         for (; i < n; ++i) y[i] = cbrt(x[i]);
     }
     #pragma GCC diagnostic pop
@@ -414,13 +414,13 @@ cdef inline void book_delta_lanes(const book_t* book, Py_ssize_t coef_set, Py_ss
                                   double* delta, double* gamma) noexcept nogil:
     """Position delta (and gamma) of the live options on every lane, step-major so that
     the erfc and exp run through the vector helpers."""
-    cdef Py_ssize_t i, n, l, base
+    cdef Py_ssize_t i, n, lane, base
     cdef double shift, scale, coef_delta, coef_gamma, omega
     cdef double* arg = st.arg
     cdef double* work = st.work
-    for l in range(n_lanes):
-        delta[l] = 0.0
-        gamma[l] = 0.0
+    for lane in range(n_lanes):
+        delta[lane] = 0.0
+        gamma[lane] = 0.0
     for i in range(book.n_options):
         if step >= book.expiry_step[i]:
             continue
@@ -431,21 +431,21 @@ cdef inline void book_delta_lanes(const book_t* book, Py_ssize_t coef_set, Py_ss
             # N(omega d1) = erfc(-omega d1 / sqrt 2) / 2
             scale = -omega * book.inv_sdt[base + n] * SQRT1_2
             coef_delta = 0.5 * omega * book.quantity[i] * book.weight[base + n]
-            for l in range(n_lanes):
-                arg[l] = (st.log_spot[l] + shift) * scale
+            for lane in range(n_lanes):
+                arg[lane] = (st.log_spot[lane] + shift) * scale
             vector_erfc(arg, work, n_lanes)
-            for l in range(n_lanes):
-                delta[l] += coef_delta * work[l]
+            for lane in range(n_lanes):
+                delta[lane] += coef_delta * work[lane]
             if with_gamma:
                 coef_gamma = INV_SQRT_2PI * book.quantity[i] * book.weight[base + n] * book.inv_sdt[base + n]
-                for l in range(n_lanes):
-                    work[l] = -arg[l] * arg[l]          # -d1^2 / 2
+                for lane in range(n_lanes):
+                    work[lane] = -arg[lane] * arg[lane]          # -d1^2 / 2
                 vector_exp(work, work, n_lanes)
-                for l in range(n_lanes):
-                    gamma[l] += coef_gamma * work[l]
+                for lane in range(n_lanes):
+                    gamma[lane] += coef_gamma * work[lane]
     if with_gamma:
-        for l in range(n_lanes):
-            gamma[l] = gamma[l] / st.spot[l]
+        for lane in range(n_lanes):
+            gamma[lane] = gamma[lane] / st.spot[lane]
 
 
 cdef inline void record(double* trace, Py_ssize_t trace_len, Py_ssize_t p, int step,
@@ -465,7 +465,7 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
     For each policy: first the band (centre, outer, inner) of every lane, then one
     branch-light pass that applies it and books the trades. `trace` is NULL or receives
     lane 0's decision (path 0)."""
-    cdef Py_ssize_t p, l, slot, base, trace_len = book.steps + 1
+    cdef Py_ssize_t p, lane, slot, base, trace_len = book.steps + 1
     cdef const policy_t* pol
     cdef bint have_delta = False, have_gamma = False, single = book.n_options == 1
     cdef bint first = step == 0, use_band
@@ -473,7 +473,7 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
     cdef double tau_eff, ww_factor, width, inner_share, coin_premium = book.coin_premium
     cdef double cost_rate = market.cost_rate, fixed_cost = market.fixed_cost
     cdef double impact_coef = market.impact_coef, inv_adv = market.inv_impact_adv
-    cdef double min_trade, cur, centre, outer, new_hedge, change, size, charge, deviation, cube, s
+    cdef double min_trade, cur, centre, outer, inner, new_hedge, change, size, charge, s
     cdef bint inverse = market.instrument == HEDGE_INVERSE_PERP
     cdef bint spot_hedge = market.instrument == HEDGE_SPOT
     cdef double* centre_l = st.centre
@@ -502,49 +502,49 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
             have_delta = True
         if pol.coef_set != 0:
             book_delta_lanes(book, pol.coef_set, step, st, n_lanes, False, st.alt_delta, st.work2)
-        for l in range(n_lanes):
-            exposure[l] = st.hedge[base + l] / st.spot[l] if inverse else st.hedge[base + l]
+        for lane in range(n_lanes):
+            exposure[lane] = st.hedge[base + lane] / st.spot[lane] if inverse else st.hedge[base + lane]
 
         # 1. the band of every lane
         inner_share = 1.0 if pol.to_edge else 0.0
         if method == POLICY_TIME or method == POLICY_LELAND:
-            for l in range(n_lanes):
-                centre_l[l] = -(st.alt_delta[l] if pol.coef_set != 0 else st.delta[l]) - coin_premium
-                outer_l[l] = 0.0
-                inner_l[l] = 0.0
+            for lane in range(n_lanes):
+                centre_l[lane] = -(st.alt_delta[lane] if pol.coef_set != 0 else st.delta[lane]) - coin_premium
+                outer_l[lane] = 0.0
+                inner_l[lane] = 0.0
         elif method == POLICY_FIXED:
             width = pol.width
-            for l in range(n_lanes):
-                centre_l[l] = -st.delta[l] - coin_premium
-                outer_l[l] = width
-                inner_l[l] = width * inner_share
+            for lane in range(n_lanes):
+                centre_l[lane] = -st.delta[lane] - coin_premium
+                outer_l[lane] = width
+                inner_l[lane] = width * inner_share
         elif method == POLICY_WW and single:
             # _bands.whalley_wilmott_width for every lane at once (its formula,
             # H = (1.5 e^{-r tau} lambda S Gamma^2 / a)^(1/3), with the cube root vectorised)
             ww_factor = 1.5 * exp(-book.rate * tau_eff) * cost_rate / pol.risk_aversion
-            for l in range(n_lanes):
-                centre_l[l] = -st.delta[l] - coin_premium
-                outer_l[l] = ww_factor * st.spot[l] * st.gamma[l] * st.gamma[l]
+            for lane in range(n_lanes):
+                centre_l[lane] = -st.delta[lane] - coin_premium
+                outer_l[lane] = ww_factor * st.spot[lane] * st.gamma[lane] * st.gamma[lane]
             vector_cbrt(outer_l, outer_l, n_lanes)
-            for l in range(n_lanes):
-                inner_l[l] = outer_l[l] * inner_share
+            for lane in range(n_lanes):
+                inner_l[lane] = outer_l[lane] * inner_share
         else:
-            for l in range(n_lanes):
-                centre = -st.delta[l] - coin_premium
+            for lane in range(n_lanes):
+                centre = -st.delta[lane] - coin_premium
                 outer = 0.0
                 inner = 0.0
                 if method == POLICY_WW:
-                    tau_eff = book_tau_eff(book, step, st.log_spot[l], st.spot[l])
-                    outer = whalley_wilmott_width(st.gamma[l], st.spot[l], cost_rate,
+                    tau_eff = book_tau_eff(book, step, st.log_spot[lane], st.spot[lane])
+                    outer = whalley_wilmott_width(st.gamma[lane], st.spot[lane], cost_rate,
                                                   pol.risk_aversion, book.rate, tau_eff)
                     inner = outer * inner_share
                 elif method == POLICY_ZAKAMOULINE:
                     if not single:
-                        tau_eff = book_tau_eff(book, step, st.log_spot[l], st.spot[l])
+                        tau_eff = book_tau_eff(book, step, st.log_spot[lane], st.spot[lane])
                     if tau_eff > 0.0:
-                        zak = zakamouline(st.gamma[l], st.spot[l], book.hedge_vol, tau_eff,
+                        zak = zakamouline(st.gamma[lane], st.spot[lane], book.hedge_vol, tau_eff,
                                           cost_rate, pol.risk_aversion, book.rate)
-                        centre = -book_delta_at_vol(book, step, st.spot[l], zak.modified_vol) - coin_premium
+                        centre = -book_delta_at_vol(book, step, st.spot[lane], zak.modified_vol) - coin_premium
                         outer = zak.half_width
                     inner = outer * inner_share
                 elif method == POLICY_NESTED:
@@ -552,13 +552,13 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
                         outer = pol.outer
                         inner = pol.inner
                     else:
-                        band = nested(st.gamma[l], st.spot[l], cost_rate, fixed_cost,
+                        band = nested(st.gamma[lane], st.spot[lane], cost_rate, fixed_cost,
                                       pol.risk_aversion)
                         outer = band.outer
                         inner = band.inner
-                centre_l[l] = centre
-                outer_l[l] = outer
-                inner_l[l] = inner
+                centre_l[lane] = centre
+                outer_l[lane] = outer
+                inner_l[lane] = inner
         if trace != NULL:
             record(trace, trace_len, p, step, st.spot[0], centre_l[0], outer_l[0], exposure[0])
 
@@ -567,14 +567,14 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
         min_trade = pol.min_trade
         # time-based policies and every first hedge go to the target
         use_band = not first and method != POLICY_TIME and method != POLICY_LELAND
-        for l in range(n_lanes):
-            slot = base + l
-            cur = exposure[l]
+        for lane in range(n_lanes):
+            slot = base + lane
+            cur = exposure[lane]
             last = st.last_trade[slot]
             if use_band:
-                new_hedge = hedge_after_band(cur, centre_l[l], outer_l[l], inner_l[l])
+                new_hedge = hedge_after_band(cur, centre_l[lane], outer_l[lane], inner_l[lane])
             else:
-                new_hedge = centre_l[l]
+                new_hedge = centre_l[lane]
             change = new_hedge - cur
             size = fabs(change)
             # changes within rounding of the position are not trades (the inverse perp's
@@ -582,7 +582,7 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
             if size <= 1e-13 * fabs(new_hedge) or not (size >= min_trade) or (
                     last >= 0 and step - last < min_interval):
                 continue
-            s = st.spot[l]
+            s = st.spot[lane]
             charge = cost_rate * s * size + fixed_cost
             if impact_coef > 0.0:
                 charge = charge + impact_coef * s * size * sqrt(size * inv_adv)
@@ -591,7 +591,7 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
             st.trades[slot] += 1.0
             st.last_trade[slot] = step
             st.hedge[slot] = new_hedge * s if inverse else new_hedge
-            if trace != NULL and l == 0:
+            if trace != NULL and lane == 0:
                 trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + step] = new_hedge
 
 
@@ -606,21 +606,21 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
 
     Random numbers are drawn step-major across the lanes, in lane order: the sequence
     depends on the model only, never on the policies."""
-    cdef Py_ssize_t p, i, l, slot, move
+    cdef Py_ssize_t p, i, lane, slot, move
     cdef int step
     cdef int steps = <int>book.steps
     cdef Py_ssize_t trace_len = book.steps + 1
     cdef double carry, value, drift = stepper.gbm_drift, vol = stepper.vol_sqrt_dt
     cdef double payoff
-    for l in range(n_lanes):
-        st.log_spot[l] = log(model.spot)
-        st.spot[l] = model.spot
-        st.variance[l] = model.v0
-        st.book_cash[l] = book.premium_cash
-        st.boot_start[l] = 0
+    for lane in range(n_lanes):
+        st.log_spot[lane] = log(model.spot)
+        st.spot[lane] = model.spot
+        st.variance[lane] = model.v0
+        st.book_cash[lane] = book.premium_cash
+        st.boot_start[lane] = 0
     for p in range(n_policies):
-        for l in range(n_lanes):
-            slot = p * LANES + l
+        for lane in range(n_lanes):
+            slot = p * LANES + lane
             st.hedge[slot] = 0.0
             st.cash[slot] = 0.0
             st.cost[slot] = 0.0
@@ -630,55 +630,55 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
     decide(book, policies, n_policies, market, st, n_lanes, 0, trace)
     for step in range(1, steps + 1):
         move = step - 1
-        for l in range(n_lanes):
-            st.prev_spot[l] = st.spot[l]
-            st.book_cash[l] = st.book_cash[l] * market.growth
+        for lane in range(n_lanes):
+            st.prev_spot[lane] = st.spot[lane]
+            st.book_cash[lane] = st.book_cash[lane] * market.growth
         if model.kind == PRICE_GBM:
             random_standard_normal_fill(rng, n_lanes, st.work)
-            for l in range(n_lanes):
-                st.log_spot[l] = st.log_spot[l] + drift + vol * st.work[l]
+            for lane in range(n_lanes):
+                st.log_spot[lane] = st.log_spot[lane] + drift + vol * st.work[lane]
         else:
-            for l in range(n_lanes):
-                st.log_spot[l] = advance(model, stepper, rng, move, st.log_spot[l],
-                                         &st.variance[l], &st.boot_start[l])
+            for lane in range(n_lanes):
+                st.log_spot[lane] = advance(model, stepper, rng, move, st.log_spot[lane],
+                                            &st.variance[lane], &st.boot_start[lane])
         vector_exp(st.log_spot, st.spot, n_lanes)
         for p in range(n_policies):
-            for l in range(n_lanes):
-                slot = p * LANES + l
+            for lane in range(n_lanes):
+                slot = p * LANES + lane
                 st.cash[slot] = st.cash[slot] * market.growth
             if market.instrument == HEDGE_LINEAR_PERP:
-                for l in range(n_lanes):
-                    slot = p * LANES + l
-                    carry = st.hedge[slot] * st.prev_spot[l] * market.funding_per_step
-                    st.cash[slot] += st.hedge[slot] * (st.spot[l] - st.prev_spot[l]) - carry
+                for lane in range(n_lanes):
+                    slot = p * LANES + lane
+                    carry = st.hedge[slot] * st.prev_spot[lane] * market.funding_per_step
+                    st.cash[slot] += st.hedge[slot] * (st.spot[lane] - st.prev_spot[lane]) - carry
                     st.funding[slot] += carry
             elif market.instrument == HEDGE_INVERSE_PERP:
-                for l in range(n_lanes):
-                    slot = p * LANES + l
+                for lane in range(n_lanes):
+                    slot = p * LANES + lane
                     carry = st.hedge[slot] * market.funding_per_step
-                    st.cash[slot] += st.hedge[slot] * (st.spot[l] / st.prev_spot[l] - 1.0) - carry
+                    st.cash[slot] += st.hedge[slot] * (st.spot[lane] / st.prev_spot[lane] - 1.0) - carry
                     st.funding[slot] += carry
         for i in range(book.n_options):
             if book.expiry_step[i] == step:
-                for l in range(n_lanes):
-                    payoff = book.omega[i] * (st.spot[l] - book.strike[i])
-                    st.book_cash[l] += book.quantity[i] * (payoff if payoff > 0.0 else 0.0)
+                for lane in range(n_lanes):
+                    payoff = book.omega[i] * (st.spot[lane] - book.strike[i])
+                    st.book_cash[lane] += book.quantity[i] * (payoff if payoff > 0.0 else 0.0)
         if step < steps:
             decide(book, policies, n_policies, market, st, n_lanes, step, trace)
     if trace != NULL:
         for p in range(n_policies):
             record(trace, trace_len, p, steps, st.spot[0], NAN, NAN,
                    coin_exposure(market, st.hedge[p * LANES], st.spot[0]))
-    for l in range(n_valid):
-        value = st.book_cash[l] + book.coin_premium * st.spot[l] + book_value(book, steps, st.spot[l])
+    for lane in range(n_valid):
+        value = st.book_cash[lane] + book.coin_premium * st.spot[lane] + book_value(book, steps, st.spot[lane])
         for p in range(n_policies):
-            slot = p * LANES + l
-            out_pnl[p * n_paths + first_path + l] = (
+            slot = p * LANES + lane
+            out_pnl[p * n_paths + first_path + lane] = (
                 value + st.cash[slot]
-                + (st.hedge[slot] * st.spot[l] if market.instrument == HEDGE_SPOT else 0.0))
-            out_cost[p * n_paths + first_path + l] = st.cost[slot]
-            out_funding[p * n_paths + first_path + l] = st.funding[slot]
-            out_trades[p * n_paths + first_path + l] = st.trades[slot]
+                + (st.hedge[slot] * st.spot[lane] if market.instrument == HEDGE_SPOT else 0.0))
+            out_cost[p * n_paths + first_path + lane] = st.cost[slot]
+            out_funding[p * n_paths + first_path + lane] = st.funding[slot]
+            out_trades[p * n_paths + first_path + lane] = st.trades[slot]
 
 
 cdef void run_block(const model_t* model, const stepper_t* stepper, const book_t* book,
@@ -768,7 +768,7 @@ def simulate_blocks(*,
     cdef stepper_t stepper
     cdef book_t book
     cdef market_t market
-    cdef double kappa_dt, xi, rho_xi
+    cdef double xi, rho_xi
 
     if n_threads < 1:
         raise ValueError("simulate_blocks: n_threads must be >= 1")
@@ -830,7 +830,6 @@ def simulate_blocks(*,
         stepper.gbm_drift = stepper.gbm_drift - model.jump_compensator * dt
     stepper.decay = exp(-model.kappa * dt) if model.kappa > 0.0 else 1.0
     if model_kind == PRICE_HESTON_QE:
-        kappa_dt = model.kappa * dt
         xi = model.vol_of_vol
         stepper.qe_c1 = xi * xi * stepper.decay * (1.0 - stepper.decay) / model.kappa
         stepper.qe_c2 = model.theta * xi * xi * (1.0 - stepper.decay) ** 2 / (2.0 * model.kappa)
@@ -878,7 +877,7 @@ def simulate_blocks(*,
     cdef int* scratch_ints = <int*>malloc(max(n_chunk * n_policies * LANES, 1) * sizeof(int))
     cdef Py_ssize_t* scratch_index = <Py_ssize_t*>malloc(max(n_chunk * LANES, 1) * sizeof(Py_ssize_t))
     cdef scratch_t* scratch = <scratch_t*>malloc(max(n_chunk, 1) * sizeof(scratch_t))
-    cdef double* lane
+    cdef double* block_scratch
     if (policy_buffer == NULL or scratch_doubles == NULL or scratch_ints == NULL
             or scratch_index == NULL or scratch == NULL):
         free(policy_buffer)
@@ -907,27 +906,27 @@ def simulate_blocks(*,
             free(scratch)
             raise ValueError("simulate_blocks: policy coefficient set out of range")
     for b in range(n_chunk):
-        lane = scratch_doubles + b * doubles_per_block
-        scratch[b].log_spot = lane
-        scratch[b].spot = lane + LANES
-        scratch[b].prev_spot = lane + 2 * LANES
-        scratch[b].variance = lane + 3 * LANES
-        scratch[b].book_cash = lane + 4 * LANES
-        scratch[b].delta = lane + 5 * LANES
-        scratch[b].gamma = lane + 6 * LANES
-        scratch[b].alt_delta = lane + 7 * LANES
-        scratch[b].arg = lane + 8 * LANES
-        scratch[b].work = lane + 9 * LANES
-        scratch[b].work2 = lane + 10 * LANES
-        scratch[b].centre = lane + 11 * LANES
-        scratch[b].outer = lane + 12 * LANES
-        scratch[b].inner = lane + 13 * LANES
-        scratch[b].exposure = lane + 14 * LANES
-        scratch[b].hedge = lane + 15 * LANES
-        scratch[b].cash = lane + (15 + n_policies) * LANES
-        scratch[b].cost = lane + (15 + 2 * n_policies) * LANES
-        scratch[b].funding = lane + (15 + 3 * n_policies) * LANES
-        scratch[b].trades = lane + (15 + 4 * n_policies) * LANES
+        block_scratch = scratch_doubles + b * doubles_per_block
+        scratch[b].log_spot = block_scratch
+        scratch[b].spot = block_scratch + LANES
+        scratch[b].prev_spot = block_scratch + 2 * LANES
+        scratch[b].variance = block_scratch + 3 * LANES
+        scratch[b].book_cash = block_scratch + 4 * LANES
+        scratch[b].delta = block_scratch + 5 * LANES
+        scratch[b].gamma = block_scratch + 6 * LANES
+        scratch[b].alt_delta = block_scratch + 7 * LANES
+        scratch[b].arg = block_scratch + 8 * LANES
+        scratch[b].work = block_scratch + 9 * LANES
+        scratch[b].work2 = block_scratch + 10 * LANES
+        scratch[b].centre = block_scratch + 11 * LANES
+        scratch[b].outer = block_scratch + 12 * LANES
+        scratch[b].inner = block_scratch + 13 * LANES
+        scratch[b].exposure = block_scratch + 14 * LANES
+        scratch[b].hedge = block_scratch + 15 * LANES
+        scratch[b].cash = block_scratch + (15 + n_policies) * LANES
+        scratch[b].cost = block_scratch + (15 + 2 * n_policies) * LANES
+        scratch[b].funding = block_scratch + (15 + 3 * n_policies) * LANES
+        scratch[b].trades = block_scratch + (15 + 4 * n_policies) * LANES
         scratch[b].last_trade = scratch_ints + b * n_policies * LANES
         scratch[b].boot_start = scratch_index + b * LANES
 

@@ -456,6 +456,12 @@ def _positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0 (steps), got {value!r}")
+    return int(value)
+
+
 def _finite(name: str, value: Any, *, low: float | None = None, strict: bool = False,
             high: float | None = None) -> float:
     try:
@@ -624,8 +630,11 @@ def _validate_book(spec: SimulationSpec) -> None:
         _finite(f"{where}.quantity", option.quantity)
 
 
+PolicyArrays = tuple[NDArray[np.intc], NDArray[np.float64], list[NDArray[np.float64]]]
+
+
 def _policy_arrays(spec: SimulationSpec, dt: float, hedge_vol: float, cost_rate: float,
-                   quantity: NDArray[np.float64]) -> tuple[NDArray[np.intc], NDArray[np.float64], list[NDArray[np.float64]]]:
+                   quantity: NDArray[np.float64]) -> PolicyArrays:
     from hedgecore._sim import leland_vols
 
     if not spec.policies:
@@ -642,9 +651,7 @@ def _policy_arrays(spec: SimulationSpec, dt: float, hedge_vol: float, cost_rate:
             known = ", ".join(_METHODS)
             raise ValueError(f"{where}.method must be one of {known}, got {policy.method!r}")
         every = _positive_int(f"{where}.every", policy.every)
-        min_interval = policy.min_interval
-        if isinstance(min_interval, bool) or not isinstance(min_interval, (int, np.integer)) or min_interval < 0:
-            raise ValueError(f"{where}.min_interval must be an integer >= 0 (steps), got {min_interval!r}")
+        min_interval = _count(f"{where}.min_interval", policy.min_interval)
         min_trade = _finite(f"{where}.min_trade", policy.min_trade, low=0.0)
         if policy.rebalance not in (None, "edge", "target"):
             raise ValueError(f"{where}.rebalance must be 'edge' or 'target', got {policy.rebalance!r}")
@@ -762,7 +769,7 @@ def _summarise(policy: PolicySpec, pnl: NDArray[np.float64], cost: NDArray[np.fl
         mean_cost=float(np.mean(cost)),
         mean_funding=float(np.mean(funding)),
         mean_trades=float(np.mean(trades)),
-        quantiles={_quantile_key(level): float(value) for level, value in zip(levels, quantiles)},
+        quantiles={_quantile_key(level): float(value) for level, value in zip(levels, quantiles, strict=True)},
         pnl=pnl,
         cost=cost,
         funding=funding,
