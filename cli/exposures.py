@@ -89,7 +89,7 @@ def build_report(portfolio: Any, market: Any, book: Any, by: GroupBy | None) -> 
                      **{n: entry[n] for n in FIGURES}})
     if len(underlyings) > 1:
         row_styles[len(rows)] = "bold"
-        rows.append({"label": "TOTAL (USD)", "quantity": None, **totals})
+        rows.append({"label": "TOTAL USD", "quantity": None, **totals})
     title = f"Exposures of {portfolio.name} at {document['as_of']}"
     notes = ["delta in units of the underlying vs the index (premium-adjusted for coin-settled options; "
              "BS delta = plain Black-Scholes); gamma $ per 1% move; vega $ per vol point; theta $ per day."]

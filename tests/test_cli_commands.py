@@ -166,6 +166,20 @@ def test_tables_fit_100_columns() -> None:
         assert max(len(line) for line in result.stdout.splitlines()) <= 100
 
 
+def test_big_tables_are_plain_text_within_100_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    import hedgecore.cli._render
+
+    monkeypatch.setattr(hedgecore.cli._render, "RICH_MAX_ROWS", 3)
+    result = run("exposures", *files("btc"), "--by", "book")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    doc = as_json(run("exposures", *files("btc"), "-f", "json"))
+    for position in doc["positions"]:
+        assert any(line.startswith(position["id"][:9]) for line in lines), position["id"]
+    assert any(line.startswith("TOTAL BTC") for line in lines)
+
+
 def test_output_file_is_written_atomically(tmp_path: Path) -> None:
     target = tmp_path / "exposures.json"
     result = run("exposures", *files("eth"), "-f", "json", "--output", target)
