@@ -9,7 +9,7 @@ terminal.
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -29,8 +29,11 @@ from hedgecore.cli._options import (
 from hedgecore.cli._render import Report, render, write_atomically
 from hedgecore.cli.hedge import build_report, compute_plan
 
+if TYPE_CHECKING:
+    from hedgecore.hedging import HedgePlan
 
-def plain_lines(plan: Any) -> list[str]:
+
+def plain_lines(plan: "HedgePlan") -> list[str]:
     """The check result as plain lines for cron mail and logs."""
     lines = []
     for d in plan.decisions:

@@ -1,6 +1,6 @@
 """`hedgecore exposures`: value and desk-unit Greeks per position, per underlying, per book."""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,11 @@ from hedgecore.cli._options import (
 )
 from hedgecore.cli._render import Column, Report, Table, render
 
+if TYPE_CHECKING:
+    from hedgecore.market import Market
+    from hedgecore.portfolio import Portfolio
+    from hedgecore.valuation import BookGreeks
+
 FIGURES = ("value_usd", "delta", "delta_bs", "delta_usd", "gamma_usd_1pct", "vega_usd", "theta_usd", "rho_usd")
 HEADERS = ("value $", "delta", "BS delta", "delta $", "gamma $/1%", "vega $", "theta $/d", "rho $/1%")
 
@@ -28,7 +33,7 @@ def _sum_rows(rows: list[dict[str, Any]]) -> dict[str, float]:
     return {name: float(sum(row[name] for row in rows)) for name in FIGURES}
 
 
-def build_report(portfolio: Any, market: Any, book: Any, by: GroupBy | None) -> Report:
+def build_report(portfolio: "Portfolio", market: "Market", book: "BookGreeks", by: GroupBy | None) -> Report:
     """The exposures JSON document and table from a valued book."""
     inputs = book.inputs
     figures = {name: getattr(book, name).tolist() for name in FIGURES}
@@ -53,7 +58,7 @@ def build_report(portfolio: Any, market: Any, book: Any, by: GroupBy | None) -> 
         for name in FIGURES:
             row[name] = figures[name][k]
         positions.append(row)
-    underlyings = []
+    underlyings: list[dict[str, Any]] = []
     for name in portfolio.underlyings:
         members = [row for row in positions if row["underlying"] == name]
         underlyings.append({"underlying": name, "spot": market.underlyings[name].spot, **_sum_rows(members)})
@@ -80,9 +85,10 @@ def build_report(portfolio: Any, market: Any, book: Any, by: GroupBy | None) -> 
     rows: list[dict[str, Any]] = [{"label": row["id"], **row} for row in positions]
     row_styles: dict[int, str] = {}
     for group in groups:
+        assert by is not None
         row_styles[len(rows)] = "cyan"
-        rows.append({"label": f"{by.value if by else ''} {group[by.value if by else '']} {group['underlying']}",
-                     "quantity": None, **{n: group[n] for n in FIGURES}})
+        rows.append({"label": f"{by.value} {group[by.value]} {group['underlying']}", "quantity": None,
+                     **{n: group[n] for n in FIGURES}})
     for entry in underlyings:
         row_styles[len(rows)] = "bold"
         rows.append({"label": f"TOTAL {entry['underlying']}", "quantity": None,

@@ -1,7 +1,7 @@
 """`hedgecore hedge`: per underlying the net delta, the band, the action and the trades."""
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hedgecore.cli._errors import Sources, guarded
 from hedgecore.cli._load import load_market, load_policy, load_portfolio
@@ -19,9 +19,12 @@ from hedgecore.cli._options import (
 )
 from hedgecore.cli._render import Column, Report, Table, fmt_number, render
 
+if TYPE_CHECKING:  # the library (and numpy) load only when a command runs
+    from hedgecore.hedging import HedgePlan, Trade
+
 
 def compute_plan(portfolio: Path, market: Path, policy: Path, sources: Sources, *, as_of: str | None,
-                 allow_expired: bool, threads: int | None) -> Any:
+                 allow_expired: bool, threads: int | None) -> "HedgePlan":
     """Load the three files, value the book and decide the hedges (shared with `check`)."""
     from hedgecore.hedging import plan_hedges
     from hedgecore.valuation import value_book
@@ -33,13 +36,13 @@ def compute_plan(portfolio: Path, market: Path, policy: Path, sources: Sources, 
     return plan_hedges(book_portfolio, market_data, hedge_policy, book)
 
 
-def _trade_text(trade: Any) -> str:
+def _trade_text(trade: "Trade | None") -> str:
     if trade is None:
         return ""
     return f"{trade.side} {trade.quantity:,.10g} {trade.instrument}"
 
 
-def plan_document(plan: Any) -> dict[str, Any]:
+def plan_document(plan: "HedgePlan") -> dict[str, Any]:
     return {
         "as_of": plan.as_of.isoformat().replace("+00:00", "Z"),
         "status": plan.status,
@@ -49,7 +52,7 @@ def plan_document(plan: Any) -> dict[str, Any]:
     }
 
 
-def build_report(plan: Any, *, include_status: bool) -> Report:
+def build_report(plan: "HedgePlan", *, include_status: bool) -> Report:
     document = plan_document(plan)
     if not include_status:
         document.pop("status")

@@ -1,6 +1,6 @@
 """`hedgecore scenarios`: full-revaluation PnL on a spot x vol grid, worst cell marked."""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,8 +19,11 @@ from hedgecore.cli._options import (
 )
 from hedgecore.cli._render import Column, Report, Table, render
 
+if TYPE_CHECKING:
+    from hedgecore.scenarios import ScenarioGrid
 
-def build_report(grids: list[Any], as_of: str) -> tuple[Report, Table]:
+
+def build_report(grids: "list[ScenarioGrid]", as_of: str) -> tuple[Report, Table]:
     """The grids as tables (for people) and the long one-row-per-scenario table (for CSV)."""
     document: dict[str, Any] = {"as_of": as_of, "underlyings": []}
     tables = []
