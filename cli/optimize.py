@@ -146,6 +146,8 @@ def optimize(
                 threads=threads,
                 progress=progress,
                 batch_size=setup.batch_size,
+                refine=setup.refine,
+                refine_points=setup.refine_points,
             )
         policy = None
         if underlying is not None and result.chosen.policy.method != "leland":

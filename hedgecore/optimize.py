@@ -49,7 +49,7 @@ SEARCHABLE: dict[str, tuple[str, float]] = {
     "min_interval": ("integer", 0),
     "min_trade": ("non_negative", 0.0),
 }
-SECTION_KEYS = ("policy", "search", "objective", "output", "batch_size")
+SECTION_KEYS = ("policy", "search", "objective", "output", "batch_size", "refine", "refine_points")
 OBJECTIVE_KEYS = ("type", "risk_weight", "level", "max_std")
 RANGE_KEYS = ("min", "max", "num", "scale", "values")
 OUTPUT_KEYS = ("underlying", "instrument", "name")
@@ -192,6 +192,8 @@ class OptimizeSetup:
     instrument: str | None
     name: str
     batch_size: int
+    refine: int = 0
+    refine_points: int = 4
 
 
 def _plain(value: float) -> float | int:
@@ -276,6 +278,8 @@ def optimize(
     threads: int | None = None,
     progress: ProgressCallback | None = None,
     batch_size: int = 16,
+    refine: int = 0,
+    refine_points: int = 4,
     simulator: Simulator = simulate,
 ) -> OptimizeResult:
     """Evaluate `policy` at every point of the `search` grid and choose by `objective`.
@@ -286,79 +290,65 @@ def optimize(
     batch with the same seed (common random numbers: the simulator gives a policy the same
     numbers whatever else shares the call). A spec without a seed gets one drawn once, and
     reported. progress(done, total) counts simulated paths over all batches.
+
+    refine: rounds of local refinement after the grid. Each round, for one searched
+    parameter at a time (the others held at the current choice), `refine_points` new values
+    are tried between the chosen value and its nearest searched neighbours (log-spaced for
+    risk_aversion, linear otherwise, whole numbers for every/min_interval), on the same
+    paths. The refined candidates join the frontier like the others.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if refine < 0 or refine_points < 1:
+        raise ValueError(f"refine must be >= 0 and refine_points >= 1, got {refine}, {refine_points}")
     grid = candidate_policies(policy, search)
     run_seed = seed if seed is not None else spec.seed
     if run_seed is None:
         run_seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     run_paths = paths if paths is not None else spec.paths
-    batches = [grid[start : start + batch_size] for start in range(0, len(grid), batch_size)]
-    total = run_paths * len(batches)
+    refine_batches = refine * len(search) * math.ceil(refine_points / batch_size)  # at most
+    total = run_paths * (math.ceil(len(grid) / batch_size) + refine_batches)
     results: list[SimulationResult] = []
     rows: list[Candidate] = []
-    for number, batch in enumerate(batches):
-        batch_spec = replace(spec, policies=tuple(candidate for _, candidate in batch))
 
-        def batch_progress(done: int, _total: int, offset: int = number * run_paths) -> None:
-            if progress is not None:
-                progress(offset + done, total)
+    def evaluate(candidates: list[tuple[dict[str, float], PolicySpec]]) -> None:
+        for start in range(0, len(candidates), batch_size):
+            batch = candidates[start : start + batch_size]
+            offset = len(results) * run_paths
 
-        result = simulator(
-            batch_spec,
-            paths=run_paths,
-            steps=steps,
-            seed=run_seed,
-            threads=threads,
-            progress=batch_progress if progress is not None else None,
-        )
-        results.append(result)
-        for (parameters, candidate), outcome in zip(batch, result.policies, strict=True):
-            mean_cost = outcome.mean_cost + outcome.mean_funding
-            if objective.kind == "cvar":
-                if math.isclose(objective.level, 0.95):
-                    cvar = outcome.cvar_95
-                elif math.isclose(objective.level, 0.99):
-                    cvar = outcome.cvar_99
-                else:
-                    cvar = _tail_loss(np.asarray(outcome.pnl), objective.level)
-                risk = cvar
-                value = cvar
-            else:
-                cvar = outcome.cvar_95
-                risk = outcome.std_pnl
-                value = (
-                    mean_cost + objective.risk_weight * outcome.std_pnl**2
-                    if objective.kind == "mean_variance"
-                    else mean_cost
-                )
-            feasible = objective.kind != "min_cost" or outcome.std_pnl <= objective.max_std  # type: ignore[operator]
-            rows.append(
-                Candidate(
-                    parameters=parameters,
-                    policy=replace(candidate, name=policy.name),
-                    mean_cost=mean_cost,
-                    mean_pnl=outcome.mean_pnl,
-                    std_pnl=outcome.std_pnl,
-                    stderr_pnl=outcome.stderr_pnl,
-                    cvar=cvar,
-                    mean_trades=outcome.mean_trades,
-                    risk=risk,
-                    objective=value,
-                    feasible=feasible,
-                )
+            def batch_progress(done: int, _total: int, offset: int = offset) -> None:
+                if progress is not None:
+                    progress(min(offset + done, total), total)
+
+            result = simulator(
+                replace(spec, policies=tuple(candidate for _, candidate in batch)),
+                paths=run_paths,
+                steps=steps,
+                seed=run_seed,
+                threads=threads,
+                progress=batch_progress if progress is not None else None,
             )
+            results.append(result)
+            for (parameters, candidate), outcome in zip(batch, result.policies, strict=True):
+                rows.append(_candidate(parameters, replace(candidate, name=policy.name), outcome, objective))
+
+    evaluate(grid)
+    searched = {name: sorted({float(v) for v in values}) for name, values in search.items()}
+    for _round in range(refine):
+        best = _choose(rows, objective)
+        for name in search:
+            values = _refined_values(name, best.parameters[name], searched[name], refine_points)
+            if not values:
+                continue
+            local: dict[str, tuple[float, ...]] = {other: (value,) for other, value in best.parameters.items()}
+            local[name] = tuple(values)
+            try:
+                evaluate(candidate_policies(policy, local))
+            except ValueError:
+                continue  # e.g. every refined inner exceeds its outer
+            searched[name] = sorted(set(searched[name]) | set(values))
     rows = _mark_efficient(rows)
-    feasible_rows = [row for row in rows if row.feasible]
-    if objective.kind == "min_cost" and not feasible_rows:
-        least = min(rows, key=lambda row: row.std_pnl)
-        raise ValueError(
-            f"no candidate keeps the PnL std within max_std={objective.max_std:g}; the least "
-            f"risky has std {least.std_pnl:.6g} at {least.parameters}: widen the search or "
-            "raise max_std"
-        )
-    chosen = min(feasible_rows, key=lambda row: (row.objective, row.risk))
+    chosen = _choose(rows, objective)
     first = results[0]
     return OptimizeResult(
         objective=objective,
@@ -372,6 +362,71 @@ def optimize(
         seed=run_seed,
         results=tuple(results),
     )
+
+
+def _candidate(parameters: dict[str, float], policy: PolicySpec, outcome: Any, objective: Objective) -> Candidate:
+    """Score one simulated policy against the objective."""
+    mean_cost = outcome.mean_cost + outcome.mean_funding
+    if objective.kind == "cvar":
+        if math.isclose(objective.level, 0.95):
+            cvar = outcome.cvar_95
+        elif math.isclose(objective.level, 0.99):
+            cvar = outcome.cvar_99
+        else:
+            cvar = _tail_loss(np.asarray(outcome.pnl), objective.level)
+        risk = value = cvar
+    else:
+        cvar = outcome.cvar_95
+        risk = outcome.std_pnl
+        value = (
+            mean_cost + objective.risk_weight * outcome.std_pnl**2 if objective.kind == "mean_variance" else mean_cost
+        )
+    feasible = objective.kind != "min_cost" or outcome.std_pnl <= objective.max_std
+    return Candidate(
+        parameters=parameters,
+        policy=policy,
+        mean_cost=mean_cost,
+        mean_pnl=outcome.mean_pnl,
+        std_pnl=outcome.std_pnl,
+        stderr_pnl=outcome.stderr_pnl,
+        cvar=cvar,
+        mean_trades=outcome.mean_trades,
+        risk=risk,
+        objective=value,
+        feasible=feasible,
+    )
+
+
+def _choose(rows: list[Candidate], objective: Objective) -> Candidate:
+    """The feasible candidate with the least objective (ties: the less risky)."""
+    feasible_rows = [row for row in rows if row.feasible]
+    if not feasible_rows:
+        least = min(rows, key=lambda row: row.std_pnl)
+        raise ValueError(
+            f"no candidate keeps the PnL std within max_std={objective.max_std:g}; the least "
+            f"risky has std {least.std_pnl:.6g} at {least.parameters}: widen the search or "
+            "raise max_std"
+        )
+    return min(feasible_rows, key=lambda row: (row.objective, row.risk))
+
+
+def _refined_values(name: str, chosen: float, searched: list[float], points: int) -> list[float]:
+    """Up to `points` new values strictly between the chosen value's searched neighbours."""
+    below = [value for value in searched if value < chosen]
+    above = [value for value in searched if value > chosen]
+    low = below[-1] if below else chosen
+    high = above[0] if above else chosen
+    if not high > low:
+        return []
+    kind, _ = SEARCHABLE[name]
+    if kind == "integer":
+        span = np.linspace(low, high, points + 2)[1:-1]
+        candidates = sorted({float(round(value)) for value in span})
+    elif kind == "positive" and low > 0.0:
+        candidates = [float(f"{value:.12g}") for value in np.geomspace(low, high, points + 2)[1:-1]]
+    else:
+        candidates = [float(f"{value:.12g}") for value in np.linspace(low, high, points + 2)[1:-1]]
+    return [value for value in candidates if value not in searched and low < value < high]
 
 
 def _mark_efficient(rows: list[Candidate]) -> list[Candidate]:
@@ -495,6 +550,8 @@ def parse_optimize_section(data: Any, path: str = "optimize") -> OptimizeSetup:
         instrument=output.text("instrument").strip() if output.has("instrument") else None,
         name=output.text("name", policy.name),
         batch_size=integer(fields, "batch_size", 16, minimum=1),
+        refine=integer(fields, "refine", 0, minimum=0),
+        refine_points=integer(fields, "refine_points", 4, minimum=1),
     )
 
 

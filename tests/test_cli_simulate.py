@@ -164,7 +164,7 @@ def test_optimize_json_policy_file_and_plot(tmp_path: Path, configs: Path):
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["objective"] == {"type": "mean_variance", "risk_weight": 2e-5}
-    assert len(document["candidates"]) == 27
+    assert len(document["candidates"]) > 27  # the 9 x 3 grid, then one round of refinement
     assert set(document["chosen"]["parameters"]) == {"risk_aversion", "min_interval"}
     assert document["frontier"]
     assert all(row["efficient"] for row in document["frontier"])

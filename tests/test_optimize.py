@@ -208,8 +208,10 @@ def test_optimize_section_parsing_and_errors():
             "search": {"risk_aversion": {"min": 1e-5, "max": 1e-1, "num": 5}, "min_interval": [0, 2, 2]},
             "objective": {"type": "mean_variance", "risk_weight": 1e-6},
             "output": {"underlying": "btc", "instrument": "BTC-PERPETUAL"},
+            "refine": 2,
         }
     )
+    assert (setup.refine, setup.refine_points) == (2, 4)
     assert setup.search == {"risk_aversion": (1e-5, 1e-4, 1e-3, 1e-2, 1e-1), "min_interval": (0.0, 2.0)}
     assert setup.policy.method == "whalley_wilmott"
     assert setup.objective == Objective("mean_variance", risk_weight=1e-6)
@@ -337,3 +339,30 @@ def test_duration_text():
     assert _duration_text(86400 * 3) == "3d"
     assert _duration_text(90) == "90s"
     assert _duration_text(1800) == "30m"
+
+
+def test_refinement_closes_in_on_the_optimum():
+    coarse = tuple(np.round(np.geomspace(0.1, 10.0, 5), 12))  # a factor 3.16 between values
+    objective = Objective("mean_variance", risk_weight=1e-2)
+    optimum = (COST_SCALE / (2 * 1e-2 * STD_SCALE**2)) ** (1 / 3)  # 2.92
+    plain = optimize(SPEC, FIXED, {"width": coarse}, objective, simulator=SyntheticSimulator())
+    assert abs(math.log(plain.chosen.parameters["width"] / optimum)) > math.log(1.05)
+    simulator = SyntheticSimulator()
+    refined = optimize(SPEC, FIXED, {"width": coarse}, objective, refine=4, simulator=simulator)
+    assert abs(math.log(refined.chosen.parameters["width"] / optimum)) < math.log(1.03)
+    assert refined.chosen.objective <= plain.chosen.objective
+    assert len(refined.candidates) > len(coarse)
+    assert {call["seed"] for call in simulator.calls} == {7}  # every round on the same paths
+    widths = [c.parameters["width"] for c in refined.candidates]
+    assert len(widths) == len(set(widths))  # no value simulated twice
+
+
+def test_refined_values_between_the_neighbours():
+    from hedgecore.optimize import _refined_values
+
+    assert _refined_values("min_interval", 4.0, [0.0, 4.0, 8.0], 4) == [2.0, 3.0, 5.0, 6.0]
+    assert _refined_values("every", 2.0, [1.0, 2.0, 3.0], 4) == []  # no whole number between
+    logs = _refined_values("risk_aversion", 1e-3, [1e-4, 1e-3, 1e-2], 4)
+    np.testing.assert_allclose(logs, np.geomspace(1e-4, 1e-2, 6)[1:-1])
+    assert _refined_values("width", 0.0, [0.0, 1.0], 1) == [0.5]  # an edge: only towards the inside
+    assert _refined_values("width", 1.0, [1.0], 3) == []
