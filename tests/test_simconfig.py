@@ -134,7 +134,7 @@ def test_historical_csv_is_read_relative_to_the_config(tmp_path: Path):
         (hull(steps=2.5), "steps", "whole number"),
         (hull(horizon_years=-1), "horizon_years", "must be > 0"),
         (hull(paths="many"), "paths", "whole number"),
-        ({k: v for k, v in HULL.items() if k != "horizon_years"}, "(document)", "missing required key 'horizon_years'"),
+        ({k: v for k, v in HULL.items() if k != "horizon_years"}, "", "missing required key 'horizon_years'"),
         (hull(model={"type": "gbm", "spot": -49, "vol": 0.2}), "model.spot", "must be > 0"),
         (hull(model={"type": "gbm", "spot": 49, "vol": float("nan")}), "model.vol", "finite"),
         (hull(model={"type": "gbn", "spot": 49, "vol": 0.2}), "model.type", "must be one of"),
