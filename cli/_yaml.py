@@ -6,11 +6,16 @@ dicts and lists by a walk that records the line of every mapping key and sequenc
 under its field path (``positions[3].strike``), so that a library ConfigError can be
 reported as ``book.yaml:14: positions[3].strike: ...``.
 
-Limits, checked before anything is expanded: files over MAX_BYTES are refused unread, and
-the walk counts every alias it follows: a document that references anchors more than
-MAX_ALIASES times (a "billion laughs" file) is refused at the first alias over the limit,
-and recursive aliases are refused outright. Duplicate keys are refused (PyYAML would keep
-the last one silently).
+Limits, checked before anything is composed or expanded:
+- files over MAX_BYTES are refused unread;
+- a pre-scan of the parser's events (libyaml's parser is iterative, so it is safe on any
+  input) refuses documents nested deeper than MAX_DEPTH (libyaml's recursive composer would
+  overflow the C stack on a few hundred thousand nested brackets), documents with more than
+  MAX_ALIASES alias references, and documents whose aliases would expand to more than
+  MAX_EXPANDED_NODES extra values: it tracks the size of every anchored subtree, so a
+  "billion laughs" file is refused at the alias that crosses the limit, before any
+  expansion; aliases to an anchor still being defined (recursive structures) are refused.
+Duplicate keys are refused too (PyYAML would keep the last one silently).
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from typing import Any
 import yaml
 
 MAX_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 64
 MAX_ALIASES = 100
+MAX_EXPANDED_NODES = 10_000
 
 try:  # libyaml: same node tree and marks, compiled parser
     _Base: type = yaml.CSafeLoader
@@ -131,29 +138,65 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return constructor(_SCALARS, node)
 
 
+def _prescan(text: bytes, filename: str) -> None:
+    """Enforce MAX_DEPTH, MAX_ALIASES and MAX_EXPANDED_NODES on the event stream."""
+    events = yaml.events
+    parser = _Base(text)
+    depth = 0
+    aliases = 0
+    expanded = 0
+    open_sizes: list[list[Any]] = [[None, 0]]      # [anchor, values so far] per open collection
+    anchored: dict[str, int] = {}                  # anchor -> values its subtree holds
+    try:
+        while True:
+            event = parser.get_event()
+            if event is None:
+                return
+            kind = type(event)
+            if kind is events.ScalarEvent:
+                if event.anchor is not None:
+                    anchored[event.anchor] = 1
+                open_sizes[-1][1] += 1
+            elif kind is events.MappingStartEvent or kind is events.SequenceStartEvent:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise InputFileError(filename, event.start_mark.line + 1,
+                                         f"nested more than {MAX_DEPTH} levels deep")
+                open_sizes.append([event.anchor, 1])
+            elif kind is events.MappingEndEvent or kind is events.SequenceEndEvent:
+                depth -= 1
+                anchor, size = open_sizes.pop()
+                if anchor is not None:
+                    anchored[anchor] = size
+                open_sizes[-1][1] += size
+            elif kind is events.AliasEvent:
+                aliases += 1
+                line = event.start_mark.line + 1
+                if aliases > MAX_ALIASES:
+                    raise InputFileError(filename, line, f"more than {MAX_ALIASES} YAML aliases")
+                size = anchored.get(event.anchor)
+                if size is None:
+                    if any(entry[0] == event.anchor for entry in open_sizes):
+                        raise InputFileError(filename, line, "recursive YAML alias")
+                    continue   # undefined: the composer reports it with its line
+                expanded += size
+                if expanded > MAX_EXPANDED_NODES:
+                    raise InputFileError(filename, line,
+                                         f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} values; "
+                                         "refusing to expand (a 'billion laughs' document?)")
+                open_sizes[-1][1] += size
+    finally:
+        parser.dispose()
+
+
 class _Walker:
-    """Plain data from a node tree, counting aliases (revisits of a shared node)."""
+    """Plain data from a node tree (the pre-scan has bounded its depth and expansion)."""
 
     def __init__(self, filename: str) -> None:
         self.filename = filename
-        self.aliases = 0
-        self.seen: set[int] = set()
         self.active: set[int] = set()
 
-    def _alias(self, node: yaml.Node) -> None:
-        self.aliases += 1
-        if self.aliases > MAX_ALIASES:
-            raise InputFileError(self.filename, node.start_mark.line + 1,
-                                 f"more than {MAX_ALIASES} YAML aliases; refusing to expand "
-                                 "(a 'billion laughs' document?)")
-        if id(node) in self.active:
-            raise InputFileError(self.filename, node.start_mark.line + 1, "recursive YAML alias")
-
     def build(self, node: yaml.Node) -> Any:
-        ident = id(node)
-        if ident in self.seen:
-            self._alias(node)   # a second visit of the same node is an alias being expanded
-        self.seen.add(ident)
         if node.tag == _STR_TAG and type(node) is yaml.ScalarNode:
             return node.value
         if isinstance(node, yaml.ScalarNode):
@@ -162,6 +205,9 @@ class _Walker:
             except (yaml.YAMLError, ValueError) as exc:
                 problem = getattr(exc, "problem", None) or str(exc)
                 raise InputFileError(self.filename, node.start_mark.line + 1, f"bad value: {problem}") from None
+        ident = id(node)
+        if ident in self.active:
+            raise InputFileError(self.filename, node.start_mark.line + 1, "recursive YAML alias")
         self.active.add(ident)
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -219,6 +265,7 @@ def load_yaml(path: Path | str, label: str | None = None) -> tuple[Any, LineMap]
 
 def _compose_and_build(text: bytes, filename: str) -> tuple[Any, LineMap]:
     try:
+        _prescan(text, filename)
         node = yaml.compose(text, Loader=LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

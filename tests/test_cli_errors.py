@@ -244,13 +244,53 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 
 
 def test_billion_laughs_is_refused_at_once(tmp_path: Path) -> None:
-    """9^9 = 387 million strings if expanded; refused after 100 aliases, before expansion."""
+    """9^9 = 387 million strings if expanded: refused by the pre-scan of the parser's events,
+    which knows the size of every anchored subtree, at the alias that would expand past
+    10,000 values: the first alias on line 5 would add d's 7,381 values to the 8,289 that
+    the aliases of lines 2-4 expand to."""
     bomb = tmp_path / "book.yaml"
-    bomb.write_text(BILLION_LAUGHS)
+    bomb.write_text(BILLION_LAUGHS.lstrip("\n"))
     message = error_line(invoke("exposures", bomb, "--market", CONFIGS / "btc_market.yaml"))
-    where, _, what = message.partition(": ")
-    assert where.startswith(f"{bomb}:")         # the line of the anchored node being expanded
-    assert what == "more than 100 YAML aliases; refusing to expand (a 'billion laughs' document?)"
+    assert message == (f"{bomb}:5: YAML aliases expand to more than 10,000 values; refusing to expand "
+                       "(a 'billion laughs' document?)")
+
+
+def test_too_many_aliases(tmp_path: Path) -> None:
+    lines = ["size: &size 1", "positions:"]
+    lines += [f"  - {{id: p{k}, instrument: BTC-PERPETUAL, quantity: *size}}" for k in range(101)]
+    book = tmp_path / "book.yaml"
+    book.write_text("\n".join(lines) + "\n")
+    message = error_line(invoke("exposures", book, "--market", CONFIGS / "btc_market.yaml"))
+    assert message == f"{book}:103: more than 100 YAML aliases"
+
+
+def test_recursive_alias(tmp_path: Path) -> None:
+    book = tmp_path / "book.yaml"
+    book.write_text("positions: &p [*p]\n")
+    message = error_line(invoke("exposures", book, "--market", CONFIGS / "btc_market.yaml"))
+    assert message == f"{book}:1: recursive YAML alias"
+
+
+def test_deep_nesting_is_refused_before_composing(tmp_path: Path) -> None:
+    """libyaml's recursive composer overflows the C stack (a segfault) on ~10^5 nested
+    brackets; the iterative pre-scan refuses the file first. Run in a subprocess so that a
+    regression cannot take the test session down with it."""
+    import os
+    import subprocess
+    import sys
+
+    import hedgecore
+
+    deep = tmp_path / "book.yaml"
+    deep.write_text("positions: " + "[" * 200_000 + "]" * 200_000 + "\n")
+    root = str(Path(hedgecore.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": root}
+    env.pop("HEDGECORE_DEBUG", None)
+    result = subprocess.run([sys.executable, "-m", "hedgecore", "exposures", str(deep), "--market",
+                             str(CONFIGS / "btc_market.yaml")], capture_output=True, text=True, cwd=root,
+                            env=env, timeout=120, check=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"hedgecore: error: {deep}:1: nested more than 64 levels deep\n"
 
 
 def test_a_few_aliases_are_fine(paths: Any) -> None:
