@@ -37,13 +37,23 @@ def resolve_threads(threads: int | None) -> int:
     return int(threads)
 
 
+def threads_for_size(n_threads: int, n_items: int, min_items_per_thread: int = 1024) -> int:
+    """Cap a thread count so that every thread gets at least `min_items_per_thread` items.
+
+    Waking OpenMP threads costs microseconds (far more when the machine is busy), which
+    dwarfs the work of a few hundred elements. Results never depend on the thread count.
+    """
+    return max(1, min(n_threads, n_items // min_items_per_thread))
+
+
 def broadcast_inputs(
     floats: dict[str, Any], is_call: Any
 ) -> tuple[tuple[int, ...], list[NDArray[np.float64]], NDArray[np.uint8]]:
     """Broadcast float arguments and is_call together like a ufunc would.
 
     Returns the broadcast shape, the float arguments as flat contiguous float64 arrays (in
-    the order given) and is_call as a flat uint8 array.
+    the order given) and is_call as a flat uint8 array. Arguments that already have the
+    broadcast shape and are contiguous are passed through without a copy.
     """
     arrays = []
     for name, value in floats.items():
@@ -53,16 +63,28 @@ def broadcast_inputs(
             raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
     call_array = np.asarray(is_call)
     if call_array.dtype != np.bool_:
-        if call_array.dtype.kind not in "iu" or not np.isin(call_array, (0, 1)).all():
+        if call_array.dtype.kind not in "iu" or not ((call_array == 0) | (call_array == 1)).all():
             raise ValueError("is_call must be a bool or an array of bools")
     try:
-        shape = np.broadcast_shapes(call_array.shape, *(a.shape for a in arrays))
+        # np.broadcast is the C-level shape check (np.broadcast_shapes and broadcast_to
+        # cost microseconds each, which dominates a call on a few options).
+        shape: tuple[int, ...] = np.broadcast(call_array, *arrays).shape
     except ValueError:
         shapes = ", ".join(f"{name}{a.shape}" for name, a in zip(floats, arrays, strict=True))
         raise ValueError(f"arguments do not broadcast together: {shapes}, is_call{call_array.shape}") from None
-    flat = [np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1) for a in arrays]
-    calls = np.ascontiguousarray(np.broadcast_to(call_array, shape), dtype=np.uint8).reshape(-1)
+    flat = [_flat_contiguous(a, shape, np.float64) for a in arrays]
+    calls = _flat_contiguous(call_array.astype(np.uint8, copy=False) if call_array.dtype != np.bool_
+                             else call_array.view(np.uint8), shape, np.uint8)
     return shape, flat, calls
+
+
+def _flat_contiguous(array: NDArray[Any], shape: tuple[int, ...], dtype: Any) -> NDArray[Any]:
+    """`array` broadcast to `shape`, C-contiguous and flattened; no copy when possible."""
+    if array.shape == shape and array.flags.c_contiguous and array.dtype == dtype:
+        return array.reshape(-1)
+    out = np.empty(shape, dtype=dtype)
+    out[...] = array
+    return out.reshape(-1)
 
 
 def reject_carry(model: str, carry: NDArray[np.float64]) -> None:

@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from hedgecore._inputs import broadcast_inputs, model_code, reject_carry, resolve_threads
+from hedgecore._inputs import (
+    broadcast_inputs,
+    model_code,
+    reject_carry,
+    resolve_threads,
+    threads_for_size,
+)
 
 GREEK_NAMES: tuple[str, ...] = (
     "price", "delta", "gamma", "vega", "theta", "rho", "vanna", "volga", "charm",
@@ -71,7 +77,8 @@ def greeks(
     rate : continuously compounded rate r (discounting; for "bsm" also the drift).
     carry : continuous yield q, "bsm" only.
     model : "bsm", "black76" or "inverse" (coin-settled, price in coin).
-    threads : OpenMP threads; None uses all. Results do not depend on it.
+    threads : at most this many OpenMP threads; None uses all. Small inputs (under about
+        a thousand options a thread) run on fewer threads. Results do not depend on it.
 
     Invalid elements (non-finite inputs, underlying or strike <= 0, tau < 0, vol < 0) give
     NaN in every output without raising.
@@ -87,6 +94,7 @@ def greeks(
     from hedgecore._greeks import greeks_into
 
     out = np.empty((len(GREEK_NAMES), spot.size), dtype=np.float64)
+    n_threads = threads_for_size(n_threads, spot.size)
     greeks_into(code, spot, strike_f, tau_f, vol_f, calls, rate_f, carry_f, out, n_threads)
     arrays: dict[str, Any] = {name: out[k].reshape(shape) for k, name in enumerate(GREEK_NAMES)}
     return Greeks(**arrays)

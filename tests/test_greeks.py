@@ -459,6 +459,28 @@ def test_broadcasting_and_shapes() -> None:
     assert set(g.as_dict()) == set(GREEK_NAMES)
 
 
+def test_non_contiguous_and_integer_inputs() -> None:
+    strikes = np.linspace(50.0, 150.0, 40).reshape(5, 8)
+    spots = np.asfortranarray(np.full((5, 4), 100.0))
+    calls = np.arange(40).reshape(5, 8) % 2
+    g = greeks(spots, strikes[:, ::2], 1, 0.6, is_call=calls[:, ::2], rate=0.01)
+    expected = greeks(100.0, np.ascontiguousarray(strikes[:, ::2]), 1.0, 0.6,
+                      is_call=np.ascontiguousarray(calls[:, ::2]).astype(bool), rate=0.01)
+    assert g.price.shape == (5, 4)
+    for name in GREEK_NAMES:
+        np.testing.assert_array_equal(getattr(g, name), getattr(expected, name))
+
+
+def test_small_inputs_use_fewer_threads() -> None:
+    from hedgecore._inputs import threads_for_size
+
+    assert threads_for_size(2, 1) == 1
+    assert threads_for_size(2, 2047) == 1
+    assert threads_for_size(2, 2048) == 2
+    assert threads_for_size(8, 10**6) == 8
+    assert threads_for_size(1, 0) == 1
+
+
 def test_hedgecore_exports() -> None:
     assert hedgecore.greeks is greeks
     assert hedgecore.GREEK_NAMES == GREEK_NAMES
