@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hedgecore.errors import ConfigError, Fields, finite_number, join_path
-from hedgecore.simconfig import COMMON_POLICY_KEYS, DOCUMENT, METHOD_KEYS, integer, parse_policy
+from hedgecore.simconfig import COMMON_POLICY_KEYS, DOCUMENT, METHOD_KEYS, POLICY_METHODS, integer, parse_policy
 from hedgecore.simulation import PolicySpec, SimulationResult, SimulationSpec, simulate
 
 ObjectiveKind = Literal["mean_variance", "cvar", "min_cost"]
@@ -52,7 +52,7 @@ SEARCHABLE: dict[str, tuple[str, float]] = {
 SECTION_KEYS = ("policy", "search", "objective", "output", "batch_size", "refine", "refine_points")
 OBJECTIVE_KEYS = ("type", "risk_weight", "level", "max_std")
 RANGE_KEYS = ("min", "max", "num", "scale", "values")
-OUTPUT_KEYS = ("underlying", "instrument", "name")
+OUTPUT_KEYS = ("underlying", "instrument")
 
 Simulator = Callable[..., SimulationResult]
 ProgressCallback = Callable[[int, int], None]
@@ -190,7 +190,6 @@ class OptimizeSetup:
     objective: Objective
     underlying: str | None
     instrument: str | None
-    name: str
     batch_size: int
     refine: int = 0
     refine_points: int = 4
@@ -496,11 +495,17 @@ def parse_optimize_section(data: Any, path: str = "optimize") -> OptimizeSetup:
         str(name): _values(value, search_fields.sub(str(name)), str(name)) for name, value in search_fields.data.items()
     }
 
-    # The base policy: searched parameters need not be given, so fill them with their first
-    # value before the policy reader checks the rest.
+    # The base policy: searched parameters need not be given, so (once the method is known
+    # to take them) fill them with their first value before the policy reader checks the rest.
     policy_path = fields.sub("policy")
     raw_policy = dict(fields.mapping("policy", required=True))
-    method = raw_policy.get("method")
+    method = Fields(raw_policy, policy_path, DOCUMENT).choice("method", POLICY_METHODS)
+    if method == "none":
+        fields.fail_at(join_path(policy_path, "method"), "a 'none' policy has nothing to optimise")
+    applicable = set(COMMON_POLICY_KEYS + METHOD_KEYS[method]) | ({"inner_ratio"} if method == "nested" else set())
+    for name in search:
+        if name not in applicable:
+            search_fields.fail(name, f"does not apply to method '{method}'")
     for name, values in search.items():
         if name == "inner_ratio":
             raw_policy.setdefault("inner", 0.0)
@@ -514,14 +519,6 @@ def parse_optimize_section(data: Any, path: str = "optimize") -> OptimizeSetup:
         if "inner" in raw_policy and "outer" in raw_policy and raw_policy["inner"] > raw_policy["outer"]:
             raw_policy["inner"] = raw_policy["outer"]
     policy = parse_policy(raw_policy, policy_path)
-    if policy.method in ("none",):
-        fields.fail_at(join_path(policy_path, "method"), "a 'none' policy has nothing to optimise")
-    applicable = set(COMMON_POLICY_KEYS + METHOD_KEYS[policy.method]) | (
-        {"inner_ratio"} if policy.method == "nested" else set()
-    )
-    for name in search:
-        if name not in applicable:
-            search_fields.fail(name, f"does not apply to method '{policy.method}'")
 
     objective_fields = Fields(
         fields.mapping("objective", required=True), fields.sub("objective"), DOCUMENT, allowed=OBJECTIVE_KEYS
@@ -548,7 +545,6 @@ def parse_optimize_section(data: Any, path: str = "optimize") -> OptimizeSetup:
         objective=objective,
         underlying=output.text("underlying").strip().upper() if output.has("underlying") else None,
         instrument=output.text("instrument").strip() if output.has("instrument") else None,
-        name=output.text("name", policy.name),
         batch_size=integer(fields, "batch_size", 16, minimum=1),
         refine=integer(fields, "refine", 0, minimum=0),
         refine_points=integer(fields, "refine_points", 4, minimum=1),

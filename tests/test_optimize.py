@@ -238,7 +238,12 @@ def test_optimize_section_parsing_and_errors():
     assert path_of({**base, "objective": {"type": "cvar", "risk_weight": 1}})[0] == "optimize.objective.risk_weight"
     assert path_of({**base, "objective": {"type": "cvr"}})[0] == "optimize.objective.type"
     assert path_of({**base, "objective": {"type": "cvar", "level": 1.5}})[0] == "optimize.objective.level"
-    assert path_of({**base, "search": {"width": [1.0]}})[0] == "optimize.policy.width"
+    assert path_of({**base, "search": {"width": [1.0]}}) == (
+        "optimize.search.width",
+        "does not apply to method 'whalley_wilmott'",
+    )
+    assert path_of({**base, "policy": {"method": "whaley_wilmott"}})[0] == "optimize.policy.method"
+    assert path_of({**base, "policy": {"method": "none"}})[0] == "optimize.policy.method"
     assert path_of({**base, "search": {"risk_aversion": [1e-3, -1]}})[0] == "optimize.search.risk_aversion"
     assert path_of({**base, "search": {"risk_aversion": ["x"]}})[0] == "optimize.search.risk_aversion[0]"
     assert (
