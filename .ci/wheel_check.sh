@@ -9,7 +9,9 @@
 # 4. installs the wheel with its test and lint extras into a fresh virtual environment;
 # 5. from a directory holding only the sdist's tests/, configs/ and pyproject.toml: asserts
 #    `import hedgecore` is the installed copy, runs the CLI on a shipped example, checks the
-#    shipped .pyi stubs against the shipped binaries (mypy.stubtest) and runs the tests.
+#    shipped .pyi stubs against the shipped binaries (mypy.stubtest) and runs the tests;
+# 6. builds the same sdist without OpenMP (as the macOS wheels are), checks that
+#    show_config() says so and runs the tests again.
 #
 # Usage: bash .ci/wheel_check.sh   (PYTHON=python3.12 to choose the interpreter,
 #                                   KEEP=1 to keep the work directory for a post-mortem)
@@ -114,3 +116,26 @@ say "stubtest: ${modules[*]}"
 say "running the tests against the installed wheel"
 HEDGECORE_TEST_INSTALLED=1 "$venv_python" -m pytest -q -p no:cacheprovider tests
 say "ok: $(basename "$wheel")"
+
+# The macOS wheels are built without OpenMP. Build that configuration here too, from a fresh
+# copy of the sdist (the first build's objects were compiled with OpenMP), and check that
+# it says so and passes the same tests.
+mkdir "$work/serial"
+tar -xzf "$sdist" -C "$work/serial"
+say "building a serial wheel (HEDGECORE_OPENMP=0) from $(basename "$sdist")"
+HEDGECORE_OPENMP=0 logged serial-wheel "$python" -m build --wheel --outdir "$work/serial/dist" \
+    "$work/serial/$(basename "$unpacked")"
+serial_wheels=("$work"/serial/dist/hedgecore-*.whl)
+logged serial-install "$venv_python" -m pip install --force-reinstall --no-deps "${serial_wheels[0]}"
+"$venv_python" - <<'PY'
+import sys
+
+import hedgecore
+
+openmp = hedgecore.show_config(as_dict=True)["openmp"]
+if openmp["enabled"] is not False or openmp["default_threads"] != 1:
+    sys.exit(f"wheel_check: FAILED: a HEDGECORE_OPENMP=0 build reports {openmp}")
+hedgecore.show_config()
+PY
+HEDGECORE_TEST_INSTALLED=1 "$venv_python" -m pytest -q -p no:cacheprovider tests
+say "ok: serial build"

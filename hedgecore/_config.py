@@ -87,7 +87,7 @@ def _render(config: dict[str, Any]) -> str:
         source = f"OMP_NUM_THREADS={threads_env}" if threads_env else "OMP_NUM_THREADS unset"
         openmp_line = f"yes, {openmp['default_threads']} threads by default ({source})"
     else:
-        openmp_line = "no: compiled kernels run serially, the threads argument is accepted and ignored"
+        openmp_line = "no: compiled kernels run on one thread (threads= is accepted; results are the same)"
     lines = [
         f"hedgecore {config['hedgecore']['version']}  ({config['hedgecore']['location']})",
         "compiled modules:",
