@@ -17,6 +17,7 @@ from hedgecore.cli.simulate import (
     PlotOpt,
     SeedOpt,
     StepsOpt,
+    check_output_directory,
     check_plot_available,
     load_simulation,
     progress_bar,
@@ -115,6 +116,7 @@ def optimize(
     """
     sources = Sources()
     check_plot_available(plot)
+    check_output_directory(write_policy, "--write-policy")
     with guarded(debug, sources):
         from hedgecore.errors import ConfigError
         from hedgecore.optimize import optimize as run_optimize

@@ -75,10 +75,19 @@ def load_simulation(path: Path, sources: Sources) -> SimulationConfig:
     return parse_simulation(data, base_dir=path.parent, read_document=read_document)
 
 
+def check_output_directory(path: Path | None, option: str) -> None:
+    """Fail before a long run when an output file's directory does not exist."""
+    if path is not None and not path.resolve().parent.is_dir():
+        report_error(f"{option} {path}: no such directory {path.resolve().parent}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
 def check_plot_available(plot: Path | None) -> None:
-    """Fail before a long run when --plot is asked for without matplotlib: one line, exit 2."""
+    """Fail before a long run when --plot is asked for without matplotlib (one line naming
+    the extra) or into a directory that does not exist: exit 2."""
     if plot is None:
         return
+    check_output_directory(plot, "--plot")
     from hedgecore.cli.plot import PlotUnavailable, require_matplotlib
 
     try:

@@ -263,13 +263,18 @@ def test_progress_bar_only_after_a_second_on_a_terminal(monkeypatch: pytest.Monk
 
 
 def test_simulate_a_portfolio_file(write_yaml):
-    write_yaml("book.yaml", """
+    write_yaml(
+        "book.yaml",
+        """
         positions:
           - {instrument: BTC-25DEC26-100000-C, quantity: -40}
           - {instrument: BTC-PERPETUAL, quantity: 1000}
           - {instrument: ETH-25DEC26-4000-C, quantity: quarter}
-        """)
-    config = write_yaml("sim.yaml", """
+        """,
+    )
+    config = write_yaml(
+        "sim.yaml",
+        """
         model: {type: gbm, spot: 95000.0, vol: 0.55}
         horizon_years: 0.01
         steps: 12
@@ -279,18 +284,34 @@ def test_simulate_a_portfolio_file(write_yaml):
         as_of: 2026-11-25T08:00:00Z
         policies:
           - {name: clock, method: time}
-        """)
+        """,
+    )
     result = invoke("simulate", config, "--format", "json")
     # the book is checked whole: a bad line on another underlying is still an error in its file
     assert result.exit_code == 2, result.output
     assert result.stderr.strip().endswith("book.yaml:4: positions[2].quantity: must be a number, got 'quarter'")
-    write_yaml("book.yaml", """
+    write_yaml(
+        "book.yaml",
+        """
         positions:
           - {instrument: BTC-25DEC26-100000-C, quantity: -40}
           - {instrument: BTC-PERPETUAL, quantity: 1000}
-        """)
+        """,
+    )
     result = invoke("simulate", config, "--format", "json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     # 40 short coin-settled calls: the value is negative and below 40 x the forward
     assert -40 * 95000.0 < document["option_value"] < 0.0
+
+
+def test_outputs_into_a_missing_directory_fail_before_the_run(tmp_path: Path, configs: Path):
+    result = invoke("simulate", configs / "sim_hull.yaml", "--plot", tmp_path / "nope" / "x.png")
+    assert result.exit_code == 2, result.output
+    assert "--plot" in result.stderr
+    assert "no such directory" in result.stderr
+    assert result.stdout == ""
+    result = invoke("optimize", configs / "optimize_btc.yaml", "--write-policy", tmp_path / "nope" / "p.yaml")
+    assert result.exit_code == 2, result.output
+    assert "--write-policy" in result.stderr
+    assert result.stdout == ""
