@@ -35,6 +35,12 @@ class Greeks:
     `inverse` model); delta dV/dS (premium-adjusted delta for `inverse`); gamma d(delta)/dS;
     vega dV/dvol per 1.00 of vol; theta dV/dt per year; rho dV/dr per 1.00 of rate;
     vanna d(delta)/dvol; volga d2V/dvol2; charm d(delta)/dt per year.
+
+    For `inverse` (coin-settled, price C_coin = Black76 / F): delta is the premium-adjusted
+    delta F dC_coin/dF = N(d1) - C_coin = (K/F) N(d2) e^{-r tau} for a call (Deribit's
+    DeltaTotal convention, bounded and not monotone in F); gamma, vanna and charm are the
+    derivatives of that delta in F, vol and time (gamma = Gamma_BS - delta/F, negative deep
+    in the money); vega, theta, rho and volga are derivatives of the coin price.
     """
 
     price: NDArray[np.float64]
@@ -80,8 +86,18 @@ def greeks(
     threads : at most this many OpenMP threads; None uses all. Small inputs (under about
         a thousand options a thread) run on fewer threads. Results do not depend on it.
 
-    Invalid elements (non-finite inputs, underlying or strike <= 0, tau < 0, vol < 0) give
-    NaN in every output without raising.
+    Returns a `Greeks` of arrays of the broadcast shape (0-d arrays for scalar inputs), in
+    raw units; see `Greeks`.
+
+    Edge cases, element by element: at tau == 0 the price is the intrinsic value, delta
+    its limit (+-1/2 exactly at the money; for "inverse" +-1/2 too, times K/F = 1), the
+    other Greeks 0. At vol == 0 with tau > 0 the price is the discounted intrinsic value
+    of the forward, delta a step (1/2 exactly at the forward), gamma, vega, vanna and
+    volga 0, theta, rho and charm their carry/discounting parts. Invalid elements
+    (non-finite inputs, underlying or strike <= 0, tau < 0, vol < 0) give NaN in every
+    output without raising. Bad arguments as a whole (unknown model, threads < 1, carry
+    with a forward model, a non-boolean is_call, shapes that do not broadcast) raise
+    ValueError naming the argument.
     """
     code = model_code(model)
     n_threads = resolve_threads(threads)
