@@ -218,7 +218,7 @@ def compute_band(rule: UnderlyingPolicy, *, gamma: float, spot: float, rate: flo
 
         assert spec.risk_aversion is not None
         half = float(whalley_wilmott_half_width(gamma, spot, cost, spec.risk_aversion,
-                                                rate=rate, tau=tau if has_gamma else 0.0))
+                                                rate=rate, tau=tau if has_gamma else 0.0, threads=1))
         detail = (f"Whalley-Wilmott: gamma {gamma:.4g}/USD, cost {cost * 1e4:.3g} bp, "
                   f"risk aversion {spec.risk_aversion:g}/USD")
     elif spec.method == "zakamouline":
@@ -226,7 +226,7 @@ def compute_band(rule: UnderlyingPolicy, *, gamma: float, spot: float, rate: flo
         if has_gamma:
             from hedgecore.bands import zakamouline_band
 
-            band = zakamouline_band(gamma, spot, vol, tau, cost, spec.risk_aversion, rate=rate)
+            band = zakamouline_band(gamma, spot, vol, tau, cost, spec.risk_aversion, rate=rate, threads=1)
             half = float(band.half_width)
             modified = float(band.modified_vol)
             # Hedge to the delta at the modified vol: D(vol_m) - D(vol) ~ sum vanna_i vol_i (m - 1).
@@ -245,7 +245,7 @@ def compute_band(rule: UnderlyingPolicy, *, gamma: float, spot: float, rate: flo
 
             assert spec.risk_aversion is not None
             fixed_cost = spec.fixed_cost_usd if spec.fixed_cost_usd is not None else cheapest.fixed_cost_usd
-            band_n = nested_band(gamma, spot, cost, fixed_cost, spec.risk_aversion)
+            band_n = nested_band(gamma, spot, cost, fixed_cost, spec.risk_aversion, threads=1)
             half, inner = float(band_n.outer), float(band_n.inner)
             detail = (f"nested: gamma {gamma:.4g}/USD, cost {cost * 1e4:.3g} bp, fixed {fixed_cost:g} USD, "
                       f"risk aversion {spec.risk_aversion:g}/USD")
