@@ -2,8 +2,8 @@
 
 `greeks` broadcasts its arguments like a numpy ufunc, calls the compiled loop once and
 returns raw-unit Greeks (derivatives per 1.00 of each input, theta and charm per year of
-calendar time). Desk units (vega per vol point, theta per day) are derived in
-hedgecore.units and by the CLI.
+calendar time). Desk units (USD delta, gamma per 1% move, vega per vol point, theta per
+day, rho per 1%) are derived for whole books in hedgecore.valuation and shown by the CLI.
 """
 
 from __future__ import annotations
