@@ -320,44 +320,48 @@ cdef inline double _normalised_intrinsic(double x, double theta) noexcept nogil:
     return fabs(b_max - 1.0 / b_max)
 
 
-cdef inline double _asymptotic_expansion_black(double h, double t) noexcept nogil:
-    """b for h = x/s < -10 and t = s/2 small against |h|: 17th-order expansion of
+cdef inline double _asymptotic_expansion_black(double h, double t, double gauss) noexcept nogil:
+    """b for h = x/s < -10 and t = s/2 small against |h|, given gauss = exp(-(h^2+t^2)/2):
+    17th-order expansion of
     A(h, t) = r/t [Y(h+t) - Y(h-t)], Y = Phi/phi, in q = (h/r)^2 with r = (h+t)(h-t) and
     e = (t/h)^2 (Abramowitz & Stegun 26.2.12); relative accuracy 1.64e-16."""
     cdef double e = (t / h) * (t / h)
     cdef double r = (h + t) * (h - t)
     cdef double q = (h / r) * (h / r)
     cdef double a = (2.0+q*(-6.0E0-2.0*e+3.0*q*(1.0E1+e*(2.0E1+2.0*e)+5.0*q*(-1.4E1+e*(-7.0E1+e*(-4.2E1-2.0*e))+7.0*q*(1.8E1+e*(1.68E2+e*(2.52E2+e*(7.2E1+2.0*e)))+9.0*q*(-2.2E1+e*(-3.3E2+e*(-9.24E2+e*(-6.6E2+e*(-1.1E2-2.0*e))))+1.1E1*q*(2.6E1+e*(5.72E2+e*(2.574E3+e*(3.432E3+e*(1.43E3+e*(1.56E2+2.0*e)))))+1.3E1*q*(-3.0E1+e*(-9.1E2+e*(-6.006E3+e*(-1.287E4+e*(-1.001E4+e*(-2.73E3+e*(-2.1E2-2.0*e))))))+1.5E1*q*(3.4E1+e*(1.36E3+e*(1.2376E4+e*(3.8896E4+e*(4.862E4+e*(2.4752E4+e*(4.76E3+e*(2.72E2+2.0*e)))))))+1.7E1*q*(-3.8E1+e*(-1.938E3+e*(-2.3256E4+e*(-1.00776E5+e*(-1.84756E5+e*(-1.51164E5+e*(-5.4264E4+e*(-7.752E3+e*(-3.42E2-2.0*e))))))))+1.9E1*q*(4.2E1+e*(2.66E3+e*(4.0698E4+e*(2.3256E5+e*(5.8786E5+e*(7.05432E5+e*(4.0698E5+e*(1.08528E5+e*(1.197E4+e*(4.2E2+2.0*e)))))))))+2.1E1*q*(-4.6E1+e*(-3.542E3+e*(-6.7298E4+e*(-4.90314E5+e*(-1.63438E6+e*(-2.704156E6+e*(-2.288132E6+e*(-9.80628E5+e*(-2.01894E5+e*(-1.771E4+e*(-5.06E2-2.0*e))))))))))+2.3E1*q*(5.0E1+e*(4.6E3+e*(1.0626E5+e*(9.614E5+e*(4.08595E6+e*(8.9148E6+e*(1.04006E7+e*(6.53752E6+e*(2.16315E6+e*(3.542E5+e*(2.53E4+e*(6.0E2+2.0*e)))))))))))+2.5E1*q*(-5.4E1+e*(-5.85E3+e*(-1.6146E5+e*(-1.77606E6+e*(-9.37365E6+e*(-2.607579E7+e*(-4.01166E7+e*(-3.476772E7+e*(-1.687257E7+e*(-4.44015E6+e*(-5.9202E5+e*(-3.51E4+e*(-7.02E2-2.0*e))))))))))))+2.7E1*q*(5.8E1+e*(7.308E3+e*(2.3751E5+e*(3.12156E6+e*(2.003001E7+e*(6.919458E7+e*(1.3572783E8+e*(1.5511752E8+e*(1.0379187E8+e*(4.006002E7+e*(8.58429E6+e*(9.5004E5+e*(4.7502E4+e*(8.12E2+2.0*e)))))))))))))+2.9E1*q*(-6.2E1+e*(-8.99E3+e*(-3.39822E5+e*(-5.25915E6+e*(-4.032015E7+e*(-1.6934463E8+e*(-4.1250615E8+e*(-6.0108039E8+e*(-5.3036505E8+e*(-2.8224105E8+e*(-8.870433E7+e*(-1.577745E7+e*(-1.472562E6+e*(-6.293E4+e*(-9.3E2-2.0*e))))))))))))))+3.1E1*q*(6.6E1+e*(1.0912E4+e*(4.74672E5+e*(8.544096E6+e*(7.71342E7+e*(3.8707344E8+e*(1.14633288E9+e*(2.07431664E9+e*(2.33360622E9+e*(1.6376184E9+e*(7.0963464E8+e*(1.8512208E8+e*(2.7768312E7+e*(2.215136E6+e*(8.184E4+e*(1.056E3+2.0*e)))))))))))))))+3.3E1*(-7.0E1+e*(-1.309E4+e*(-6.49264E5+e*(-1.344904E7+e*(-1.4121492E8+e*(-8.344518E8+e*(-2.9526756E9+e*(-6.49588632E9+e*(-9.0751353E9+e*(-8.1198579E9+e*(-4.6399188E9+e*(-1.6689036E9+e*(-3.67158792E8+e*(-4.707164E7+e*(-3.24632E6+e*(-1.0472E5+e*(-1.19E3-2.0*e)))))))))))))))))*q)))))))))))))))))  # noqa: E501
-    return fabs(max(INV_SQRT_2PI * exp(-0.5 * (h * h + t * t)) * (t / r) * a, 0.0))
+    return fabs(max(INV_SQRT_2PI * gauss * (t / r) * a, 0.0))
 
 
-cdef inline double _small_t_expansion_black(double h, double t) noexcept nogil:
-    """b for t = s/2 < 0.21 and h <= 0: Y(h+t) - Y(h-t) expanded to 12th order in t, with
+cdef inline double _small_t_expansion_black(double h, double t, double gauss) noexcept nogil:
+    """b for t = s/2 < 0.21 and h <= 0, given gauss = exp(-(h^2+t^2)/2):
+    Y(h+t) - Y(h-t) expanded to 12th order in t, with
     a = 1 + h Y(h) = 1 + h sqrt(pi/2) erfcx(-h/sqrt 2); accurate to double epsilon."""
     cdef double a = 1.0 + h * (0.5 * SQRT_TWO_PI) * _erfcx_cody(-SQRT1_2 * h)
     cdef double w = t * t
     cdef double h2 = h * h
-    # coefficients of w^k, k = 1..6, each a polynomial in h^2 (Horner form)
-    cdef double c1 = (-1.0 + 3.0 * a + a * h2) / 6.0
-    cdef double c2 = (-7.0 + 15.0 * a + h2 * (-1.0 + 10.0 * a + a * h2)) / 120.0
+    # coefficients of w^k, k = 1..6, each a polynomial in h^2 (Horner form); the divisions
+    # by factorial-like constants are folded into multiplications (a division stalls the
+    # pipeline for the length of this whole expansion)
+    cdef double c1 = (-1.0 + 3.0 * a + a * h2) * (1.0 / 6.0)
+    cdef double c2 = (-7.0 + 15.0 * a + h2 * (-1.0 + 10.0 * a + a * h2)) * (1.0 / 120.0)
     cdef double c3 = (-57.0 + 105.0 * a
-                      + h2 * (-18.0 + 105.0 * a + h2 * (-1.0 + 21.0 * a + a * h2))) / 5040.0
+                      + h2 * (-18.0 + 105.0 * a + h2 * (-1.0 + 21.0 * a + a * h2))) * (1.0 / 5040.0)
     cdef double c4 = (-561.0 + 945.0 * a
                       + h2 * (-285.0 + 1260.0 * a
-                              + h2 * (-33.0 + 378.0 * a + h2 * (-1.0 + 36.0 * a + a * h2)))) / 362880.0
+                              + h2 * (-33.0 + 378.0 * a + h2 * (-1.0 + 36.0 * a + a * h2)))) * (1.0 / 362880.0)
     cdef double c5 = (-6555.0 + 10395.0 * a
                       + h2 * (-4680.0 + 17325.0 * a
                               + h2 * (-840.0 + 6930.0 * a
                                       + h2 * (-52.0 + 990.0 * a
-                                              + h2 * (-1.0 + 55.0 * a + a * h2))))) / 39916800.0
+                                              + h2 * (-1.0 + 55.0 * a + a * h2))))) * (1.0 / 39916800.0)
     cdef double c6 = (-89055.0 + 135135.0 * a
                       + h2 * (-82845.0 + 270270.0 * a
                               + h2 * (-20370.0 + 135135.0 * a
                                       + h2 * (-1926.0 + 25740.0 * a
                                               + h2 * (-75.0 + 2145.0 * a
-                                                      + h2 * (-1.0 + 78.0 * a + a * h2)))))) / 6227020800.0
+                                                      + h2 * (-1.0 + 78.0 * a + a * h2)))))) * (1.0 / 6227020800.0)
     cdef double expansion = 2.0 * t * (a + w * (c1 + w * (c2 + w * (c3 + w * (c4 + w * (c5 + w * c6))))))
-    return fabs(max(INV_SQRT_2PI * exp(-0.5 * (h * h + t * t)) * expansion, 0.0))
+    return fabs(max(INV_SQRT_2PI * gauss * expansion, 0.0))
 
 
 cdef inline double _black_using_norm_cdf(double x, double s) noexcept nogil:
@@ -368,49 +372,50 @@ cdef inline double _black_using_norm_cdf(double x, double s) noexcept nogil:
     return fabs(max(norm_cdf(h + t) * b_max - norm_cdf(h - t) / b_max, 0.0))
 
 
-cdef inline double _black_using_erfcx(double h, double t) noexcept nogil:
-    """b = exp(-(h^2+t^2)/2)/2 [erfcx(-(h+t)/sqrt2) - erfcx(-(h-t)/sqrt2)]: one exponential
-    instead of three, so the tails keep their digits (Jaeckel, after Marsaglia 2004)."""
-    return fabs(max(0.5 * exp(-0.5 * (h * h + t * t))
-                    * (_erfcx_cody(-SQRT1_2 * (h + t)) - _erfcx_cody(-SQRT1_2 * (h - t))), 0.0))
+cdef inline double _black_using_erfcx(double h, double t, double gauss) noexcept nogil:
+    """b = gauss/2 [erfcx(-(h+t)/sqrt2) - erfcx(-(h-t)/sqrt2)], gauss = exp(-(h^2+t^2)/2):
+    one exponential instead of three, so the tails keep their digits (Jaeckel, after
+    Marsaglia 2004)."""
+    return fabs(max(0.5 * gauss * (_erfcx_cody(-SQRT1_2 * (h + t)) - _erfcx_cody(-SQRT1_2 * (h - t))), 0.0))
 
 
-cdef inline double _normalised_black_call(double x, double s) noexcept nogil:
-    """b(x, s) of a call; an in-the-money call is its intrinsic plus the call at -x
-    (normalised put-call parity), so the regions below see x <= 0 only."""
-    cdef double intrinsic = 0.0
-    if x > 0.0:
-        intrinsic = _normalised_intrinsic(x, 1.0)
-        x = -x
+cdef inline double _otm_black_call_and_vega(double x, double s, double* vega) noexcept nogil:
+    """b(x, s) of an out-of-the-money call (x <= 0), and its vega db/ds into `vega`.
+
+    vega = exp(-(h^2 + t^2)/2)/sqrt(2 pi) with h = x/s, t = s/2, and three of the four
+    regions of b scale that same exponential, so the solver gets both for one exp().
+    """
+    cdef double h, t, gauss
     if s <= 0.0:
-        return intrinsic
+        vega[0] = INV_SQRT_2PI if x == 0.0 else 0.0
+        return 0.0
+    h = x / s
+    t = 0.5 * s
+    gauss = exp(-0.5 * (h * h + t * t))   # 0 once |h| overflows: vega vanishes
+    vega[0] = INV_SQRT_2PI * gauss
     # Region 1: h < -10 and t < 0.21 + |h| - 10, tested without dividing by s.
     if (x < s * ASYMPTOTIC_EXPANSION_THRESHOLD
             and 0.5 * s * s + x < s * (SMALL_T_EXPANSION_THRESHOLD + ASYMPTOTIC_EXPANSION_THRESHOLD)):
-        return intrinsic + _asymptotic_expansion_black(x / s, 0.5 * s)
+        return _asymptotic_expansion_black(h, t, gauss)
     # Region 2: small t.
-    if 0.5 * s < SMALL_T_EXPANSION_THRESHOLD:
-        return intrinsic + _small_t_expansion_black(x / s, 0.5 * s)
+    if t < SMALL_T_EXPANSION_THRESHOLD:
+        return _small_t_expansion_black(h, t, gauss)
     # Region 3: h + t > 0.85, b is dominated by its first term.
     if x + 0.5 * s * s > s * 0.85:
-        return intrinsic + _black_using_norm_cdf(x, s)
+        return _black_using_norm_cdf(x, s)
     # Region 4.
-    return intrinsic + _black_using_erfcx(x / s, 0.5 * s)
+    return _black_using_erfcx(h, t, gauss)
 
 
 cdef double normalised_black(double x, double s, double theta) noexcept nogil:
-    # a put at x is a call at -x (reciprocal-strike symmetry)
-    return _normalised_black_call(-x if theta < 0.0 else x, s)
-
-
-cdef inline double _normalised_vega(double x, double s) noexcept nogil:
-    """db/ds = phi(x/s + s/2) e^{x/2}... written as exp(-(h^2 + t^2)/2)/sqrt(2 pi)."""
-    cdef double ax = fabs(x)
-    if ax <= 0.0:
-        return INV_SQRT_2PI * exp(-0.125 * s * s)
-    if s <= 0.0 or s <= ax * SQRT_DBL_MIN:
-        return 0.0
-    return INV_SQRT_2PI * exp(-0.5 * ((x / s) * (x / s) + (0.5 * s) * (0.5 * s)))
+    """A put at x is a call at -x (reciprocal-strike symmetry), and an in-the-money call is
+    its intrinsic value plus the out-of-the-money call at -x (normalised put-call parity)."""
+    cdef double vega_unused
+    if theta < 0.0:
+        x = -x
+    if x > 0.0:
+        return _normalised_intrinsic(x, 1.0) + _otm_black_call_and_vega(-x, s, &vega_unused)
+    return _otm_black_call_and_vega(x, s, &vega_unused)
 
 
 # ---------------------------------------------------------------------------------------
@@ -418,7 +423,19 @@ cdef inline double _normalised_vega(double x, double s) noexcept nogil:
 # ---------------------------------------------------------------------------------------
 
 cdef inline double _householder_factor(double newton, double halley, double hh3) noexcept nogil:
-    return (1.0 + 0.5 * halley * newton) / (1.0 + newton * (halley + hh3 * newton / 6.0))
+    return (1.0 + 0.5 * halley * newton) / (1.0 + newton * (halley + hh3 * newton * (1.0 / 6.0)))
+
+
+cdef inline void _black_derivative_ratios(double x, double s, double* b2_over_b1,
+                                          double* b3_over_b1) noexcept nogil:
+    """b''/b' = h^2/s - s/4 and b'''/b' = (b''/b')^2 - 3 (h/s)^2 - 1/4 with h = x/s: the
+    Halley and Householder(3) terms of every objective. One division (these run in the
+    innermost loop, where divisions are what the pipeline waits for)."""
+    cdef double inv_s = 1.0 / s
+    cdef double h = x * inv_s
+    cdef double h_over_s = h * inv_s
+    b2_over_b1[0] = h * h_over_s - 0.25 * s
+    b3_over_b1[0] = b2_over_b1[0] * b2_over_b1[0] - 3.0 * h_over_s * h_over_s - 0.25
 
 
 cdef inline void _lower_map(double x, double s, double* f, double* fp, double* fpp) noexcept nogil:
@@ -473,7 +490,8 @@ cdef double _unchecked_normalised_implied_vol(double beta, double x, double thet
     cdef double s_left = DBL_MIN, s_right = DBL_MAX
     cdef double b_max, s_c, b_c, v_c, s_l, b_l, v_l, s_h, b_h, v_h, r, t, span
     cdef double f_map, d_f_map, d2_f_map
-    cdef double b, bp, ln_b, ln_beta, bpob, h, b_halley, b_hh3, newton, halley, hh3
+    cdef double b, bp, ln_b, ln_beta, inv_ln_b, inv_ln_beta, bpob, b_halley, b_hh3
+    cdef double newton, halley, hh3
     cdef double b_max_minus_b, g, gp
 
     if theta < 0.0:
@@ -485,12 +503,11 @@ cdef double _unchecked_normalised_implied_vol(double beta, double x, double thet
         return INFINITY
     # Central point: the inflexion point of b(s), s_c = sqrt(2|x|).
     s_c = sqrt(fabs(2.0 * x))
-    b_c = _normalised_black_call(x, s_c)
-    v_c = _normalised_vega(x, s_c)
+    b_c = _otm_black_call_and_vega(x, s_c, &v_c)
 
     if beta < b_c:
         s_l = s_c - b_c / v_c
-        b_l = _normalised_black_call(x, s_l)
+        b_l = _otm_black_call_and_vega(x, s_l, &v_l)
         if beta < b_l:
             # Lowest branch: rational guess in the lower map, objective 1/ln(b) - 1/ln(beta).
             _lower_map(x, s_l, &f_map, &d_f_map, &d2_f_map)
@@ -503,6 +520,7 @@ cdef double _unchecked_normalised_implied_vol(double beta, double x, double thet
             s = _inverse_lower_map(x, f)
             s_right = s_l
             ln_beta = log(beta)
+            inv_ln_beta = 1.0 / ln_beta
             while iterations < max_iterations and fabs(ds) > DBL_EPSILON * s:
                 if ds * ds_previous < 0.0:
                     direction_reversal_count += 1
@@ -515,8 +533,7 @@ cdef double _unchecked_normalised_implied_vol(double beta, double x, double thet
                     direction_reversal_count = 0
                     ds = 0.0
                 ds_previous = ds
-                b = _normalised_black_call(x, s)
-                bp = _normalised_vega(x, s)
+                b = _otm_black_call_and_vega(x, s, &bp)
                 if b > beta and s < s_right:
                     s_right = s
                 elif b < beta and s > s_left:
@@ -526,31 +543,28 @@ cdef double _unchecked_normalised_implied_vol(double beta, double x, double thet
                     ds = 0.5 * (s_left + s_right) - s
                 else:
                     ln_b = log(b)
+                    inv_ln_b = 1.0 / ln_b
                     bpob = bp / b
-                    h = x / s
-                    b_halley = h * h / s - s / 4.0
-                    newton = (ln_beta - ln_b) * ln_b / ln_beta / bpob
-                    halley = b_halley - bpob * (1.0 + 2.0 / ln_b)
-                    b_hh3 = b_halley * b_halley - 3.0 * (h / s) * (h / s) - 0.25
-                    hh3 = (b_hh3 + 2.0 * bpob * bpob * (1.0 + 3.0 / ln_b * (1.0 + 1.0 / ln_b))
-                           - 3.0 * b_halley * bpob * (1.0 + 2.0 / ln_b))
+                    _black_derivative_ratios(x, s, &b_halley, &b_hh3)
+                    newton = (ln_beta - ln_b) * ln_b * inv_ln_beta / bpob
+                    halley = b_halley - bpob * (1.0 + 2.0 * inv_ln_b)
+                    hh3 = (b_hh3 + 2.0 * bpob * bpob * (1.0 + 3.0 * inv_ln_b * (1.0 + inv_ln_b))
+                           - 3.0 * b_halley * bpob * (1.0 + 2.0 * inv_ln_b))
                     ds = newton * _householder_factor(newton, halley, hh3)
                 ds = max(-0.5 * s, ds)
                 s += ds
                 iterations += 1
             return s
         # Lower middle branch: rational cubic between s_l and s_c.
-        v_l = _normalised_vega(x, s_l)
         r = _convex_control_right(b_l, b_c, s_l, s_c, 1.0 / v_l, 1.0 / v_c, 0.0, False)
         s = _rational_cubic_interpolation(beta, b_l, b_c, s_l, s_c, 1.0 / v_l, 1.0 / v_c, r)
         s_left = s_l
         s_right = s_c
     else:
         s_h = s_c + (b_max - b_c) / v_c if v_c > DBL_MIN else s_c
-        b_h = _normalised_black_call(x, s_h)
+        b_h = _otm_black_call_and_vega(x, s_h, &v_h)
         if beta <= b_h:
             # Upper middle branch: rational cubic between s_c and s_h.
-            v_h = _normalised_vega(x, s_h)
             r = _convex_control_left(b_c, b_h, s_c, s_h, 1.0 / v_c, 1.0 / v_h, 0.0, False)
             s = _rational_cubic_interpolation(beta, b_c, b_h, s_c, s_h, 1.0 / v_c, 1.0 / v_h, r)
             s_left = s_c
@@ -582,8 +596,7 @@ cdef double _unchecked_normalised_implied_vol(double beta, double x, double thet
                         direction_reversal_count = 0
                         ds = 0.0
                     ds_previous = ds
-                    b = _normalised_black_call(x, s)
-                    bp = _normalised_vega(x, s)
+                    b = _otm_black_call_and_vega(x, s, &bp)
                     if b > beta and s < s_right:
                         s_right = s
                     elif b < beta and s > s_left:
@@ -594,8 +607,7 @@ cdef double _unchecked_normalised_implied_vol(double beta, double x, double thet
                         b_max_minus_b = b_max - b
                         g = log((b_max - beta) / b_max_minus_b)
                         gp = bp / b_max_minus_b
-                        b_halley = (x / s) * (x / s) / s - s / 4.0
-                        b_hh3 = b_halley * b_halley - 3.0 * (x / (s * s)) * (x / (s * s)) - 0.25
+                        _black_derivative_ratios(x, s, &b_halley, &b_hh3)
                         newton = -g / gp
                         halley = b_halley + gp
                         hh3 = b_hh3 + gp * (2.0 * gp + 3.0 * b_halley)
@@ -615,15 +627,13 @@ cdef double _unchecked_normalised_implied_vol(double beta, double x, double thet
             direction_reversal_count = 0
             ds = 0.0
         ds_previous = ds
-        b = _normalised_black_call(x, s)
-        bp = _normalised_vega(x, s)
+        b = _otm_black_call_and_vega(x, s, &bp)
         if b > beta and s < s_right:
             s_right = s
         elif b < beta and s > s_left:
             s_left = s
         newton = (beta - b) / bp
-        halley = (x / s) * (x / s) / s - s / 4.0
-        hh3 = halley * halley - 3.0 * (x / (s * s)) * (x / (s * s)) - 0.25
+        _black_derivative_ratios(x, s, &halley, &hh3)
         ds = max(-0.5 * s, newton * _householder_factor(newton, halley, hh3))
         s += ds
         iterations += 1
