@@ -47,7 +47,7 @@ FormatOpt = Annotated[OutputFormat, typer.Option(
     "--format", "-f", help="Output format (json: nothing else on stdout).", case_sensitive=False)]
 AsOfOpt = Annotated[str | None, typer.Option(
     "--as-of", help="Valuation time overriding the market file's (ISO-8601, UTC if no zone).",
-    callback=_parse_as_of, show_default=False)]
+    metavar="TIME", callback=_parse_as_of, show_default=False)]
 OutputOpt = Annotated[Path | None, typer.Option(
     "--output", "-o", help="Write the result to FILE (atomically) instead of stdout.",
     show_default=False, dir_okay=False)]
