@@ -15,6 +15,8 @@
 #
 # Usage: bash .ci/wheel_check.sh   (PYTHON=python3.12 to choose the interpreter,
 #                                   KEEP=1 to keep the work directory for a post-mortem)
+# Needs git, `build` (in the dev extra) and PyPI: the isolated build fetches setuptools,
+# Cython and numpy, and the venv fetches the wheel's dependencies.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +37,7 @@ logged() {
     "$@" >"$log" 2>&1 || { tail -n 80 "$log" >&2; fail "$* (log above)"; }
 }
 
+"$python" -m build --version >/dev/null 2>&1 || fail "$python -m build is missing: pip install build"
 if [[ -n "$(git -C "$repo" status --porcelain --untracked-files=no)" ]]; then
     say "note: uncommitted changes are not tested; this builds the committed HEAD"
 fi
