@@ -117,7 +117,7 @@ class Decision:
     measure: str
     target: float
     delta_before: float
-    delta_total: float
+    delta_total: float          # Deribit's DeltaTotal convention (the coin measure), either way
     gamma_usd_1pct: float
     vega_usd: float
     band: Band
@@ -396,7 +396,7 @@ def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: Book
             book_figures[key] += abs(underlying_figures[key])
         decisions.append(Decision(
             underlying=name, spot=spot, measure=rule.measure, target=rule.target_delta, delta_before=net,
-            delta_total=figures["delta"], gamma_usd_1pct=figures["gamma_usd_1pct"],
+            delta_total=figures["delta_bs"] - figures["value_coin"], gamma_usd_1pct=figures["gamma_usd_1pct"],
             vega_usd=figures["vega_usd"], band=band, in_band=in_band, action=action, reason=reason,
             trade=trade if action == "hedge" else None, delta_after=delta_after,
             breaches=_limit_breaches(name, rule.limits, underlying_figures),

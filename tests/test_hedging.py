@@ -207,6 +207,7 @@ def test_measures_usd_and_coin() -> None:
     assert usd.delta_before == pytest.approx(float(book.delta_bs.sum()), rel=1e-14)
     deribit_delta_total = float(book.delta[0] + book.delta[1])      # option NTD + perp N/P
     assert coin.delta_before == pytest.approx(deribit_delta_total, rel=1e-12)
+    assert usd.delta_total == coin.delta_total == coin.delta_before   # reported whatever the measure
     # The two differ by the coin equity: spot held plus the option's coin premium.
     premium_coin = float(book.value_usd[0]) / S
     assert usd.delta_before - coin.delta_before == pytest.approx(12.0 + premium_coin, rel=1e-12)
