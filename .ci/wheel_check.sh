@@ -6,7 +6,7 @@
 #    missing from the sdist fails here and not on a user's machine;
 # 3. checks both file lists (.ci/check_wheel.py): compiled modules, .pyi stubs, py.typed,
 #    every module, no sources/tests/benches, nothing installed beside hedgecore;
-# 4. installs the wheel with its test and lint extras into a fresh virtual environment;
+# 4. installs the wheel with its test, plot and lint extras into a fresh virtual environment;
 # 5. from a directory holding only the sdist's tests/, configs/ and pyproject.toml: asserts
 #    `import hedgecore` is the installed copy, runs the CLI on a shipped example, checks the
 #    shipped .pyi stubs against the shipped binaries (mypy.stubtest) and runs the tests;
