@@ -269,3 +269,30 @@ def test_expired_refused_unless_allowed() -> None:
     valued = value_book(book, market, allow_expired=True)
     # At expiry the coin call is worth (F - K)/F coin, with F the last future.
     assert valued.value_usd[0] == pytest.approx(2 * (F - K_INV) / F * S, rel=1e-14)
+
+
+def test_one_greeks_call_per_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Valuation and full-revaluation scenarios call the vectorized core once per model,
+    whatever the number of positions (never once per position)."""
+    import hedgecore.pricing
+    from hedgecore.scenarios import scenario_grids
+    from hedgecore.valuation import book_inputs
+
+    calls: list[tuple[str, int]] = []
+    real = hedgecore.pricing.greeks
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        calls.append((kwargs["model"], result.price.size))
+        return result
+
+    monkeypatch.setattr(hedgecore.pricing, "greeks", counting)
+    positions = [{**p, "id": f"{p['id']}-{k}"} for k in range(50) for p in TINY_BOOK["positions"]]
+    book = parse_portfolio({"positions": positions})
+    market = parse_market(TINY_MARKET)
+    value_book(book, market)
+    assert sorted(calls) == [("black76", 50), ("inverse", 50)]
+    calls.clear()
+    scenario_grids(book_inputs(book, market), steps=9)
+    # 3 vol scenarios x (9 spot steps + the base case) per option
+    assert sorted(calls) == [("black76", 50 * 3 * 10), ("inverse", 50 * 3 * 10)]
