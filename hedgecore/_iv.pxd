@@ -28,11 +28,6 @@ cdef struct iv_result_t:
 # divided by sqrt(F K).
 cdef double normalised_black(double x, double s, double theta) noexcept nogil
 
-# Jaeckel's "Let's Be Rational": s = sigma sqrt(tau) such that normalised_black(x, s, theta)
-# equals beta. beta must lie between the normalised intrinsic value and e^{theta x/2};
-# returns +inf when beta is at or above that upper bound, -inf when below intrinsic.
-cdef double normalised_implied_vol(double beta, double x, double theta) noexcept nogil
-
 # Implied volatility of one European option priced by `model` (MODEL_* of _maths.pxd):
 # `price` in the quote currency (coin for MODEL_INVERSE), `underlying` the spot for
 # MODEL_BSM and the forward otherwise, `carry` used by MODEL_BSM only.

@@ -640,18 +640,6 @@ cdef double _unchecked_normalised_implied_vol(double beta, double x, double thet
     return s
 
 
-cdef double normalised_implied_vol(double beta, double x, double theta) noexcept nogil:
-    cdef double intrinsic
-    if theta * x > 0.0:
-        # in the money: solve for the out-of-the-money option of the same time value
-        intrinsic = _normalised_intrinsic(x, theta)
-        if beta < intrinsic:
-            return -INFINITY
-        beta = beta - intrinsic
-        theta = -theta
-    return _unchecked_normalised_implied_vol(beta, x, theta, HOUSEHOLDER_ITERATIONS)
-
-
 # ---------------------------------------------------------------------------------------
 # One option of any model
 # ---------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ _DESCRIPTIONS: dict[IVStatus, str] = {
     IVStatus.BELOW_INTRINSIC: "price below the discounted intrinsic value of the forward",
     IVStatus.ABOVE_UPPER_BOUND: "price at or above the no-arbitrage upper bound (forward for calls, strike for puts)",
     IVStatus.EXPIRED: "option expired (tau <= 0)",
-    IVStatus.INVALID_INPUT: "invalid input (non-finite, underlying or strike <= 0, or price < 0)",
+    IVStatus.INVALID_INPUT: "invalid input (non-finite, underlying or strike <= 0, price < 0, e^(r tau) out of range)",
     IVStatus.PRICE_UNDERFLOW: "time value too small to resolve (below 2.2e-308 of sqrt(F K))",
     IVStatus.NOT_CONVERGED: "solver did not converge to a finite volatility",
 }
