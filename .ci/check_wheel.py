@@ -62,8 +62,7 @@ def check_sdist(members: list[str], tracked: list[str]) -> list[str]:
     for name in members:
         if name.endswith(BINARY_SUFFIXES) or (name.startswith(f"{PACKAGE}/") and name.endswith((".c", ".cpp"))):
             problems.append(f"sdist: build product {name} (the build runs Cython itself)")
-    pyx = {name[: -len(".pyx")] for name in members if name.startswith(f"{PACKAGE}/") and name.endswith(".pyx")}
-    for stem in sorted(pyx):
+    for stem in compiled_stems(members):
         if f"{stem}.pyi" not in present:
             problems.append(f"sdist: {stem}.pyx has no {stem}.pyi stub")
     for name in tracked:
