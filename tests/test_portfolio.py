@@ -12,6 +12,7 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
 import pytest
 
 from hedgecore.errors import ConfigError
@@ -296,3 +297,37 @@ def test_one_greeks_call_per_model(monkeypatch: pytest.MonkeyPatch) -> None:
     scenario_grids(book_inputs(book, market), steps=9)
     # 3 vol scenarios x (9 spot steps + the base case) per option
     assert sorted(calls) == [("black76", 50 * 3 * 10), ("inverse", 50 * 3 * 10)]
+
+
+def test_scenarios_reprice_coin_settled_options_by_hand() -> None:
+    """Unchanged-vol row of the coin call: Q (C(F') S' - C(F) S) with S' = S(1+x), F' = F(1+x)."""
+    from hedgecore.scenarios import scenario_grids, vol_multipliers
+    from hedgecore.valuation import book_inputs
+
+    book = parse_portfolio({"positions": [TINY_BOOK["positions"][1]]})
+    grid = scenario_grids(book_inputs(book, parse_market(TINY_MARKET)), steps=5, spot_range=0.2)[0]
+    base = coin_call_usd_value(S, F)
+    for shock, pnl in zip(grid.spot_shocks, grid.pnl_usd[1], strict=True):
+        assert pnl == pytest.approx(coin_call_usd_value(S * (1 + shock), F * (1 + shock)) - base,
+                                    rel=1e-12, abs=1e-8)
+    # Vol up and down: the same repricing at the shocked vol (DTE 34 days: p = 0.13).
+    dte = TAU * 365
+    scale = (30 / dte) ** 0.13
+    assert dte > 30
+    factors = vol_multipliers(np.array([TAU]), 0.5, 0.25)[:, 0]
+    assert factors == pytest.approx([1 - 0.25 * scale, 1.0, 1 + 0.5 * scale], rel=1e-15)
+    sd_up = VOL_INV * (1 + 0.5 * scale) * math.sqrt(TAU)
+    d1 = math.log(F / K_INV) / sd_up + sd_up / 2
+    up_value = Q_INV * (norm_cdf(d1) - K_INV / F * norm_cdf(d1 - sd_up)) * S
+    assert grid.pnl_usd[2][2] == pytest.approx(up_value - base, rel=1e-12)
+
+
+def test_vol_shock_power_switches_at_30_days() -> None:
+    from hedgecore.scenarios import vol_multipliers
+
+    taus = np.array([0.5 / 365, 10 / 365, 29.9 / 365, 30 / 365, 90 / 365])
+    up = vol_multipliers(taus, 0.5, 0.25)[2]
+    dte = np.maximum(taus * 365, 1.0)
+    expected = 1 + 0.5 * (30 / dte) ** np.where(dte < 30, 0.3, 0.13)
+    assert up == pytest.approx(expected, rel=1e-15)
+    assert up[0] == pytest.approx(1 + 0.5 * 30**0.3)      # DTE floored at one day
