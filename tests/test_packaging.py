@@ -12,10 +12,13 @@ import importlib
 import importlib.machinery
 import importlib.metadata
 import importlib.resources
+import io
 import os
 import subprocess
 import sys
 import sysconfig
+import tarfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +142,88 @@ def test_show_config_survives_a_missing_compiled_module(monkeypatch: pytest.Monk
     config = hedgecore.show_config(as_dict=True)
     assert list(config["missing_modules"]) == ["_not_built"]
     assert "ModuleNotFoundError" in config["missing_modules"]["_not_built"]
+
+
+def _write_sdist(path: Path, files: dict[str, str]) -> None:
+    with tarfile.open(path, "w:gz") as archive:
+        for name, text in {**files, "PKG-INFO": "Metadata-Version: 2.4\nName: hedgecore\nVersion: 9.9\n"}.items():
+            data = text.encode()
+            member = tarfile.TarInfo(f"hedgecore-9.9/{name}")
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+
+
+def _write_wheel(path: Path, names: list[str]) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in names:
+            archive.writestr(name, "")
+        archive.writestr("hedgecore-9.9.dist-info/METADATA", "Metadata-Version: 2.4\nName: hedgecore\nVersion: 9.9\n")
+        entry_points = "[console_scripts]\nhedgecore = hedgecore.cli.main:run\n"
+        archive.writestr("hedgecore-9.9.dist-info/entry_points.txt", entry_points)
+
+
+def test_wheel_checker_passes_a_complete_wheel_and_names_each_violation(tmp_path: Path) -> None:
+    # .ci/check_wheel.py guards every release; check the guard on archives made here.
+    if SOURCE_TREE is None:
+        pytest.skip(".ci/check_wheel.py is in the repository only")
+    checker = SOURCE_TREE / ".ci" / "check_wheel.py"
+    sources = [
+        "pyproject.toml",
+        "setup.py",
+        "README.md",
+        "hedgecore/__init__.py",
+        "hedgecore/_version.py",
+        "hedgecore/py.typed",
+        "hedgecore/_greeks.pyx",
+        "hedgecore/_greeks.pyi",
+        "cli/__init__.py",
+        "cli/main.py",
+        "tests/test_x.py",
+        "configs/book.yaml",
+    ]
+    sdist = tmp_path / "hedgecore-9.9.tar.gz"
+    _write_sdist(sdist, dict.fromkeys(sources, ""))
+    shipped = [
+        "hedgecore/__init__.py",
+        "hedgecore/_version.py",
+        "hedgecore/py.typed",
+        "hedgecore/_greeks.pyi",
+        "hedgecore/_greeks.cpython-312-x86_64-linux-gnu.so",
+        "hedgecore/cli/__init__.py",
+        "hedgecore/cli/main.py",
+        "hedgecore.libs/libgomp-a34b3233.so.1.0.0",
+    ]
+    good = tmp_path / "good" / "hedgecore-9.9-cp312-cp312-manylinux_2_28_x86_64.whl"
+    good.parent.mkdir()
+    _write_wheel(good, shipped)
+    bad = tmp_path / "bad" / good.name
+    bad.parent.mkdir()
+    _write_wheel(
+        bad,
+        [
+            *(name for name in shipped if "cpython" not in name and "main" not in name),
+            "hedgecore/_greeks.pyx",
+            "tests/test_x.py",
+        ],
+    )
+
+    def run(*wheels: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(checker), "--sdist", str(sdist), *map(str, wheels)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    passed = run(good)
+    assert passed.returncode == 0, passed.stderr
+    failed = run(bad)
+    assert failed.returncode == 1
+    for expected in (
+        "no compiled module for hedgecore/_greeks.pyx",
+        "missing hedgecore/cli/main.py",
+        "source file hedgecore/_greeks.pyx",
+        "tests/test_x.py is outside hedgecore/",
+    ):
+        assert expected in failed.stderr, failed.stderr
