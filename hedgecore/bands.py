@@ -17,6 +17,9 @@ Units (the same in every function):
 
 Formulas and sources: REFERENCE.md section 2 (Whalley & Wilmott 1997, Zakamouline 2006,
 Leland 1985, and a quasi-stationary loss for nested fixed + proportional cost bands).
+Zakamouline's fitted constants (1.12, 0.31, 0.05; -4.76, 0.78, -0.02, 0.15) are those of
+his "Optimal Hedging of Options with Transaction Costs" (EFMA 2005 working paper, the
+fitted approximation also published in Quantitative Finance 6(5), 2006).
 """
 
 from __future__ import annotations
