@@ -19,16 +19,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hedgecore.errors import ConfigError, NumericalError
 from hedgecore.market import Market, year_fraction
 from hedgecore.policy import HedgeInstrument, Limits, Policy, UnderlyingPolicy
 from hedgecore.portfolio import Portfolio
 from hedgecore.valuation import INVERSE_OPTION, LINEAR_OPTION, BookGreeks
-
-if TYPE_CHECKING:
-    pass
 
 HOURS_PER_FUNDING_PERIOD = 8.0
 _EDGE_TOLERANCE = 1e-12

@@ -19,9 +19,8 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
-from hedgecore.errors import ConfigError, Fields
+from hedgecore.errors import Fields
 
 KINDS = ("option", "future", "perpetual", "spot")
 SETTLEMENTS = ("linear", "inverse")
@@ -195,11 +194,3 @@ def instrument_from_fields(fields: Fields) -> Instrument:
     return Instrument(name, "option", underlying, settlement, strike=strike, expiry=expiry,
                       is_call=is_call, contract_size=size)
 
-
-def instrument_from_name(name: Any, path: str, document: str) -> Instrument:
-    """An instrument named in a policy or market file (a ConfigError if not understood)."""
-    if not isinstance(name, str) or parse_instrument_name(name) is None:
-        raise ConfigError(path, f"not an instrument name hedgecore understands: {name!r}", document=document)
-    parsed = parse_instrument_name(name)
-    assert parsed is not None
-    return parsed

@@ -9,7 +9,6 @@ accounts at the portfolio level.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +83,3 @@ def parse_portfolio(data: Any) -> Portfolio:
         raise ConfigError("positions", "must list at least one position", document=DOCUMENT)
     return Portfolio(str(top.raw("name", "portfolio")), tuple(positions))
 
-
-def portfolio_from_mapping(data: Mapping[str, Any]) -> Portfolio:
-    """Alias of parse_portfolio for callers that hold a mapping."""
-    return parse_portfolio(data)
