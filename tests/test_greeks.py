@@ -313,10 +313,10 @@ def test_monotonicity_and_delta_bounds(sample: Any) -> None:
     slack = 4 * np.finfo(float).eps * float(np.max(np.abs(by_strike.price)))
     assert np.all(np.diff(by_strike.price) <= slack)
     assert np.all(np.diff(by_vol.price) >= -slack)
-    if model != "inverse":
-        # The coin price of a call is not monotone in F; the USD price is.
-        by_spot = greeks(s * np.array([0.98, 1.0, 1.02]), k, t, v, rate=r, carry=q, model=model)
-        assert np.all(np.diff(by_spot.price) >= -slack)
+    # Also for the coin price of a coin-settled call: dC_coin/dF = delta / F > 0 (it is the
+    # premium-adjusted delta that is not monotone in F).
+    by_spot = greeks(s * np.array([0.98, 1.0, 1.02]), k, t, v, rate=r, carry=q, model=model)
+    assert np.all(np.diff(by_spot.price) >= -slack)
     for call in (True, False):
         g = greeks(s, k, t, v, is_call=call, rate=r, carry=q, model=model)
         bound = {"bsm": math.exp(-q * t), "black76": math.exp(-r * t),
@@ -334,6 +334,12 @@ def test_inverse_gamma_is_negative_deep_in_the_money() -> None:
     # d(K/F N(d2))/dF < 0 where the N(d2) term has saturated.
     g = greeks(60_000.0, 30_000.0, 0.1, 0.5, model="inverse")
     assert float(g.gamma) < 0.0
+    # Hence the premium-adjusted delta (K/F) N(d2) rises, peaks and falls as F grows.
+    forwards = np.linspace(10_000.0, 120_000.0, 200)
+    delta = greeks(forwards, 30_000.0, 0.1, 0.5, model="inverse").delta
+    peak = int(np.argmax(delta))
+    assert 0 < peak < forwards.size - 1
+    assert np.all(delta <= 30_000.0 / forwards)
 
 
 # ------------------------------------------------------------------------- edge cases
