@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from hedgecore.errors import ConfigError, NumericalError
-from hedgecore.market import Market, year_fraction
+from hedgecore.market import Market, UnderlyingMarket, year_fraction
 from hedgecore.policy import HedgeInstrument, Limits, Policy, UnderlyingPolicy
 from hedgecore.portfolio import Portfolio
 from hedgecore.valuation import INVERSE_OPTION, LINEAR_OPTION, BookGreeks
@@ -304,6 +304,90 @@ def _trade(underlying: str, hedge: HedgeInstrument, change: float, *, before: fl
                  notional, notional * hedge.fee, notional * hedge.half_spread, hedge.fixed_cost_usd, funding)
 
 
+@dataclass(frozen=True, slots=True)
+class _Quote:
+    """What a hedge instrument trades at now: its price, years to expiry, funding per 8 h."""
+
+    hedge: HedgeInstrument
+    price: float
+    tau: float
+    funding_rate_8h: float
+
+
+def _quotes(rule: UnderlyingPolicy, data: UnderlyingMarket, as_of: datetime) -> list[_Quote]:
+    quotes = []
+    for hedge in rule.instruments:
+        inst = hedge.instrument
+        tau, funding = 0.0, 0.0
+        if inst.kind == "perpetual":
+            quote = data.perpetual(inst.name)
+            price, funding = quote.price, quote.funding_rate_8h
+        elif inst.kind == "future":
+            assert inst.expiry is not None
+            tau = year_fraction(as_of, inst.expiry)
+            if tau <= 0.0:
+                raise ConfigError(f"{hedge.path}.name", f"{inst.name} has expired", document="policy")
+            price = data.forward(inst.expiry, as_of)
+        else:
+            price = data.spot
+        if hedge.funding_rate_8h is not None:
+            funding = hedge.funding_rate_8h
+        quotes.append(_Quote(hedge, price, tau, funding))
+    return quotes
+
+
+def _act(rule: UnderlyingPolicy, band: Band, net: float, quotes: list[_Quote], spot: float,
+         as_of: datetime) -> tuple[str, str, list[Trade]]:
+    """The action outside the band and the candidate trades, cheapest first."""
+    elapsed = None if rule.last_hedge_at is None else as_of - rule.last_hedge_at
+    if elapsed is not None and elapsed < rule.min_interval:
+        return "wait", (f"outside the band, but the last hedge was {elapsed} ago "
+                        f"(min interval {rule.min_interval})"), []
+    destination = band.destination(net)
+    hours = rule.funding_horizon.total_seconds() / 3600.0
+    candidates = [_trade(rule.underlying, q.hedge, destination - net, before=net, band=band, spot=spot,
+                         price=q.price, tau=q.tau, funding_rate_8h=q.funding_rate_8h, horizon_hours=hours)
+                  for q in quotes]
+    trades = sorted((t for t in candidates if t is not None), key=lambda t: t.est_cost_usd)
+    if not trades:
+        return "hold", "outside the band, but every trade rounds below the minimum order", []
+    return "hedge", f"outside the band: trade to {destination:.6g} with the cheapest instrument", trades
+
+
+def _decide(name: str, rule: UnderlyingPolicy, data: UnderlyingMarket, figures: dict[str, float],
+            profile: tuple[float, float, float], as_of: datetime) -> Decision:
+    """The decision for one underlying from its summed figures and option profile."""
+    spot = data.spot
+    delta_total = figures["delta_bs"] - figures["value_coin"]      # the coin measure
+    net = figures["delta_bs"] if rule.measure == "usd" else delta_total
+    # The band follows the drift of the measured delta: d/dS of dV/dS - V/S is
+    # gamma - (coin delta)/S for a coin-measured book (REFERENCE: coin gamma
+    # Gamma_BS - NTD/F; an inverse perpetual's N/P drifts at -N/P^2).
+    band_gamma = figures["gamma"] if rule.measure == "usd" else figures["gamma"] - net / spot
+    vol, tau, vanna_vol = profile
+    cheapest = min(rule.instruments, key=lambda h: h.proportional_cost)
+    band = compute_band(rule, gamma=band_gamma, spot=spot, rate=data.rate, vol=vol, tau=tau,
+                        vanna_vol=vanna_vol, cheapest=cheapest)
+    in_band = band.contains(net)
+    action, reason = "none", "inside the band"
+    trades: list[Trade] = []
+    if not in_band:
+        action, reason, trades = _act(rule, band, net, _quotes(rule, data, as_of), spot, as_of)
+    trade = trades[0] if action == "hedge" else None
+    delta_after = net + (trade.delta_change if trade is not None else 0.0)
+    if trade is not None and not all(math.isfinite(x) for x in (trade.quantity, trade.delta_change,
+                                                                 trade.est_cost_usd, delta_after)):
+        raise NumericalError(f"{name}: the recommended trade is not finite; refusing to print it")
+    limit_figures = {"delta": net, "delta_usd": net * spot, "gamma_usd_1pct": figures["gamma_usd_1pct"],
+                     "vega_usd": figures["vega_usd"]}
+    return Decision(
+        underlying=name, spot=spot, measure=rule.measure, target=rule.target_delta, delta_before=net,
+        delta_total=delta_total, gamma_usd_1pct=figures["gamma_usd_1pct"], vega_usd=figures["vega_usd"],
+        band=band, in_band=in_band, action=action, reason=reason, trade=trade, delta_after=delta_after,
+        breaches=_limit_breaches(name, rule.limits, limit_figures), alternatives=trades,
+    )
+
+
 def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: BookGreeks) -> HedgePlan:
     """Decide, per underlying of the portfolio and the policy, whether and how to hedge."""
     totals = book.totals_by_underlying()
@@ -313,92 +397,24 @@ def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: Book
             known = ", ".join(policy.underlyings)
             raise ConfigError("underlyings", f"no policy for {name}, which the portfolio holds at "
                               f"{first.path} (the policy covers {known})", document="policy")
+    empty = dict.fromkeys(("delta", "delta_bs", "value_coin", "gamma", "gamma_usd_1pct", "vega_usd"), 0.0)
     decisions: list[Decision] = []
-    book_figures = {"delta_usd": 0.0, "gamma_usd_1pct": 0.0, "vega_usd": 0.0}
     for name, rule in policy.underlyings.items():
         data = market.get(name)
         if data is None:
             raise ConfigError(rule.path, f"unknown underlying {name}: the market file has no data for it",
                               document="policy")
-        spot = data.spot
-        figures = totals.get(name)
-        if figures is None:
-            figures = dict.fromkeys(("delta", "delta_bs", "value_coin", "gamma", "gamma_usd_1pct",
-                                     "vega_usd", "vanna_bs"), 0.0)
-            vol = tau = math.nan
-            vanna_vol = 0.0
+        if name in totals:
+            profile = _option_profile(book, book.inputs.underlyings.index(name), rule.measure)
         else:
-            vol, tau, vanna_vol = _option_profile(book, book.inputs.underlyings.index(name), rule.measure)
-        if rule.measure == "usd":
-            net = figures["delta_bs"]
-        else:
-            net = figures["delta_bs"] - figures["value_coin"]
-        hedge_quotes = []
-        for hedge in rule.instruments:
-            inst = hedge.instrument
-            tau_h = 0.0
-            funding = 0.0
-            if inst.kind == "perpetual":
-                quote = data.perpetual(inst.name)
-                price, funding = quote.price, quote.funding_rate_8h
-            elif inst.kind == "future":
-                assert inst.expiry is not None
-                tau_h = year_fraction(market.as_of, inst.expiry)
-                if tau_h <= 0.0:
-                    raise ConfigError(f"{hedge.path}.name", f"{inst.name} has expired", document="policy")
-                price = data.forward(inst.expiry, market.as_of)
-            else:
-                price = spot
-            if hedge.funding_rate_8h is not None:
-                funding = hedge.funding_rate_8h
-            hedge_quotes.append((hedge, price, tau_h, funding))
-        cheapest = min(rule.instruments, key=lambda h: h.proportional_cost)
-        # The band follows the drift of the measured delta: d/dS of dV/dS - V/S is
-        # gamma - (coin delta)/S for a coin-measured book (REFERENCE: coin gamma
-        # Gamma_BS - NTD/F; an inverse perpetual's N/P drifts at -N/P^2).
-        band_gamma = figures["gamma"] if rule.measure == "usd" else figures["gamma"] - net / spot
-        band = compute_band(rule, gamma=band_gamma, spot=spot, rate=data.rate, vol=vol, tau=tau,
-                            vanna_vol=vanna_vol, cheapest=cheapest)
-        in_band = band.contains(net)
-        action, reason, trade, alternatives = "none", "inside the band", None, []
-        if not in_band:
-            elapsed = None if rule.last_hedge_at is None else market.as_of - rule.last_hedge_at
-            if elapsed is not None and elapsed < rule.min_interval:
-                action = "wait"
-                reason = (f"outside the band, but the last hedge was {elapsed} ago "
-                          f"(min interval {rule.min_interval})")
-            else:
-                change = band.destination(net) - net
-                hours = rule.funding_horizon.total_seconds() / 3600.0
-                for hedge, price, tau_h, funding in hedge_quotes:
-                    candidate = _trade(name, hedge, change, before=net, band=band, spot=spot, price=price, tau=tau_h,
-                                       funding_rate_8h=funding, horizon_hours=hours)
-                    if candidate is not None:
-                        alternatives.append(candidate)
-                if alternatives:
-                    trade = min(alternatives, key=lambda t: t.est_cost_usd)
-                    action = "hedge"
-                    reason = f"outside the band: trade to {band.destination(net):.6g} with the cheapest instrument"
-                else:
-                    action = "hold"
-                    reason = "outside the band, but every trade rounds below the minimum order"
-        delta_after = net + (trade.delta_change if trade is not None and action == "hedge" else 0.0)
-        if trade is not None:
-            numbers = (trade.quantity, trade.delta_change, trade.est_cost_usd, delta_after)
-            if not all(math.isfinite(x) for x in numbers):
-                raise NumericalError(f"{name}: the recommended trade is not finite; refusing to print it")
-        underlying_figures = {"delta": net, "delta_usd": net * spot,
-                              "gamma_usd_1pct": figures["gamma_usd_1pct"], "vega_usd": figures["vega_usd"]}
-        for key in book_figures:
-            book_figures[key] += abs(underlying_figures[key])
-        decisions.append(Decision(
-            underlying=name, spot=spot, measure=rule.measure, target=rule.target_delta, delta_before=net,
-            delta_total=figures["delta_bs"] - figures["value_coin"], gamma_usd_1pct=figures["gamma_usd_1pct"],
-            vega_usd=figures["vega_usd"], band=band, in_band=in_band, action=action, reason=reason,
-            trade=trade if action == "hedge" else None, delta_after=delta_after,
-            breaches=_limit_breaches(name, rule.limits, underlying_figures),
-            alternatives=sorted(alternatives, key=lambda t: t.est_cost_usd),
-        ))
+            profile = (math.nan, math.nan, 0.0)   # the policy covers a coin the book does not hold
+        decisions.append(_decide(name, rule, data, totals.get(name, empty), profile, market.as_of))
     if not all(math.isfinite(d.delta_before) and math.isfinite(d.band.lower) for d in decisions):
         raise NumericalError("a net delta or band came out non-finite; refusing to recommend trades")
+    # Book limits apply to the sum over underlyings of the absolute per-underlying figures.
+    book_figures = {
+        "delta_usd": sum(abs(d.delta_before * d.spot) for d in decisions),
+        "gamma_usd_1pct": sum(abs(d.gamma_usd_1pct) for d in decisions),
+        "vega_usd": sum(abs(d.vega_usd) for d in decisions),
+    }
     return HedgePlan(market.as_of, decisions, _limit_breaches("book", policy.book_limits, book_figures))
