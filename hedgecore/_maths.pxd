@@ -62,9 +62,11 @@ cdef extern from *:
     """
     #define HEDGECORE_CODY_SMALL 0.67448975
     #define HEDGECORE_SQRT32 5.656854249492380195206754896838
+    #define HEDGECORE_SDT_MIN 1e-300
     """
     const double CODY_SMALL "HEDGECORE_CODY_SMALL"
     const double SQRT32 "HEDGECORE_SQRT32"
+    const double SDT_MIN "HEDGECORE_SDT_MIN"
 
 
 cdef inline double norm_cdf_central(double x) noexcept nogil:
@@ -158,7 +160,8 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
     cdef double value, weight_1, weight_2, half_gauss_1, half_gauss_2, spot_over_strike
     cdef double inv_sdt = 0.0, forward_over_strike
     cdef double tail_scaled_1 = 0.0, tail_scaled_2 = 0.0
-    cdef double pdf_over_sdt, pdf_over_vol, half_vol_over_sqrt_tau, half_over_tau
+    cdef double inv_sqrt_tau, pdf_over_sdt, pdf_over_vol, half_vol_over_sqrt_tau
+    cdef double half_d1_over_tau, half_d2_over_tau
     cdef double dd1_dtau = 0.0
     cdef greeks_t g
 
@@ -190,7 +193,9 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
 
     sqrt_tau = sqrt(tau)
     sdt = vol * sqrt_tau
-    if sdt > 0.0:
+    # Below SDT_MIN (subnormal vol or tau, in effect zero) 1/sdt would overflow: the
+    # distribution of the forward is treated as collapsed, as at vol == 0.
+    if sdt > SDT_MIN:
         inv_sdt = 1.0 / sdt
         d1 = log_moneyness * inv_sdt + 0.5 * sdt
         d2 = d1 - sdt
@@ -234,12 +239,24 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
         g.charm = 0.0
         return g
 
-    # With inv_sdt = 1/(vol sqrt(tau)) (0 when vol == 0, where pdf1 == 0 and d1 == d2 == 0):
-    # 1/vol = sqrt(tau) inv_sdt, vol/sqrt(tau) = vol^2 inv_sdt, 1/(2 tau) = (vol inv_sdt)^2 / 2.
-    pdf_over_sdt = pdf1 * inv_sdt
-    pdf_over_vol = pdf1 * sqrt_tau * inv_sdt
-    half_vol_over_sqrt_tau = 0.5 * vol * vol * inv_sdt
-    half_over_tau = 0.5 * (vol * inv_sdt) * (vol * inv_sdt)
+    # The density terms, from inv_sdt = 1/(vol sqrt(tau)): 1/vol = sqrt(tau) inv_sdt and
+    # 1/sqrt(tau) = vol inv_sdt. Where the density underflowed (|d1| > 38, d1 possibly
+    # infinite) or the distribution collapsed they are 0, never 0 * inf.
+    if pdf1 > 0.0:
+        inv_sqrt_tau = vol * inv_sdt
+        pdf_over_sdt = pdf1 * inv_sdt
+        pdf_over_vol = pdf1 * sqrt_tau * inv_sdt
+        half_vol_over_sqrt_tau = 0.5 * vol * inv_sqrt_tau
+        half_d1_over_tau = 0.5 * (d1 * inv_sqrt_tau) * inv_sqrt_tau
+        half_d2_over_tau = 0.5 * (d2 * inv_sqrt_tau) * inv_sqrt_tau
+    else:
+        pdf_over_sdt = 0.0
+        pdf_over_vol = 0.0
+        half_vol_over_sqrt_tau = 0.0
+        half_d1_over_tau = 0.0
+        half_d2_over_tau = 0.0
+        d1 = 0.0
+        d2 = 0.0
 
     g.price = value
     if model == MODEL_BSM:
@@ -254,7 +271,7 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
         g.volga = weight_1 * sqrt_tau * pdf_over_vol * d1 * d2
         if pdf1 > 0.0:
             # d(d1)/dtau = (r - q) / (vol sqrt(tau)) - d2 / (2 tau)
-            dd1_dtau = (rate - carry) * inv_sdt - d2 * half_over_tau
+            dd1_dtau = (rate - carry) * inv_sdt - half_d2_over_tau
         g.charm = carry * g.delta - carry_df * pdf1 * dd1_dtau
     elif model == MODEL_BLACK76:
         g.delta = omega * df * cdf1
@@ -264,7 +281,7 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
         g.rho = -tau * value
         g.vanna = -df * pdf_over_vol * d2
         g.volga = weight_1 * sqrt_tau * pdf_over_vol * d1 * d2
-        g.charm = rate * g.delta + df * pdf1 * d2 * half_over_tau
+        g.charm = rate * g.delta + df * pdf1 * half_d2_over_tau
     else:
         # Coin-settled: price in coin = Black-76 / F. delta is the premium-adjusted delta
         # F dV_coin/dF = omega df (K/F) N(omega d2), gamma its derivative in F, vanna and
@@ -277,5 +294,5 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
         g.rho = -tau * value
         g.vanna = -df * pdf_over_vol * d1
         g.volga = df * sqrt_tau * pdf_over_vol * d1 * d2
-        g.charm = rate * g.delta + df * pdf1 * d1 * half_over_tau
+        g.charm = rate * g.delta + df * pdf1 * half_d1_over_tau
     return g

@@ -414,6 +414,21 @@ def test_zero_vol_is_discounted_forward_intrinsic(model: str) -> None:
 
 
 @pytest.mark.parametrize("model", MODELS)
+def test_vanishing_vol_and_tau_stay_finite(model: str) -> None:
+    """Subnormal vol or tau (or both tiny) give the vol -> 0 / tau -> 0 limits, never NaN."""
+    strikes = np.array([90.0, 100.0, 110.0])
+    for vol, tau in ((1e-310, 1.0), (5e-301, 1.0), (1e-200, 1e-200), (0.5, 1e-310)):
+        g = greeks(100.0, strikes, tau, vol, rate=0.01, model=model)
+        for name in GREEK_NAMES:
+            assert np.all(np.isfinite(getattr(g, name))), (vol, tau, name)
+        if tau == 1.0:
+            limit = greeks(100.0, strikes, tau, 0.0, rate=0.01, model=model)
+            for name in GREEK_NAMES:
+                np.testing.assert_allclose(getattr(g, name), getattr(limit, name),
+                                           rtol=1e-15, atol=1e-290, err_msg=name)
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_invalid_inputs_give_nan(model: str) -> None:
     bad = [
         {"underlying": 0.0}, {"underlying": -1.0}, {"strike": 0.0}, {"strike": -5.0},
