@@ -3,6 +3,7 @@
 Public API (raw units, numpy arrays, broadcasting like ufuncs):
 - greeks(underlying, strike, tau, vol, *, is_call, rate, carry, model) -> Greeks
 - implied_vol(price, underlying, strike, tau, *, is_call, rate, carry, model) -> vols
+- solve_implied_vol(same arguments) -> ImpliedVolResult(vol, status): IVStatus codes say why a vol is NaN
 - show_config() -> what the compiled core was built with (OpenMP, threads)
 - whalley_wilmott_half_width, zakamouline_band, leland_vol, nested_band -> hedge bands
 

@@ -15,9 +15,10 @@ published as "Let's Be Rational", Wilmott Magazine, January 2015, pp. 40-53): a 
 cubic initial guess on four branches of the normalised Black function, each branch with a
 transformed objective, then two Householder(3) steps, which reach machine precision.
 The pure-Python port in the `lets_be_rational` package (vollib) served as the readable
-reference; two of its slips are not carried over (the upper-branch loop reset its
-bisection state on every pass, and a chained comparison skipped the finiteness test of
-the upper map's second derivative).
+reference; two of its slips are not carried over (its upper-branch loop resets the
+direction-reversal count and the step on every pass instead of only when it bisects, and
+a chained comparison there tests only the lower half of the finiteness check of the upper
+map's second derivative).
 
 Numerical building blocks: N(x) via libm's erfc (through _maths.norm_cdf; glibc's erfc is
 within a few ulps over the whole range, which the tests check against mpmath), Cody's
