@@ -26,6 +26,8 @@ class IVStatus(IntEnum):
     The bounds are those of a European option on the forward F (F = S e^{(r-q) tau} for
     "bsm"), in the price's currency: e^{-r tau} max(F - K, 0) <= call <= e^{-r tau} F and
     e^{-r tau} max(K - F, 0) <= put <= e^{-r tau} K, each divided by F for "inverse".
+    Where several apply, the first in this order wins: INVALID_INPUT, EXPIRED,
+    ABOVE_UPPER_BOUND, BELOW_INTRINSIC, PRICE_UNDERFLOW.
     """
 
     OK = 0
