@@ -37,7 +37,6 @@ from numpy.random.c_distributions cimport (
 from hedgecore._maths cimport greeks_t, option_greeks, MODEL_BSM, SQRT1_2, INV_SQRT_2PI
 from hedgecore._bands cimport (
     leland_vol,
-    hedge_after_band,
     nested,
     nested_t,
     whalley_wilmott_width,
@@ -559,7 +558,7 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
     For each policy: first the band (centre, outer, inner) of every lane, then one
     branch-light pass that applies it and books the trades. `trace` is NULL or receives
     lane 0's decision (path 0)."""
-    cdef Py_ssize_t p, lane, slot, base, trace_len = book.steps + 1
+    cdef Py_ssize_t p, lane, base, trace_len = book.steps + 1
     cdef const policy_t* pol
     cdef bint have_delta = False, have_gamma = False, single = book.n_options == 1
     cdef bint first = step == 0, use_band, traded
@@ -568,7 +567,7 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
     cdef double* trade_count
     cdef double* hedge
     cdef int* last_trade
-    cdef int method, min_interval, last
+    cdef int method, min_interval
     cdef double tau_eff, ww_factor, width, inner_share, coin_premium = book.coin_premium
     cdef double cost_rate = market.cost_rate, fixed_cost = market.fixed_cost
     cdef double impact_coef = market.impact_coef, inv_adv = market.inv_impact_adv
