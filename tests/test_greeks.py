@@ -163,21 +163,26 @@ ql = pytest.importorskip("QuantLib")
 def _ql_bsm(s: float, k: float, days: int, v: float, call: bool, r: float, q: float
             ) -> dict[str, float]:
     today = ql.Date(21, 11, 2026)
-    ql.Settings.instance().evaluationDate = today
-    dc = ql.Actual365Fixed()
-    process = ql.BlackScholesMertonProcess(
-        ql.QuoteHandle(ql.SimpleQuote(s)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, q, dc)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, r, dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), v, dc)),
-    )
-    option = ql.VanillaOption(
-        ql.PlainVanillaPayoff(ql.Option.Call if call else ql.Option.Put, k),
-        ql.EuropeanExercise(today + days),
-    )
-    option.setPricingEngine(ql.AnalyticEuropeanEngine(process))
-    return {"price": option.NPV(), "delta": option.delta(), "gamma": option.gamma(),
-            "vega": option.vega(), "theta": option.theta(), "rho": option.rho()}
+    settings = ql.Settings.instance()
+    previous = settings.evaluationDate
+    settings.evaluationDate = today
+    try:
+        dc = ql.Actual365Fixed()
+        process = ql.BlackScholesMertonProcess(
+            ql.QuoteHandle(ql.SimpleQuote(s)),
+            ql.YieldTermStructureHandle(ql.FlatForward(today, q, dc)),
+            ql.YieldTermStructureHandle(ql.FlatForward(today, r, dc)),
+            ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), v, dc)),
+        )
+        option = ql.VanillaOption(
+            ql.PlainVanillaPayoff(ql.Option.Call if call else ql.Option.Put, k),
+            ql.EuropeanExercise(today + days),
+        )
+        option.setPricingEngine(ql.AnalyticEuropeanEngine(process))
+        return {"price": option.NPV(), "delta": option.delta(), "gamma": option.gamma(),
+                "vega": option.vega(), "theta": option.theta(), "rho": option.rho()}
+    finally:
+        settings.evaluationDate = previous  # other tests' QuantLib state stays theirs
 
 
 @pytest.mark.parametrize("call", [True, False])
