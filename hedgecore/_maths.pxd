@@ -3,8 +3,8 @@
 
 Every compiled module cimports from here, so a formula is written once. The functions are
 point kernels: doubles in, doubles out, no Python objects, never raising. Tails are computed
-with erfc and logs (never 1 - N(x)), so deep in- or out-of-the-money values keep their
-relative precision.
+directly (erfc in norm_cdf, Cody's tail approximation in the Greeks kernel; never as
+1 - N(x)), so deep in- or out-of-the-money values keep their relative precision.
 
 Conventions (see README "Units"):
 - model codes: MODEL_BSM spot with carry, MODEL_BLACK76 forward, MODEL_INVERSE coin-settled;
