@@ -8,7 +8,9 @@ hedgecore.greeks:
 - QuantLib's blackFormulaImpliedStdDev per-option loop (returns sigma sqrt(tau); given the
   forward and the discount factor) on a subset, extrapolated, for information.
 
-Prints the bars: >= 3 million options/s with threads=2, and > 100x vollib per option.
+Prints the bars: >= 3 million options/s with threads=2, and > 100x vollib per option (both
+wall clock), then one-thread CPU times, which other processes on a shared machine do not
+inflate, as a load-independent cross-check.
 Run: python bench/bench_implied_vol.py [--n 2000000] [--peer-n 2000] [--repeat 5]
 """
 
