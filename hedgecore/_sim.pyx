@@ -14,8 +14,9 @@ Layers, as in the rest of the compiled core:
    seeds the streams, allocates outputs, summarises.
 
 Accounting per path and policy (quote currency): a cash account starts with the premium
-(linear options) and accrues at the rate each step; trades of the hedge move cash (spot) or
-only pay costs (perps, whose PnL is settled into cash each step together with funding);
+(linear options) and earns the rate (kept in time-0 money, grown to the horizon at the
+end); trades of the hedge move cash (spot) or only pay costs (perps, whose PnL is settled
+into cash each step together with funding);
 options settle into a shared book cash account at their expiry step; at the horizon the
 PnL is cash + spot hedge value + coin premium value + model value of unexpired options.
 """
@@ -284,7 +285,6 @@ cdef struct policy_t:
 cdef struct market_t:
     int instrument
     double dt
-    double growth               # e^{r dt}
     double cost_rate            # proportional + half spread
     double fixed_cost
     double funding_per_step     # f_8h * dt / (8 h)
@@ -552,8 +552,9 @@ cdef inline void record(double* trace, Py_ssize_t trace_len, Py_ssize_t p, int s
 
 cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_policies,
                  const market_t* market, scratch_t* st, Py_ssize_t n_lanes, int step,
-                 double* trace) noexcept nogil:
-    """Every policy's hedging decision on every lane at a decision time (step < steps).
+                 double discount, double* trace) noexcept nogil:
+    """Every policy's hedging decision on every lane at a decision time (step < steps);
+    cash moves are booked in time-0 money (times `discount` = e^{-r t_step}).
 
     For each policy: first the band (centre, outer, inner) of every lane, then one
     branch-light pass that applies it and books the trades. `trace` is NULL or receives
@@ -687,7 +688,8 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
             charge = cost_rate * s * size + fixed_cost
             if impact_coef > 0.0:
                 charge = charge + impact_coef * s * size * sqrt(size * inv_adv)
-            cash[lane] = select(traded, cash[lane] - charge - change * s * spot_hedge, cash[lane])
+            cash[lane] = select(traded, cash[lane] - (charge + change * s * spot_hedge) * discount,
+                                cash[lane])
             cost_sum[lane] = select(traded, cost_sum[lane] + charge, cost_sum[lane])
             trade_count[lane] = select(traded, trade_count[lane] + 1.0, trade_count[lane])
             last_trade[lane] = step if traded else last_trade[lane]
@@ -712,7 +714,8 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
     cdef int steps = <int>book.steps
     cdef Py_ssize_t trace_len = book.steps + 1
     cdef double carry, value, drift = stepper.gbm_drift, vol = stepper.vol_sqrt_dt
-    cdef double payoff
+    cdef double payoff, discount, horizon_growth
+    cdef bint perp = market.instrument != HEDGE_SPOT
     for lane in range(n_lanes):
         st.log_spot[lane] = log(model.spot)
         st.spot[lane] = model.spot
@@ -728,12 +731,15 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
             st.funding[slot] = 0.0
             st.trades[slot] = 0.0
             st.last_trade[slot] = -1
-    decide(book, policies, n_policies, market, st, n_lanes, 0, trace)
+    decide(book, policies, n_policies, market, st, n_lanes, 0, 1.0, trace)
     for step in range(1, steps + 1):
         move = step - 1
-        for lane in range(n_lanes):
-            st.prev_spot[lane] = st.spot[lane]
-            st.book_cash[lane] = st.book_cash[lane] * market.growth
+        # cash is kept in time-0 money: a flow at t_k counts e^{-r t_k} of it, and the sum
+        # is grown to the horizon once at the end (no per-step compounding pass)
+        discount = exp(-book.rate * market.dt * step)
+        if perp:
+            for lane in range(n_lanes):
+                st.prev_spot[lane] = st.spot[lane]
         if model.kind == PRICE_GBM:
             gaussian_lanes(rng, st.work, st.arg)
             for lane in range(n_lanes):
@@ -744,38 +750,38 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
                                             &st.variance[lane], &st.boot_start[lane])
         vector_exp(st.log_spot, st.spot, n_lanes)
         for p in range(n_policies):
-            for lane in range(n_lanes):
-                slot = p * LANES + lane
-                st.cash[slot] = st.cash[slot] * market.growth
             if market.instrument == HEDGE_LINEAR_PERP:
                 for lane in range(n_lanes):
                     slot = p * LANES + lane
                     carry = st.hedge[slot] * st.prev_spot[lane] * market.funding_per_step
-                    st.cash[slot] += st.hedge[slot] * (st.spot[lane] - st.prev_spot[lane]) - carry
+                    st.cash[slot] += (st.hedge[slot] * (st.spot[lane] - st.prev_spot[lane]) - carry) * discount
                     st.funding[slot] += carry
             elif market.instrument == HEDGE_INVERSE_PERP:
                 for lane in range(n_lanes):
                     slot = p * LANES + lane
                     carry = st.hedge[slot] * market.funding_per_step
-                    st.cash[slot] += st.hedge[slot] * (st.spot[lane] / st.prev_spot[lane] - 1.0) - carry
+                    st.cash[slot] += (st.hedge[slot] * (st.spot[lane] / st.prev_spot[lane] - 1.0)
+                                      - carry) * discount
                     st.funding[slot] += carry
         for i in range(book.n_options):
             if book.expiry_step[i] == step:
                 for lane in range(n_lanes):
                     payoff = book.omega[i] * (st.spot[lane] - book.strike[i])
-                    st.book_cash[lane] += book.quantity[i] * (payoff if payoff > 0.0 else 0.0)
+                    st.book_cash[lane] += book.quantity[i] * (payoff if payoff > 0.0 else 0.0) * discount
         if step < steps:
-            decide(book, policies, n_policies, market, st, n_lanes, step, trace)
+            decide(book, policies, n_policies, market, st, n_lanes, step, discount, trace)
     if trace != NULL:
         for p in range(n_policies):
             record(trace, trace_len, p, steps, st.spot[0], NAN, NAN,
                    coin_exposure(market, st.hedge[p * LANES], st.spot[0]))
+    horizon_growth = exp(book.rate * market.dt * steps)
     for lane in range(n_valid):
-        value = st.book_cash[lane] + book.coin_premium * st.spot[lane] + book_value(book, steps, st.spot[lane])
+        value = (st.book_cash[lane] * horizon_growth + book.coin_premium * st.spot[lane]
+                 + book_value(book, steps, st.spot[lane]))
         for p in range(n_policies):
             slot = p * LANES + lane
             out_pnl[p * n_paths + first_path + lane] = (
-                value + st.cash[slot]
+                value + st.cash[slot] * horizon_growth
                 + (st.hedge[slot] * st.spot[lane] if market.instrument == HEDGE_SPOT else 0.0))
             out_cost[p * n_paths + first_path + lane] = st.cost[slot]
             out_funding[p * n_paths + first_path + lane] = st.funding[slot]
@@ -963,7 +969,6 @@ def simulate_blocks(*,
 
     market.instrument = instrument
     market.dt = dt
-    market.growth = exp(rate * dt)
     market.cost_rate = costs[0]
     market.fixed_cost = costs[1]
     market.funding_per_step = costs[2]
