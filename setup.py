@@ -35,6 +35,15 @@ COMPILED_MODULES = {
     "_sim": True,
 }
 
+# Extra flags for one module on GCC/Clang. _greeks: GCC vectorises its branch-free pass
+# (exp, log, sqrt of a chunk of options) only if sqrt need not set errno and a comparison
+# may be evaluated for every lane (no floating-point traps). Neither changes a result, NaN
+# and infinities included; nothing in hedgecore reads errno or enables FP traps. Not
+# -ffast-math or -ffinite-math-only, which would.
+GNU_EXTRA_COMPILE_ARGS = {
+    "_greeks": ["-fno-math-errno", "-fno-trapping-math"],
+}
+
 
 def _flag(name: str, default: str) -> bool:
     return os.environ.get(name, default).strip().lower() not in ("0", "false", "no", "off", "")
@@ -79,7 +88,9 @@ class BuildExt(build_ext):
             print("hedgecore: OpenMP not available, compiled kernels run serially")
         optimise = ["/O2"] if self.compiler.compiler_type == "msvc" else ["-O3"]
         for ext in self.extensions:
-            ext.extra_compile_args = optimise + omp_compile + list(ext.extra_compile_args)
+            extra = [] if self.compiler.compiler_type == "msvc" else GNU_EXTRA_COMPILE_ARGS.get(
+                ext.name.rsplit(".", 1)[-1], [])
+            ext.extra_compile_args = optimise + omp_compile + extra + list(ext.extra_compile_args)
             ext.extra_link_args = omp_link + list(ext.extra_link_args)
         super().build_extensions()
 

@@ -149,6 +149,57 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
     other Greeks are 0; at vol == 0 (tau > 0) the price is the discounted intrinsic value of
     the forward and the Greeks the limits of the formulas as vol -> 0.
 
+    The transcendental parts (exp, log, sqrt and the divisions they feed) are computed here
+    with libm and handed to option_greeks_from_parts, which holds the formulas; the Greeks
+    loop driver computes the same parts a chunk at a time with vectorised code instead.
+    """
+    cdef double df, carry_df, spot_over_strike, log_moneyness, forward_over_strike
+    cdef double sqrt_tau, sdt, inv_sdt = 0.0, d1 = 0.0, half_gauss_1 = 0.0
+
+    if not inputs_valid(underlying, strike, tau, vol, rate, carry):
+        return greeks_nan()
+    if model != MODEL_BSM:
+        carry = 0.0
+
+    df = exp(-rate * tau)
+    spot_over_strike = underlying / strike
+    log_moneyness = log(spot_over_strike)
+    if model == MODEL_BSM:
+        carry_df = exp(-carry * tau)
+        log_moneyness = log_moneyness + (rate - carry) * tau
+        forward_over_strike = spot_over_strike * (carry_df / df)
+    else:
+        carry_df = df
+        forward_over_strike = spot_over_strike
+    sqrt_tau = sqrt(tau)
+    sdt = vol * sqrt_tau
+    if sdt > SDT_MIN:
+        inv_sdt = 1.0 / sdt
+        d1 = log_moneyness * inv_sdt + 0.5 * sdt
+        half_gauss_1 = exp(-0.5 * d1 * d1)
+    return option_greeks_from_parts(model, underlying, strike, tau, vol, is_call, rate, carry,
+                                    df, carry_df, spot_over_strike, log_moneyness,
+                                    forward_over_strike, sqrt_tau, sdt, inv_sdt, d1,
+                                    half_gauss_1)
+
+
+cdef inline greeks_t greeks_nan() noexcept nogil:
+    cdef greeks_t g
+    fill_nan(&g)
+    return g
+
+
+cdef inline greeks_t option_greeks_from_parts(
+        int model, double underlying, double strike, double tau, double vol, bint is_call,
+        double rate, double carry, double df, double carry_df, double spot_over_strike,
+        double log_moneyness, double forward_over_strike, double sqrt_tau, double sdt,
+        double inv_sdt, double d1, double half_gauss_1) noexcept nogil:
+    """The nine Greeks of one valid option (inputs_valid holds; carry is 0 unless
+    MODEL_BSM), given its transcendental parts as option_greeks computes them:
+    df = e^{-r tau}, carry_df = e^{-q tau} (bsm; df otherwise), spot_over_strike = S/K,
+    log_moneyness = log(F/K), forward_over_strike = F/K, sqrt_tau, sdt = vol sqrt_tau and,
+    where sdt > SDT_MIN only, inv_sdt = 1/sdt, d1 and half_gauss_1 = exp(-d1^2/2).
+
     Every model prices as omega (A N(omega d1) - B N(omega d2)) with A n(d1) = B n(d2):
     A = S e^{-q tau}, B = K e^{-r tau} (bsm); A = F e^{-r tau}, B = K e^{-r tau} (black76);
     A = e^{-r tau}, B = (K/F) e^{-r tau} (inverse, in coin). Out of the money both N are
@@ -156,50 +207,28 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
     R(-omega d2)): no cancellation between two tiny numbers, and one exp for both N and n.
     """
     cdef double omega = 1.0 if is_call else -1.0
-    cdef double df, carry_df, log_moneyness, sdt, sqrt_tau, d1, d2, cdf1, cdf2, pdf1
-    cdef double value, weight_1, weight_2, half_gauss_1, half_gauss_2, spot_over_strike
-    cdef double inv_sdt = 0.0, forward_over_strike
+    cdef double d2, cdf1, cdf2, pdf1
+    cdef double value, weight_1, weight_2, half_gauss_2
     cdef double tail_scaled_1 = 0.0, tail_scaled_2 = 0.0
     cdef double inv_sqrt_tau, pdf_over_sdt, pdf_over_vol, half_vol_over_sqrt_tau
     cdef double half_d1_over_tau, half_d2_over_tau
     cdef double dd1_dtau = 0.0
     cdef greeks_t g
 
-    if not inputs_valid(underlying, strike, tau, vol, rate, carry):
-        fill_nan(&g)
-        return g
-    if model != MODEL_BSM:
-        carry = 0.0
-
-    # Each division is done once and reused (about 6% of the kernel's time).
-    df = exp(-rate * tau)
-    spot_over_strike = underlying / strike
-    log_moneyness = log(spot_over_strike)
-    forward_over_strike = spot_over_strike
     if model == MODEL_BSM:
-        carry_df = exp(-carry * tau)
-        log_moneyness = log_moneyness + (rate - carry) * tau
-        forward_over_strike = spot_over_strike * (carry_df / df)
         weight_1 = underlying * carry_df
         weight_2 = strike * df
     elif model == MODEL_BLACK76:
-        carry_df = df
         weight_1 = underlying * df
         weight_2 = strike * df
     else:
-        carry_df = df
         weight_1 = df
         weight_2 = df / spot_over_strike
 
-    sqrt_tau = sqrt(tau)
-    sdt = vol * sqrt_tau
     # Below SDT_MIN (subnormal vol or tau, in effect zero) 1/sdt would overflow: the
     # distribution of the forward is treated as collapsed, as at vol == 0.
     if sdt > SDT_MIN:
-        inv_sdt = 1.0 / sdt
-        d1 = log_moneyness * inv_sdt + 0.5 * sdt
         d2 = d1 - sdt
-        half_gauss_1 = exp(-0.5 * d1 * d1)
         # exp(-d2^2/2) = exp(-d1^2/2) F/K; guarded where the first underflows to 0.
         half_gauss_2 = half_gauss_1 * forward_over_strike if half_gauss_1 > 0.0 else 0.0
         pdf1 = INV_SQRT_2PI * half_gauss_1
