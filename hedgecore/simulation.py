@@ -521,6 +521,9 @@ def _model_arrays(spec: SimulationSpec, n_steps: int) -> tuple[int, NDArray[np.f
         prices = np.asarray(model.prices, dtype=np.float64)
         if prices.ndim != 1 or prices.size < 2 or not np.all(np.isfinite(prices)) or np.any(prices <= 0):
             raise ValueError("model.prices must hold at least 2 positive finite prices")
+        if model.timestamps is not None and (len(model.timestamps) != prices.size
+                                             or not np.all(np.diff(np.asarray(model.timestamps)) > 0)):
+            raise ValueError("model.timestamps must be increasing and as many as model.prices")
         returns = np.ascontiguousarray(np.diff(np.log(prices)))
         params[0] = prices[0] if model.spot is None else _finite("model.spot", model.spot, low=0.0, strict=True)
         if model.block_size is None:
