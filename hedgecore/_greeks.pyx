@@ -20,10 +20,8 @@ threads.
 """
 
 from cython.parallel cimport prange
-from libc.float cimport DBL_MIN, DBL_MAX
-
 from hedgecore._maths cimport (
-    greeks_t, option_greeks, option_greeks_from_parts, inputs_valid, N_GREEKS, MODEL_BSM,
+    greeks_t, option_greeks, option_greeks_from_parts, N_GREEKS, MODEL_BSM,
 )
 
 cdef extern from *:
@@ -31,6 +29,8 @@ cdef extern from *:
     #include <stdint.h>
     #include <string.h>
     #include <math.h>
+    #include <float.h>
+    #include <stdlib.h>
 
     #define HC_CHUNK 128
 
@@ -39,18 +39,26 @@ cdef extern from *:
     #else
     #define HC_RESTRICT restrict
     #endif
+    #if defined(__GNUC__)
+    #define HC_ALWAYS_INLINE __attribute__((always_inline)) inline
+    #else
+    #define HC_ALWAYS_INLINE inline
+    #endif
 
     typedef struct {
         double df[HC_CHUNK];
         double carry_df[HC_CHUNK];
         double spot_over_strike[HC_CHUNK];
-        double log_moneyness[HC_CHUNK];
-        double forward_over_strike[HC_CHUNK];
         double sqrt_tau[HC_CHUNK];
-        double sdt[HC_CHUNK];
         double inv_sdt[HC_CHUNK];
         double d1[HC_CHUNK];
+        double d2[HC_CHUNK];
         double half_gauss_1[HC_CHUNK];
+        double cdf1[HC_CHUNK];
+        double cdf2[HC_CHUNK];
+        double tail_scaled_1[HC_CHUNK];
+        double tail_scaled_2[HC_CHUNK];
+        double fast[HC_CHUNK];  /* 1.0 where the parts above are valid, else 0.0 */
     } hc_parts_t;
 
     static inline uint64_t hc_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
@@ -117,17 +125,46 @@ cdef extern from *:
                + (two_s + two_s * z * p + kd * 1.90821492927058770002e-10);
     }
 
+    /* N(x) and N(-|x|) exp(x^2/2) as norm_cdf_given_exp in _maths.pxd computes them, for
+       |x| <= SQRT32 (callers screen larger |x|): the central and the tail rational are
+       both evaluated and one selected before the division, so that there is no branch.
+       In a book the branch is a coin toss, and its mispredictions cost 15% of the time. */
+    static HC_ALWAYS_INLINE double hc_norm_cdf(double x, double half_gauss,
+                                               double *tail_scaled) {
+        double y = fabs(x);
+        double xsq = x * x;
+        double num_c = ((((0.065682337918207449113 * xsq + 2.2352520354606839287) * xsq
+                          + 161.02823106855587881) * xsq + 1067.6894854603709582) * xsq
+                        + 18154.981253343561249);
+        double den_c = ((((xsq + 47.20258190468824187) * xsq + 976.09855173777669322) * xsq
+                         + 10260.932208618978205) * xsq + 45507.789335026729956);
+        double num_t = ((((((((1.0765576773720192317e-8 * y + 0.39894151208813466764) * y
+                               + 8.8831497943883759412) * y + 93.506656132177855979) * y
+                             + 597.27027639480026226) * y + 2494.5375852903726711) * y
+                           + 6848.1904505362823326) * y + 11602.651437647350124) * y
+                         + 9842.7148383839780218);
+        double den_t = ((((((((y + 22.266688044328115691) * y + 235.38790178262499861) * y
+                              + 1519.377599407554805) * y + 6485.558298266760755) * y
+                            + 18615.571640885098091) * y + 34900.952721145977266) * y
+                          + 38912.003286093271411) * y + 19685.429676859990727);
+        int central = y <= 0.67448975;
+        double ratio = (central ? x * num_c : num_t) / (central ? den_c : den_t);
+        double tail = half_gauss * ratio;
+        *tail_scaled = central ? 0.0 : ratio;
+        return central ? 0.5 + ratio : (x < 0.0 ? tail : 1.0 - tail);
+    }
+
+    static HC_ALWAYS_INLINE int hc_finite(double x) { return fabs(x) <= DBL_MAX; }
+
     /* The parts option_greeks_from_parts needs, for HC_CHUNK elements, with the same
-       expressions as option_greeks (which stays the reference). Elements whose parts fall
-       outside the ranges above are recomputed by option_greeks (see the driver). */
-    #if defined(__GNUC__)
-    #define HC_ALWAYS_INLINE __attribute__((always_inline)) inline
-    #else
-    #define HC_ALWAYS_INLINE inline
-    #endif
+       expressions as option_greeks (which stays the reference), and a flag `fast` that
+       says they are valid: inputs valid (inputs_valid in _maths.pxd), the distribution
+       not collapsed, exp and log arguments within the ranges above, |d1|, |d2| within
+       Cody's middle range. The driver hands other elements to option_greeks. */
     static HC_ALWAYS_INLINE void hc_prepare_body(
-            int spot_model, const double *HC_RESTRICT underlying, const double *HC_RESTRICT strike,
-            const double *HC_RESTRICT tau, const double *HC_RESTRICT vol,
+            int spot_model, const double *HC_RESTRICT underlying,
+            const double *HC_RESTRICT strike, const double *HC_RESTRICT tau,
+            const double *HC_RESTRICT vol, const double *HC_RESTRICT omega,
             const double *HC_RESTRICT rate, const double *HC_RESTRICT carry,
             hc_parts_t *HC_RESTRICT parts) {
         for (int j = 0; j < HC_CHUNK; j++) {
@@ -144,37 +181,73 @@ cdef extern from *:
             double sdt = vol[j] * sqrt_tau;
             double inv_sdt = 1.0 / sdt;
             double d1 = log_moneyness * inv_sdt + 0.5 * sdt;
+            double d2 = d1 - sdt;
+            double half_gauss_1 = hc_exp(-0.5 * d1 * d1);
+            double half_gauss_2 = half_gauss_1 * forward_over_strike;
+            double tail_scaled_1, tail_scaled_2;
+            double cdf1 = hc_norm_cdf(omega[j] * d1, half_gauss_1, &tail_scaled_1);
+            double cdf2 = hc_norm_cdf(omega[j] * d2, half_gauss_2, &tail_scaled_2);
+            /* Chained selects, not `&` of comparisons, which GCC 12 does not vectorise. */
+            double fast = hc_finite(underlying[j]) ? 1.0 : 0.0;
+            fast = hc_finite(strike[j]) ? fast : 0.0;
+            fast = hc_finite(tau[j]) ? fast : 0.0;
+            fast = hc_finite(vol[j]) ? fast : 0.0;
+            fast = hc_finite(rate[j]) ? fast : 0.0;
+            fast = hc_finite(carry[j]) ? fast : 0.0;
+            fast = underlying[j] > 0.0 ? fast : 0.0;
+            fast = strike[j] > 0.0 ? fast : 0.0;
+            fast = tau[j] >= 0.0 ? fast : 0.0;
+            fast = vol[j] >= 0.0 ? fast : 0.0;
+            fast = sdt > 1e-300 ? fast : 0.0;
+            fast = spot_over_strike >= DBL_MIN ? fast : 0.0;
+            fast = spot_over_strike <= DBL_MAX ? fast : 0.0;
+            fast = df >= DBL_MIN ? fast : 0.0;
+            fast = df <= DBL_MAX ? fast : 0.0;
+            fast = carry_df >= DBL_MIN ? fast : 0.0;
+            fast = carry_df <= DBL_MAX ? fast : 0.0;
+            fast = half_gauss_1 >= DBL_MIN ? fast : 0.0;
+            fast = fabs(d1) <= 5.656854249492380195206754896838 ? fast : 0.0;
+            fast = fabs(d2) <= 5.656854249492380195206754896838 ? fast : 0.0;
             parts->df[j] = df;
             parts->carry_df[j] = carry_df;
             parts->spot_over_strike[j] = spot_over_strike;
-            parts->log_moneyness[j] = log_moneyness;
-            parts->forward_over_strike[j] = forward_over_strike;
             parts->sqrt_tau[j] = sqrt_tau;
-            parts->sdt[j] = sdt;
             parts->inv_sdt[j] = inv_sdt;
             parts->d1[j] = d1;
-            parts->half_gauss_1[j] = hc_exp(-0.5 * d1 * d1);
+            parts->d2[j] = d2;
+            parts->half_gauss_1[j] = half_gauss_1;
+            parts->cdf1[j] = cdf1;
+            parts->cdf2[j] = cdf2;
+            parts->tail_scaled_1[j] = tail_scaled_1;
+            parts->tail_scaled_2[j] = tail_scaled_2;
+            parts->fast[j] = fast;
         }
     }
 
     #define HC_PREPARE_ARGS const double *HC_RESTRICT underlying, \\
         const double *HC_RESTRICT strike, const double *HC_RESTRICT tau, \\
-        const double *HC_RESTRICT vol, const double *HC_RESTRICT rate, \\
-        const double *HC_RESTRICT carry, hc_parts_t *HC_RESTRICT parts
+        const double *HC_RESTRICT vol, const double *HC_RESTRICT omega, \\
+        const double *HC_RESTRICT rate, const double *HC_RESTRICT carry, \\
+        hc_parts_t *HC_RESTRICT parts
     #define HC_PREPARE_CALL(spot_model) \\
-        hc_prepare_body(spot_model, underlying, strike, tau, vol, rate, carry, parts)
+        hc_prepare_body(spot_model, underlying, strike, tau, vol, omega, rate, carry, parts)
 
     static void hc_prepare_spot(HC_PREPARE_ARGS) { HC_PREPARE_CALL(1); }
     static void hc_prepare_forward(HC_PREPARE_ARGS) { HC_PREPARE_CALL(0); }
 
-    /* x86-64 baseline is SSE2 (two lanes); a second copy of the pass for AVX2+FMA (four
-       lanes, fused multiply-adds) is chosen at run time. Not ifunc/target_clones: musl
-       has no ifunc. Other platforms and compilers use the baseline copy only. */
+    /* x86-64 baseline is SSE2 (two lanes); a second copy of the pass for AVX2 (four lanes)
+       is chosen at run time (HEDGECORE_NO_AVX2=1 in the environment forces the baseline,
+       for testing it). Not ifunc/target_clones: musl has no ifunc. Not FMA either: fused
+       multiply-adds change roundings in the Cody rationals and N(d1) - (K/F) N(d2)
+       cancels up to ~10x in a near-the-money price, enough to fail the implied-vol
+       round trip at 4 ulp; without FMA the AVX2 and SSE2 copies give identical bits, and
+       the same bits as option_greeks apart from hc_exp/hc_log. Other platforms and
+       compilers use the baseline copy only. */
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     #define HC_X86_DISPATCH 1
-    __attribute__((target("avx2,fma")))
+    __attribute__((target("avx2")))
     static void hc_prepare_spot_avx2(HC_PREPARE_ARGS) { HC_PREPARE_CALL(1); }
-    __attribute__((target("avx2,fma")))
+    __attribute__((target("avx2")))
     static void hc_prepare_forward_avx2(HC_PREPARE_ARGS) { HC_PREPARE_CALL(0); }
     #endif
 
@@ -183,7 +256,7 @@ cdef extern from *:
     static int hc_init(void) {
     #ifdef HC_X86_DISPATCH
         __builtin_cpu_init();
-        hc_use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        hc_use_avx2 = __builtin_cpu_supports("avx2") && !getenv("HEDGECORE_NO_AVX2");
     #endif
         return hc_use_avx2;
     }
@@ -191,24 +264,30 @@ cdef extern from *:
     static void hc_prepare_full(int spot_model, HC_PREPARE_ARGS) {
     #ifdef HC_X86_DISPATCH
         if (hc_use_avx2) {
-            if (spot_model) hc_prepare_spot_avx2(underlying, strike, tau, vol, rate, carry, parts);
-            else hc_prepare_forward_avx2(underlying, strike, tau, vol, rate, carry, parts);
+            if (spot_model) hc_prepare_spot_avx2(underlying, strike, tau, vol, omega, rate, carry, parts);
+            else hc_prepare_forward_avx2(underlying, strike, tau, vol, omega, rate, carry, parts);
             return;
         }
     #endif
-        if (spot_model) hc_prepare_spot(underlying, strike, tau, vol, rate, carry, parts);
-        else hc_prepare_forward(underlying, strike, tau, vol, rate, carry, parts);
+        if (spot_model) hc_prepare_spot(underlying, strike, tau, vol, omega, rate, carry, parts);
+        else hc_prepare_forward(underlying, strike, tau, vol, omega, rate, carry, parts);
     }
 
     /* `count` <= HC_CHUNK elements from the given pointers; a short chunk is copied into
-       padded buffers so that the pass always runs its full, vectorised length. */
+       padded buffers so that the pass always runs its full, vectorised length. omega
+       (+-1) is made in a loop of its own: GCC does not vectorise byte loads in a loop of
+       doubles. */
     static void hc_prepare(int spot_model, const double *underlying, const double *strike,
-                           const double *tau, const double *vol, const double *rate,
+                           const double *tau, const double *vol,
+                           const unsigned char *is_call, const double *rate,
                            const double *carry, Py_ssize_t count, hc_parts_t *parts) {
         double pad[6][HC_CHUNK];
+        double omega[HC_CHUNK];
         Py_ssize_t j;
         if (count == HC_CHUNK) {
-            hc_prepare_full(spot_model, underlying, strike, tau, vol, rate, carry, parts);
+            for (j = 0; j < HC_CHUNK; j++) omega[j] = is_call[j] ? 1.0 : -1.0;
+            hc_prepare_full(spot_model, underlying, strike, tau, vol, omega, rate, carry,
+                            parts);
             return;
         }
         for (j = 0; j < HC_CHUNK; j++) {
@@ -219,8 +298,10 @@ cdef extern from *:
             pad[3][j] = inside ? vol[j] : 1.0;
             pad[4][j] = inside ? rate[j] : 0.0;
             pad[5][j] = inside ? carry[j] : 0.0;
+            omega[j] = (inside && !is_call[j]) ? -1.0 : 1.0;
         }
-        hc_prepare_full(spot_model, pad[0], pad[1], pad[2], pad[3], pad[4], pad[5], parts);
+        hc_prepare_full(spot_model, pad[0], pad[1], pad[2], pad[3], omega, pad[4], pad[5],
+                        parts);
     }
     """
     enum: HC_CHUNK
@@ -228,16 +309,20 @@ cdef extern from *:
         double df[HC_CHUNK]
         double carry_df[HC_CHUNK]
         double spot_over_strike[HC_CHUNK]
-        double log_moneyness[HC_CHUNK]
-        double forward_over_strike[HC_CHUNK]
         double sqrt_tau[HC_CHUNK]
-        double sdt[HC_CHUNK]
         double inv_sdt[HC_CHUNK]
         double d1[HC_CHUNK]
+        double d2[HC_CHUNK]
         double half_gauss_1[HC_CHUNK]
+        double cdf1[HC_CHUNK]
+        double cdf2[HC_CHUNK]
+        double tail_scaled_1[HC_CHUNK]
+        double tail_scaled_2[HC_CHUNK]
+        double fast[HC_CHUNK]
     int hc_init() noexcept nogil
     void hc_prepare(int spot_model, const double* underlying, const double* strike,
-                    const double* tau, const double* vol, const double* rate,
+                    const double* tau, const double* vol, const unsigned char* is_call,
+                    const double* rate,
                     const double* carry, Py_ssize_t count, hc_parts_t* parts) noexcept nogil
 
 
@@ -249,17 +334,6 @@ def vector_isa():
     return "avx2" if _uses_avx2 else "baseline"
 
 
-cdef inline bint parts_in_range(const hc_parts_t* parts, Py_ssize_t j) noexcept nogil:
-    """Whether the vectorised parts of element j are within the ranges where they match
-    libm (hc_exp, hc_log above); elsewhere, and for invalid inputs, option_greeks
-    recomputes the element. The comparisons are false for NaN. In a realistic book every
-    element passes, so the branch costs nothing."""
-    return (DBL_MIN <= parts.spot_over_strike[j] <= DBL_MAX
-            and DBL_MIN <= parts.df[j] <= DBL_MAX
-            and DBL_MIN <= parts.carry_df[j] <= DBL_MAX
-            and parts.half_gauss_1[j] >= DBL_MIN)
-
-
 cdef void greeks_chunk(int model, const double* underlying, const double* strike,
                        const double* tau, const double* vol, const unsigned char* is_call,
                        const double* rate, const double* carry, double* out,
@@ -269,19 +343,17 @@ cdef void greeks_chunk(int model, const double* underlying, const double* strike
     cdef Py_ssize_t j, i
     cdef greeks_t g
     cdef bint spot_model = model == MODEL_BSM
-    cdef double carry_i
     hc_prepare(spot_model, underlying + start, strike + start, tau + start, vol + start,
-               rate + start, carry + start, count, &parts)
+               is_call + start, rate + start, carry + start, count, &parts)
     for j in range(count):
         i = start + j
-        carry_i = carry[i] if spot_model else 0.0
-        if (inputs_valid(underlying[i], strike[i], tau[i], vol[i], rate[i], carry[i])
-                and parts_in_range(&parts, j)):
+        if parts.fast[j] != 0.0:
             g = option_greeks_from_parts(
-                model, underlying[i], strike[i], tau[i], vol[i], is_call[i] != 0, rate[i],
-                carry_i, parts.df[j], parts.carry_df[j], parts.spot_over_strike[j],
-                parts.log_moneyness[j], parts.forward_over_strike[j], parts.sqrt_tau[j],
-                parts.sdt[j], parts.inv_sdt[j], parts.d1[j], parts.half_gauss_1[j])
+                model, underlying[i], strike[i], tau[i], vol[i],
+                1.0 if is_call[i] != 0 else -1.0, rate[i], carry[i] if spot_model else 0.0,
+                parts.df[j], parts.carry_df[j], parts.spot_over_strike[j], parts.sqrt_tau[j],
+                parts.inv_sdt[j], parts.d1[j], parts.d2[j], parts.half_gauss_1[j],
+                parts.cdf1[j], parts.cdf2[j], parts.tail_scaled_1[j], parts.tail_scaled_2[j])
         else:
             g = option_greeks(model, underlying[i], strike[i], tau[i], vol[i],
                               is_call[i] != 0, rate[i], carry[i])

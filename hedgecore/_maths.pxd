@@ -149,12 +149,14 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
     other Greeks are 0; at vol == 0 (tau > 0) the price is the discounted intrinsic value of
     the forward and the Greeks the limits of the formulas as vol -> 0.
 
-    The transcendental parts (exp, log, sqrt and the divisions they feed) are computed here
-    with libm and handed to option_greeks_from_parts, which holds the formulas; the Greeks
-    loop driver computes the same parts a chunk at a time with vectorised code instead.
+    This computes the transcendental parts (exp, log, sqrt, N) with libm and Cody's N and
+    hands them to option_greeks_from_parts, which holds the formulas; the Greeks loop
+    driver computes the same parts a chunk at a time with vectorised code instead.
     """
+    cdef double omega = 1.0 if is_call else -1.0
     cdef double df, carry_df, spot_over_strike, log_moneyness, forward_over_strike
-    cdef double sqrt_tau, sdt, inv_sdt = 0.0, d1 = 0.0, half_gauss_1 = 0.0
+    cdef double sqrt_tau, sdt, inv_sdt = 0.0, d1, d2, cdf1, cdf2
+    cdef double half_gauss_1, half_gauss_2, tail_scaled_1 = 0.0, tail_scaled_2 = 0.0
 
     if not inputs_valid(underlying, strike, tau, vol, rate, carry):
         return greeks_nan()
@@ -173,14 +175,32 @@ cdef inline greeks_t option_greeks(int model, double underlying, double strike, 
         forward_over_strike = spot_over_strike
     sqrt_tau = sqrt(tau)
     sdt = vol * sqrt_tau
+    # Below SDT_MIN (subnormal vol or tau, in effect zero) 1/sdt would overflow: the
+    # distribution of the forward is treated as collapsed, as at vol == 0.
     if sdt > SDT_MIN:
         inv_sdt = 1.0 / sdt
         d1 = log_moneyness * inv_sdt + 0.5 * sdt
+        d2 = d1 - sdt
         half_gauss_1 = exp(-0.5 * d1 * d1)
-    return option_greeks_from_parts(model, underlying, strike, tau, vol, is_call, rate, carry,
-                                    df, carry_df, spot_over_strike, log_moneyness,
-                                    forward_over_strike, sqrt_tau, sdt, inv_sdt, d1,
-                                    half_gauss_1)
+        # exp(-d2^2/2) = exp(-d1^2/2) F/K; guarded where the first underflows to 0.
+        half_gauss_2 = half_gauss_1 * forward_over_strike if half_gauss_1 > 0.0 else 0.0
+        cdf1 = norm_cdf_given_exp(omega * d1, half_gauss_1, &tail_scaled_1)
+        cdf2 = norm_cdf_given_exp(omega * d2, half_gauss_2, &tail_scaled_2)
+    else:
+        # The forward's distribution is a point: N becomes a step, the density 0.
+        d1 = 0.0
+        d2 = 0.0
+        half_gauss_1 = 0.0
+        if log_moneyness * omega > 0.0:
+            cdf1 = 1.0
+        elif log_moneyness == 0.0:
+            cdf1 = 0.5
+        else:
+            cdf1 = 0.0
+        cdf2 = cdf1
+    return option_greeks_from_parts(model, underlying, strike, tau, vol, omega, rate, carry,
+                                    df, carry_df, spot_over_strike, sqrt_tau, inv_sdt, d1, d2,
+                                    half_gauss_1, cdf1, cdf2, tail_scaled_1, tail_scaled_2)
 
 
 cdef inline greeks_t greeks_nan() noexcept nogil:
@@ -190,15 +210,18 @@ cdef inline greeks_t greeks_nan() noexcept nogil:
 
 
 cdef inline greeks_t option_greeks_from_parts(
-        int model, double underlying, double strike, double tau, double vol, bint is_call,
+        int model, double underlying, double strike, double tau, double vol, double omega,
         double rate, double carry, double df, double carry_df, double spot_over_strike,
-        double log_moneyness, double forward_over_strike, double sqrt_tau, double sdt,
-        double inv_sdt, double d1, double half_gauss_1) noexcept nogil:
+        double sqrt_tau, double inv_sdt, double d1, double d2, double half_gauss_1,
+        double cdf1, double cdf2, double tail_scaled_1, double tail_scaled_2
+        ) noexcept nogil:
     """The nine Greeks of one valid option (inputs_valid holds; carry is 0 unless
-    MODEL_BSM), given its transcendental parts as option_greeks computes them:
+    MODEL_BSM; omega = +-1), given its transcendental parts as option_greeks computes them:
     df = e^{-r tau}, carry_df = e^{-q tau} (bsm; df otherwise), spot_over_strike = S/K,
-    log_moneyness = log(F/K), forward_over_strike = F/K, sqrt_tau, sdt = vol sqrt_tau and,
-    where sdt > SDT_MIN only, inv_sdt = 1/sdt, d1 and half_gauss_1 = exp(-d1^2/2).
+    sqrt_tau, inv_sdt = 1/(vol sqrt_tau), d1, d2, half_gauss_1 = exp(-d1^2/2),
+    cdf_k = N(omega d_k) and tail_scaled_k as norm_cdf_given_exp gives them; where the
+    distribution collapsed (vol sqrt_tau <= SDT_MIN), d1 = d2 = half_gauss_1 = 0, the
+    tails 0 and cdf1 = cdf2 = the step.
 
     Every model prices as omega (A N(omega d1) - B N(omega d2)) with A n(d1) = B n(d2):
     A = S e^{-q tau}, B = K e^{-r tau} (bsm); A = F e^{-r tau}, B = K e^{-r tau} (black76);
@@ -206,10 +229,8 @@ cdef inline greeks_t option_greeks_from_parts(
     tails N(-y) = exp(-y^2/2) R(y), so the price is omega A exp(-d1^2/2) (R(-omega d1) -
     R(-omega d2)): no cancellation between two tiny numbers, and one exp for both N and n.
     """
-    cdef double omega = 1.0 if is_call else -1.0
-    cdef double d2, cdf1, cdf2, pdf1
-    cdef double value, weight_1, weight_2, half_gauss_2
-    cdef double tail_scaled_1 = 0.0, tail_scaled_2 = 0.0
+    cdef double pdf1 = INV_SQRT_2PI * half_gauss_1
+    cdef double value, weight_1, weight_2
     cdef double inv_sqrt_tau, pdf_over_sdt, pdf_over_vol, half_vol_over_sqrt_tau
     cdef double half_d1_over_tau, half_d2_over_tau
     cdef double dd1_dtau = 0.0
@@ -225,31 +246,9 @@ cdef inline greeks_t option_greeks_from_parts(
         weight_1 = df
         weight_2 = df / spot_over_strike
 
-    # Below SDT_MIN (subnormal vol or tau, in effect zero) 1/sdt would overflow: the
-    # distribution of the forward is treated as collapsed, as at vol == 0.
-    if sdt > SDT_MIN:
-        d2 = d1 - sdt
-        # exp(-d2^2/2) = exp(-d1^2/2) F/K; guarded where the first underflows to 0.
-        half_gauss_2 = half_gauss_1 * forward_over_strike if half_gauss_1 > 0.0 else 0.0
-        pdf1 = INV_SQRT_2PI * half_gauss_1
-        cdf1 = norm_cdf_given_exp(omega * d1, half_gauss_1, &tail_scaled_1)
-        cdf2 = norm_cdf_given_exp(omega * d2, half_gauss_2, &tail_scaled_2)
-        if omega * d1 < -CODY_SMALL and omega * d2 < -CODY_SMALL:
-            value = omega * weight_1 * half_gauss_1 * (tail_scaled_1 - tail_scaled_2)
-        else:
-            value = omega * (weight_1 * cdf1 - weight_2 * cdf2)
+    if omega * d1 < -CODY_SMALL and omega * d2 < -CODY_SMALL:
+        value = omega * weight_1 * half_gauss_1 * (tail_scaled_1 - tail_scaled_2)
     else:
-        # vol or tau is zero: the distribution of the forward collapses to a point.
-        d1 = 0.0
-        d2 = 0.0
-        if log_moneyness * omega > 0.0:
-            cdf1 = 1.0
-        elif log_moneyness == 0.0:
-            cdf1 = 0.5
-        else:
-            cdf1 = 0.0
-        cdf2 = cdf1
-        pdf1 = 0.0
         value = omega * (weight_1 * cdf1 - weight_2 * cdf2)
 
     if tau == 0.0:
