@@ -6,6 +6,8 @@ Public API (raw units, numpy arrays, broadcasting like ufuncs):
 - solve_implied_vol(same arguments) -> ImpliedVolResult(vol, status): IVStatus codes say why a vol is NaN
 - show_config() -> what the compiled core was built with (OpenMP, threads)
 - whalley_wilmott_half_width, zakamouline_band, leland_vol, nested_band -> hedge bands
+- simulate(SimulationSpec, *, paths, steps, seed, threads) -> SimulationResult (Monte Carlo
+  hedging of a book under several policies on common paths)
 
 The names load on first use (PEP 562), so that `import hedgecore` - and through it the
 `hedgecore` command's `--help` - does not import numpy or the compiled core.
@@ -31,17 +33,40 @@ _LAZY: dict[str, str] = {
     "IVStatus": "hedgecore.implied",
     "implied_vol": "hedgecore.implied",
     "solve_implied_vol": "hedgecore.implied",
+    "CostSpec": "hedgecore.simulation",
+    "GBMModel": "hedgecore.simulation",
+    "HedgeSpec": "hedgecore.simulation",
+    "HestonModel": "hedgecore.simulation",
+    "HistoricalModel": "hedgecore.simulation",
+    "MertonModel": "hedgecore.simulation",
+    "OptionSpec": "hedgecore.simulation",
+    "PolicyResult": "hedgecore.simulation",
+    "PolicySpec": "hedgecore.simulation",
+    "SimulationResult": "hedgecore.simulation",
+    "SimulationSpec": "hedgecore.simulation",
+    "simulate": "hedgecore.simulation",
     "GREEK_NAMES": "hedgecore.pricing",
     "Greeks": "hedgecore.pricing",
     "greeks": "hedgecore.pricing",
 }
 
 __all__ = [
+    "CostSpec",
+    "GBMModel",
     "GREEK_NAMES",
     "Greeks",
+    "HedgeSpec",
+    "HestonModel",
+    "HistoricalModel",
     "IVStatus",
     "ImpliedVolResult",
+    "MertonModel",
     "NestedBand",
+    "OptionSpec",
+    "PolicyResult",
+    "PolicySpec",
+    "SimulationResult",
+    "SimulationSpec",
     "ZakamoulineBand",
     "__version__",
     "greeks",
@@ -49,6 +74,7 @@ __all__ = [
     "leland_vol",
     "nested_band",
     "show_config",
+    "simulate",
     "solve_implied_vol",
     "whalley_wilmott_half_width",
     "zakamouline_band",
@@ -66,6 +92,20 @@ if TYPE_CHECKING:  # static checkers and IDEs see the eager imports
     )
     from hedgecore.implied import ImpliedVolResult, IVStatus, implied_vol, solve_implied_vol
     from hedgecore.pricing import GREEK_NAMES, Greeks, greeks
+    from hedgecore.simulation import (
+        CostSpec,
+        GBMModel,
+        HedgeSpec,
+        HestonModel,
+        HistoricalModel,
+        MertonModel,
+        OptionSpec,
+        PolicyResult,
+        PolicySpec,
+        SimulationResult,
+        SimulationSpec,
+        simulate,
+    )
 
 
 def __getattr__(name: str) -> Any:
