@@ -51,9 +51,9 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "GREEK_NAMES",
     "CostSpec",
     "GBMModel",
-    "GREEK_NAMES",
     "Greeks",
     "HedgeSpec",
     "HestonModel",
