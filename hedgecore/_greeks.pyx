@@ -20,8 +20,10 @@ threads.
 """
 
 from cython.parallel cimport prange
+from libc.string cimport memcpy
 from hedgecore._maths cimport (
-    greeks_t, option_greeks, option_greeks_from_parts, N_GREEKS, MODEL_BSM,
+    greeks_t, option_greeks, option_greeks_from_parts, N_GREEKS, MODEL_BSM, MODEL_BLACK76,
+    MODEL_INVERSE,
 )
 
 cdef extern from *:
@@ -32,7 +34,7 @@ cdef extern from *:
     #include <float.h>
     #include <stdlib.h>
 
-    #define HC_CHUNK 128
+    #define HC_CHUNK 64
 
     #if defined(_MSC_VER)
     #define HC_RESTRICT __restrict
@@ -46,6 +48,15 @@ cdef extern from *:
     #endif
 
     typedef struct {
+        /* the inputs (padded, carry 0 for the forward models), so that the formula pass
+           reads only this struct and the compiler can vectorise it */
+        double underlying[HC_CHUNK];
+        double strike[HC_CHUNK];
+        double tau[HC_CHUNK];
+        double vol[HC_CHUNK];
+        double omega[HC_CHUNK];
+        double rate[HC_CHUNK];
+        double carry[HC_CHUNK];
         double df[HC_CHUNK];
         double carry_df[HC_CHUNK];
         double spot_over_strike[HC_CHUNK];
@@ -208,6 +219,13 @@ cdef extern from *:
             fast = half_gauss_1 >= DBL_MIN ? fast : 0.0;
             fast = fabs(d1) <= 5.656854249492380195206754896838 ? fast : 0.0;
             fast = fabs(d2) <= 5.656854249492380195206754896838 ? fast : 0.0;
+            parts->underlying[j] = underlying[j];
+            parts->strike[j] = strike[j];
+            parts->tau[j] = tau[j];
+            parts->vol[j] = vol[j];
+            parts->omega[j] = omega[j];
+            parts->rate[j] = rate[j];
+            parts->carry[j] = spot_model ? carry[j] : 0.0;
             parts->df[j] = df;
             parts->carry_df[j] = carry_df;
             parts->spot_over_strike[j] = spot_over_strike;
@@ -306,6 +324,13 @@ cdef extern from *:
     """
     enum: HC_CHUNK
     ctypedef struct hc_parts_t:
+        double underlying[HC_CHUNK]
+        double strike[HC_CHUNK]
+        double tau[HC_CHUNK]
+        double vol[HC_CHUNK]
+        double omega[HC_CHUNK]
+        double rate[HC_CHUNK]
+        double carry[HC_CHUNK]
         double df[HC_CHUNK]
         double carry_df[HC_CHUNK]
         double spot_over_strike[HC_CHUNK]
@@ -334,38 +359,67 @@ def vector_isa():
     return "avx2" if _uses_avx2 else "baseline"
 
 
+cdef inline void formulas_chunk(int model, const hc_parts_t* parts,
+                                double* res) noexcept nogil:
+    """All HC_CHUNK elements' Greeks from their parts into res[k * HC_CHUNK + j].
+
+    For elements flagged fast, option_greeks_from_parts is straight-line code, so this
+    loop vectorises; the other elements are computed too (harmlessly, IEEE arithmetic
+    does not trap) and overwritten by the caller."""
+    cdef int j
+    cdef greeks_t g
+    for j in range(HC_CHUNK):
+        g = option_greeks_from_parts(
+            model, parts.underlying[j], parts.strike[j], parts.tau[j], parts.vol[j],
+            parts.omega[j], parts.rate[j], parts.carry[j], parts.df[j], parts.carry_df[j],
+            parts.spot_over_strike[j], parts.sqrt_tau[j], parts.inv_sdt[j], parts.d1[j],
+            parts.d2[j], parts.half_gauss_1[j], parts.cdf1[j], parts.cdf2[j],
+            parts.tail_scaled_1[j], parts.tail_scaled_2[j])
+        res[j] = g.price
+        res[HC_CHUNK + j] = g.delta
+        res[2 * HC_CHUNK + j] = g.gamma
+        res[3 * HC_CHUNK + j] = g.vega
+        res[4 * HC_CHUNK + j] = g.theta
+        res[5 * HC_CHUNK + j] = g.rho
+        res[6 * HC_CHUNK + j] = g.vanna
+        res[7 * HC_CHUNK + j] = g.volga
+        res[8 * HC_CHUNK + j] = g.charm
+
+
 cdef void greeks_chunk(int model, const double* underlying, const double* strike,
                        const double* tau, const double* vol, const unsigned char* is_call,
                        const double* rate, const double* carry, double* out,
                        Py_ssize_t n, Py_ssize_t start, Py_ssize_t count) noexcept nogil:
     """Elements start .. start+count-1 (count <= HC_CHUNK) into the (9, n) array `out`."""
     cdef hc_parts_t parts
-    cdef Py_ssize_t j, i
+    cdef double res[N_GREEKS * HC_CHUNK]
+    cdef Py_ssize_t j, i, k
     cdef greeks_t g
-    cdef bint spot_model = model == MODEL_BSM
-    hc_prepare(spot_model, underlying + start, strike + start, tau + start, vol + start,
-               is_call + start, rate + start, carry + start, count, &parts)
+    hc_prepare(model == MODEL_BSM, underlying + start, strike + start, tau + start,
+               vol + start, is_call + start, rate + start, carry + start, count, &parts)
+    # A constant model per call, so that the compiler drops the model's branches.
+    if model == MODEL_BSM:
+        formulas_chunk(MODEL_BSM, &parts, res)
+    elif model == MODEL_BLACK76:
+        formulas_chunk(MODEL_BLACK76, &parts, res)
+    else:
+        formulas_chunk(MODEL_INVERSE, &parts, res)
     for j in range(count):
-        i = start + j
-        if parts.fast[j] != 0.0:
-            g = option_greeks_from_parts(
-                model, underlying[i], strike[i], tau[i], vol[i],
-                1.0 if is_call[i] != 0 else -1.0, rate[i], carry[i] if spot_model else 0.0,
-                parts.df[j], parts.carry_df[j], parts.spot_over_strike[j], parts.sqrt_tau[j],
-                parts.inv_sdt[j], parts.d1[j], parts.d2[j], parts.half_gauss_1[j],
-                parts.cdf1[j], parts.cdf2[j], parts.tail_scaled_1[j], parts.tail_scaled_2[j])
-        else:
+        if parts.fast[j] == 0.0:
+            i = start + j
             g = option_greeks(model, underlying[i], strike[i], tau[i], vol[i],
                               is_call[i] != 0, rate[i], carry[i])
-        out[i] = g.price
-        out[n + i] = g.delta
-        out[2 * n + i] = g.gamma
-        out[3 * n + i] = g.vega
-        out[4 * n + i] = g.theta
-        out[5 * n + i] = g.rho
-        out[6 * n + i] = g.vanna
-        out[7 * n + i] = g.volga
-        out[8 * n + i] = g.charm
+            res[j] = g.price
+            res[HC_CHUNK + j] = g.delta
+            res[2 * HC_CHUNK + j] = g.gamma
+            res[3 * HC_CHUNK + j] = g.vega
+            res[4 * HC_CHUNK + j] = g.theta
+            res[5 * HC_CHUNK + j] = g.rho
+            res[6 * HC_CHUNK + j] = g.vanna
+            res[7 * HC_CHUNK + j] = g.volga
+            res[8 * HC_CHUNK + j] = g.charm
+    for k in range(N_GREEKS):
+        memcpy(out + k * n + start, res + k * HC_CHUNK, count * sizeof(double))
 
 
 def greeks_into(int model,
