@@ -39,9 +39,10 @@ COMPILED_MODULES = {
 # (exp, log, sqrt of a chunk of options) only if sqrt need not set errno and a comparison
 # may be evaluated for every lane (no floating-point traps). Neither changes a result, NaN
 # and infinities included; nothing in hedgecore reads errno or enables FP traps. Not
-# -ffast-math or -ffinite-math-only, which would.
+# -ffast-math or -ffinite-math-only, which would. -ffp-contract=off: the module fuses
+# multiply-adds only where it says so (see _greeks.pyx), the same on every platform.
 GNU_EXTRA_COMPILE_ARGS = {
-    "_greeks": ["-fno-math-errno", "-fno-trapping-math"],
+    "_greeks": ["-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"],
 }
 
 

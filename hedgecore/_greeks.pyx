@@ -72,6 +72,14 @@ cdef extern from *:
         double fast[HC_CHUNK];  /* 1.0 where the parts above are valid, else 0.0 */
     } hc_parts_t;
 
+    /* a*b + c, fused in the AVX2+FMA copy of the pass (fused == 1 there, a constant once
+       inlined); the module is compiled with -ffp-contract=off so nothing else is fused. */
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    #define HC_MADD(fused, a, b, c) ((fused) ? __builtin_fma((a), (b), (c)) : (a) * (b) + (c))
+    #else
+    #define HC_MADD(fused, a, b, c) ((a) * (b) + (c))
+    #endif
+
     static inline uint64_t hc_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
     static inline double hc_from_bits(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
 
@@ -81,7 +89,7 @@ cdef extern from *:
        degree 13 on |r| <= ln2/2 (next term < 5e-18), scaled by 2^k built in the exponent
        bits. The round-to-integer uses the 1.5*2^52 shift, not a float-to-int conversion,
        which SSE2/AVX2 lack for 64-bit lanes. */
-    static inline double hc_exp(double x) {
+    static HC_ALWAYS_INLINE double hc_exp(double x, int fused) {
         const double shift = 6755399441055744.0;
         double xc = x < -708.0 ? -708.0 : x;
         xc = xc > 709.0 ? 709.0 : xc;
@@ -89,19 +97,19 @@ cdef extern from *:
         double kd = t - shift;
         double r = (xc - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
         double p = 1.6059043836821613e-10;
-        p = p * r + 2.08767569878681e-09;
-        p = p * r + 2.505210838544172e-08;
-        p = p * r + 2.755731922398589e-07;
-        p = p * r + 2.7557319223985893e-06;
-        p = p * r + 2.48015873015873e-05;
-        p = p * r + 0.0001984126984126984;
-        p = p * r + 0.001388888888888889;
-        p = p * r + 0.008333333333333333;
-        p = p * r + 0.041666666666666664;
-        p = p * r + 0.16666666666666666;
-        p = p * r + 0.5;
-        p = p * r + 1.0;
-        p = p * r + 1.0;
+        p = HC_MADD(fused, p, r, 2.08767569878681e-09);
+        p = HC_MADD(fused, p, r, 2.505210838544172e-08);
+        p = HC_MADD(fused, p, r, 2.755731922398589e-07);
+        p = HC_MADD(fused, p, r, 2.7557319223985893e-06);
+        p = HC_MADD(fused, p, r, 2.48015873015873e-05);
+        p = HC_MADD(fused, p, r, 0.0001984126984126984);
+        p = HC_MADD(fused, p, r, 0.001388888888888889);
+        p = HC_MADD(fused, p, r, 0.008333333333333333);
+        p = HC_MADD(fused, p, r, 0.041666666666666664);
+        p = HC_MADD(fused, p, r, 0.16666666666666666);
+        p = HC_MADD(fused, p, r, 0.5);
+        p = HC_MADD(fused, p, r, 1.0);
+        p = HC_MADD(fused, p, r, 1.0);
         double y = p * hc_from_bits((hc_bits(t) << 52) + 0x3ff0000000000000ULL);
         y = x < -708.0 ? 0.0 : y;
         return x > 709.0 ? HUGE_VAL : y;
@@ -111,7 +119,7 @@ cdef extern from *:
        screens): x = 2^k m with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s),
        s = (m-1)/(m+1), |s| <= 0.1716, series to s^21 (next term < 1e-18). The exponent is
        turned into a double through the 2^52 bit trick for the same reason as in hc_exp. */
-    static inline double hc_log(double x) {
+    static HC_ALWAYS_INLINE double hc_log(double x, int fused) {
         uint64_t u = hc_bits(x);
         double m = hc_from_bits((u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
         double upper = m > 1.4142135623730951 ? 1.0 : 0.0;
@@ -122,15 +130,15 @@ cdef extern from *:
         double s = f / (2.0 + f);
         double z = s * s;
         double p = 0.047619047619047616;
-        p = p * z + 0.05263157894736842;
-        p = p * z + 0.058823529411764705;
-        p = p * z + 0.06666666666666667;
-        p = p * z + 0.07692307692307693;
-        p = p * z + 0.09090909090909091;
-        p = p * z + 0.1111111111111111;
-        p = p * z + 0.14285714285714285;
-        p = p * z + 0.2;
-        p = p * z + 0.3333333333333333;
+        p = HC_MADD(fused, p, z, 0.05263157894736842);
+        p = HC_MADD(fused, p, z, 0.058823529411764705);
+        p = HC_MADD(fused, p, z, 0.06666666666666667);
+        p = HC_MADD(fused, p, z, 0.07692307692307693);
+        p = HC_MADD(fused, p, z, 0.09090909090909091);
+        p = HC_MADD(fused, p, z, 0.1111111111111111);
+        p = HC_MADD(fused, p, z, 0.14285714285714285);
+        p = HC_MADD(fused, p, z, 0.2);
+        p = HC_MADD(fused, p, z, 0.3333333333333333);
         double two_s = 2.0 * s;
         return kd * 6.93147180369123816490e-01
                + (two_s + two_s * z * p + kd * 1.90821492927058770002e-10);
@@ -173,18 +181,18 @@ cdef extern from *:
        not collapsed, exp and log arguments within the ranges above, |d1|, |d2| within
        Cody's middle range. The driver hands other elements to option_greeks. */
     static HC_ALWAYS_INLINE void hc_prepare_body(
-            int spot_model, const double *HC_RESTRICT underlying,
+            int spot_model, int fused, const double *HC_RESTRICT underlying,
             const double *HC_RESTRICT strike, const double *HC_RESTRICT tau,
             const double *HC_RESTRICT vol, const double *HC_RESTRICT omega,
             const double *HC_RESTRICT rate, const double *HC_RESTRICT carry,
             hc_parts_t *HC_RESTRICT parts) {
         for (int j = 0; j < HC_CHUNK; j++) {
-            double df = hc_exp(-rate[j] * tau[j]);
+            double df = hc_exp(-rate[j] * tau[j], fused);
             double spot_over_strike = underlying[j] / strike[j];
-            double log_moneyness = hc_log(spot_over_strike);
+            double log_moneyness = hc_log(spot_over_strike, fused);
             double carry_df = df, forward_over_strike = spot_over_strike;
             if (spot_model) {
-                carry_df = hc_exp(-carry[j] * tau[j]);
+                carry_df = hc_exp(-carry[j] * tau[j], fused);
                 log_moneyness = log_moneyness + (rate[j] - carry[j]) * tau[j];
                 forward_over_strike = spot_over_strike * (carry_df / df);
             }
@@ -193,7 +201,7 @@ cdef extern from *:
             double inv_sdt = 1.0 / sdt;
             double d1 = log_moneyness * inv_sdt + 0.5 * sdt;
             double d2 = d1 - sdt;
-            double half_gauss_1 = hc_exp(-0.5 * d1 * d1);
+            double half_gauss_1 = hc_exp(-0.5 * d1 * d1, fused);
             double half_gauss_2 = half_gauss_1 * forward_over_strike;
             double tail_scaled_1, tail_scaled_2;
             double cdf1 = hc_norm_cdf(omega[j] * d1, half_gauss_1, &tail_scaled_1);
@@ -247,26 +255,26 @@ cdef extern from *:
         const double *HC_RESTRICT vol, const double *HC_RESTRICT omega, \\
         const double *HC_RESTRICT rate, const double *HC_RESTRICT carry, \\
         hc_parts_t *HC_RESTRICT parts
-    #define HC_PREPARE_CALL(spot_model) \\
-        hc_prepare_body(spot_model, underlying, strike, tau, vol, omega, rate, carry, parts)
+    #define HC_PREPARE_CALL(spot_model, fused) \\
+        hc_prepare_body(spot_model, fused, underlying, strike, tau, vol, omega, rate, carry, parts)
 
-    static void hc_prepare_spot(HC_PREPARE_ARGS) { HC_PREPARE_CALL(1); }
-    static void hc_prepare_forward(HC_PREPARE_ARGS) { HC_PREPARE_CALL(0); }
+    static void hc_prepare_spot(HC_PREPARE_ARGS) { HC_PREPARE_CALL(1, 0); }
+    static void hc_prepare_forward(HC_PREPARE_ARGS) { HC_PREPARE_CALL(0, 0); }
 
-    /* x86-64 baseline is SSE2 (two lanes); a second copy of the pass for AVX2 (four lanes)
-       is chosen at run time (HEDGECORE_NO_AVX2=1 in the environment forces the baseline,
-       for testing it). Not ifunc/target_clones: musl has no ifunc. Not FMA either: fused
-       multiply-adds change roundings in the Cody rationals and N(d1) - (K/F) N(d2)
-       cancels up to ~10x in a near-the-money price, enough to fail the implied-vol
-       round trip at 4 ulp; without FMA the AVX2 and SSE2 copies give identical bits, and
-       the same bits as option_greeks apart from hc_exp/hc_log. Other platforms and
-       compilers use the baseline copy only. */
+    /* x86-64 baseline is SSE2 (two lanes); a second copy of the pass for AVX2+FMA (four
+       lanes) is chosen at run time (HEDGECORE_NO_AVX2=1 in the environment forces the
+       baseline, for testing it). Not ifunc/target_clones: musl has no ifunc. Only the
+       exp/log polynomials are fused (HC_MADD; 7-10% of the time): fusing the Cody
+       rationals too changed N(d) by an ulp here and there, and N(d1) - (K/F) N(d2)
+       cancels up to ~10x in a near-the-money price, enough to fail the implied-vol round
+       trip at 4 ulp. So the two copies differ only in exp/log (both within 1-2 ulp of
+       libm). Other platforms and compilers use the baseline copy only. */
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     #define HC_X86_DISPATCH 1
-    __attribute__((target("avx2")))
-    static void hc_prepare_spot_avx2(HC_PREPARE_ARGS) { HC_PREPARE_CALL(1); }
-    __attribute__((target("avx2")))
-    static void hc_prepare_forward_avx2(HC_PREPARE_ARGS) { HC_PREPARE_CALL(0); }
+    __attribute__((target("avx2,fma")))
+    static void hc_prepare_spot_avx2(HC_PREPARE_ARGS) { HC_PREPARE_CALL(1, 1); }
+    __attribute__((target("avx2,fma")))
+    static void hc_prepare_forward_avx2(HC_PREPARE_ARGS) { HC_PREPARE_CALL(0, 1); }
     #endif
 
     static int hc_use_avx2 = 0;
@@ -274,7 +282,8 @@ cdef extern from *:
     static int hc_init(void) {
     #ifdef HC_X86_DISPATCH
         __builtin_cpu_init();
-        hc_use_avx2 = __builtin_cpu_supports("avx2") && !getenv("HEDGECORE_NO_AVX2");
+        hc_use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+            && !getenv("HEDGECORE_NO_AVX2");
     #endif
         return hc_use_avx2;
     }
