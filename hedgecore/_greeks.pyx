@@ -186,26 +186,48 @@ cdef extern from *:
             const double *HC_RESTRICT vol, const double *HC_RESTRICT omega,
             const double *HC_RESTRICT rate, const double *HC_RESTRICT carry,
             hc_parts_t *HC_RESTRICT parts) {
-        for (int j = 0; j < HC_CHUNK; j++) {
+        /* Several short loops rather than one: a single iteration is a dependency chain of
+           ~200 cycles (log -> d1 -> exp -> Cody -> division) and ~450 instructions, too
+           long for the out-of-order window to overlap two of them; short loops let it
+           overlap consecutive iterations. */
+        double log_moneyness[HC_CHUNK], forward_over_strike[HC_CHUNK];
+        int j;
+        for (j = 0; j < HC_CHUNK; j++) {
             double df = hc_exp(-rate[j] * tau[j], fused);
+            double carry_df = spot_model ? hc_exp(-carry[j] * tau[j], fused) : df;
+            parts->df[j] = df;
+            parts->carry_df[j] = carry_df;
+            parts->underlying[j] = underlying[j];
+            parts->strike[j] = strike[j];
+            parts->tau[j] = tau[j];
+            parts->vol[j] = vol[j];
+            parts->omega[j] = omega[j];
+            parts->rate[j] = rate[j];
+            parts->carry[j] = spot_model ? carry[j] : 0.0;
+        }
+        for (j = 0; j < HC_CHUNK; j++) {
             double spot_over_strike = underlying[j] / strike[j];
-            double log_moneyness = hc_log(spot_over_strike, fused);
-            double carry_df = df, forward_over_strike = spot_over_strike;
+            double lm = hc_log(spot_over_strike, fused);
+            double fos = spot_over_strike;
             if (spot_model) {
-                carry_df = hc_exp(-carry[j] * tau[j], fused);
-                log_moneyness = log_moneyness + (rate[j] - carry[j]) * tau[j];
-                forward_over_strike = spot_over_strike * (carry_df / df);
+                lm = lm + (rate[j] - carry[j]) * tau[j];
+                fos = spot_over_strike * (parts->carry_df[j] / parts->df[j]);
             }
+            parts->spot_over_strike[j] = spot_over_strike;
+            log_moneyness[j] = lm;
+            forward_over_strike[j] = fos;
+        }
+        for (j = 0; j < HC_CHUNK; j++) {
             double sqrt_tau = sqrt(tau[j]);
             double sdt = vol[j] * sqrt_tau;
             double inv_sdt = 1.0 / sdt;
-            double d1 = log_moneyness * inv_sdt + 0.5 * sdt;
+            double d1 = log_moneyness[j] * inv_sdt + 0.5 * sdt;
             double d2 = d1 - sdt;
-            double half_gauss_1 = hc_exp(-0.5 * d1 * d1, fused);
-            double half_gauss_2 = half_gauss_1 * forward_over_strike;
-            double tail_scaled_1, tail_scaled_2;
-            double cdf1 = hc_norm_cdf(omega[j] * d1, half_gauss_1, &tail_scaled_1);
-            double cdf2 = hc_norm_cdf(omega[j] * d2, half_gauss_2, &tail_scaled_2);
+            parts->sqrt_tau[j] = sqrt_tau;
+            parts->inv_sdt[j] = inv_sdt;
+            parts->d1[j] = d1;
+            parts->d2[j] = d2;
+            parts->half_gauss_1[j] = hc_exp(-0.5 * d1 * d1, fused);
             /* Chained selects, not `&` of comparisons, which GCC 12 does not vectorise. */
             double fast = hc_finite(underlying[j]) ? 1.0 : 0.0;
             fast = hc_finite(strike[j]) ? fast : 0.0;
@@ -218,35 +240,27 @@ cdef extern from *:
             fast = tau[j] >= 0.0 ? fast : 0.0;
             fast = vol[j] >= 0.0 ? fast : 0.0;
             fast = sdt > 1e-300 ? fast : 0.0;
-            fast = spot_over_strike >= DBL_MIN ? fast : 0.0;
-            fast = spot_over_strike <= DBL_MAX ? fast : 0.0;
-            fast = df >= DBL_MIN ? fast : 0.0;
-            fast = df <= DBL_MAX ? fast : 0.0;
-            fast = carry_df >= DBL_MIN ? fast : 0.0;
-            fast = carry_df <= DBL_MAX ? fast : 0.0;
-            fast = half_gauss_1 >= DBL_MIN ? fast : 0.0;
             fast = fabs(d1) <= 5.656854249492380195206754896838 ? fast : 0.0;
             fast = fabs(d2) <= 5.656854249492380195206754896838 ? fast : 0.0;
-            parts->underlying[j] = underlying[j];
-            parts->strike[j] = strike[j];
-            parts->tau[j] = tau[j];
-            parts->vol[j] = vol[j];
-            parts->omega[j] = omega[j];
-            parts->rate[j] = rate[j];
-            parts->carry[j] = spot_model ? carry[j] : 0.0;
-            parts->df[j] = df;
-            parts->carry_df[j] = carry_df;
-            parts->spot_over_strike[j] = spot_over_strike;
-            parts->sqrt_tau[j] = sqrt_tau;
-            parts->inv_sdt[j] = inv_sdt;
-            parts->d1[j] = d1;
-            parts->d2[j] = d2;
-            parts->half_gauss_1[j] = half_gauss_1;
-            parts->cdf1[j] = cdf1;
-            parts->cdf2[j] = cdf2;
-            parts->tail_scaled_1[j] = tail_scaled_1;
-            parts->tail_scaled_2[j] = tail_scaled_2;
             parts->fast[j] = fast;
+        }
+        for (j = 0; j < HC_CHUNK; j++) {
+            double fast = parts->fast[j];
+            fast = parts->spot_over_strike[j] >= DBL_MIN ? fast : 0.0;
+            fast = parts->spot_over_strike[j] <= DBL_MAX ? fast : 0.0;
+            fast = parts->df[j] >= DBL_MIN ? fast : 0.0;
+            fast = parts->df[j] <= DBL_MAX ? fast : 0.0;
+            fast = parts->carry_df[j] >= DBL_MIN ? fast : 0.0;
+            fast = parts->carry_df[j] <= DBL_MAX ? fast : 0.0;
+            fast = parts->half_gauss_1[j] >= DBL_MIN ? fast : 0.0;
+            parts->fast[j] = fast;
+            parts->cdf1[j] = hc_norm_cdf(omega[j] * parts->d1[j], parts->half_gauss_1[j],
+                                         &parts->tail_scaled_1[j]);
+        }
+        for (j = 0; j < HC_CHUNK; j++) {
+            double half_gauss_2 = parts->half_gauss_1[j] * forward_over_strike[j];
+            parts->cdf2[j] = hc_norm_cdf(omega[j] * parts->d2[j], half_gauss_2,
+                                         &parts->tail_scaled_2[j]);
         }
     }
 
