@@ -238,12 +238,15 @@ cdef inline greeks_t option_greeks_from_parts(
         double cdf1, double cdf2, double tail_scaled_1, double tail_scaled_2
         ) noexcept nogil:
     """The nine Greeks of one valid option before expiry (inputs_valid holds, tau > 0;
-    carry is 0 unless MODEL_BSM; omega = +-1), given its transcendental parts as option_greeks computes them:
-    df = e^{-r tau}, carry_df = e^{-q tau} (bsm; df otherwise), spot_over_strike = S/K,
-    sqrt_tau, inv_sdt = 1/(vol sqrt_tau), d1, d2, half_gauss_1 = exp(-d1^2/2),
-    cdf_k = N(omega d_k) and tail_scaled_k as norm_cdf_given_exp gives them; where the
-    distribution collapsed (vol sqrt_tau <= SDT_MIN), d1 = d2 = half_gauss_1 = 0, the
-    tails 0 and cdf1 = cdf2 = the step.
+    carry is 0 unless MODEL_BSM; omega = +-1), given its transcendental parts as
+    option_greeks computes them: df = e^{-r tau}, carry_df = e^{-q tau} (bsm; df
+    otherwise), spot_over_strike = S/K, sqrt_tau, inv_sdt = 1/(vol sqrt_tau), d1, d2,
+    half_gauss_1 = exp(-d1^2/2), cdf_k = N(omega d_k) and tail_scaled_k as
+    norm_cdf_given_exp gives them; where the distribution collapsed (vol sqrt_tau <=
+    SDT_MIN), d1 = d2 = half_gauss_1 = 0, the tails 0 and cdf1 = cdf2 = the step.
+
+    Straight-line code for an option with half_gauss_1 > 0 (no branch the model does not
+    decide), so that the Greeks driver's loop over a chunk vectorises.
 
     Every model prices as omega (A N(omega d1) - B N(omega d2)) with A n(d1) = B n(d2):
     A = S e^{-q tau}, B = K e^{-r tau} (bsm); A = F e^{-r tau}, B = K e^{-r tau} (black76);
