@@ -26,8 +26,8 @@ fell from ~66 ns (bsm; ~60 black76, inverse) to ~32 ns on an AVX2 machine.
 from cython.parallel cimport prange
 from libc.string cimport memcpy
 from hedgecore._maths cimport (
-    greeks_t, option_greeks, option_greeks_from_parts, N_GREEKS, MODEL_BSM, MODEL_BLACK76,
-    MODEL_INVERSE,
+    greeks_t, option_greeks, option_greeks_from_parts, norm_cdf_given_exp, N_GREEKS,
+    MODEL_BSM, MODEL_BLACK76, MODEL_INVERSE,
 )
 
 cdef extern from *:
@@ -73,7 +73,10 @@ cdef extern from *:
         double cdf2[HC_CHUNK];
         double tail_scaled_1[HC_CHUNK];
         double tail_scaled_2[HC_CHUNK];
-        double fast[HC_CHUNK];  /* 1.0 where the parts above are valid, else 0.0 */
+        double half_gauss_2[HC_CHUNK];
+        /* 1.0 where all the parts above are valid; 0.5 where they are but |d1| or |d2|
+           is beyond Cody's middle range, so that cdf and tail_scaled are not; else 0.0 */
+        double fast[HC_CHUNK];
     } hc_parts_t;
 
     /* a*b + c, fused in the AVX2+FMA copy of the pass (fused == 1 there, a constant once
@@ -244,9 +247,9 @@ cdef extern from *:
             fast = tau[j] >= 0.0 ? fast : 0.0;
             fast = vol[j] >= 0.0 ? fast : 0.0;
             fast = sdt > 1e-300 ? fast : 0.0;
-            fast = fabs(d1) <= 5.656854249492380195206754896838 ? fast : 0.0;
-            fast = fabs(d2) <= 5.656854249492380195206754896838 ? fast : 0.0;
-            parts->fast[j] = fast;
+            double near = fabs(d1) <= 5.656854249492380195206754896838 ? 1.0 : 0.5;
+            near = fabs(d2) <= 5.656854249492380195206754896838 ? near : 0.5;
+            parts->fast[j] = fast * near;
         }
         for (j = 0; j < HC_CHUNK; j++) {
             double fast = parts->fast[j];
@@ -263,6 +266,7 @@ cdef extern from *:
         }
         for (j = 0; j < HC_CHUNK; j++) {
             double half_gauss_2 = parts->half_gauss_1[j] * forward_over_strike[j];
+            parts->half_gauss_2[j] = half_gauss_2;
             parts->cdf2[j] = hc_norm_cdf(omega[j] * parts->d2[j], half_gauss_2,
                                          &parts->tail_scaled_2[j]);
         }
@@ -370,6 +374,7 @@ cdef extern from *:
         double cdf2[HC_CHUNK]
         double tail_scaled_1[HC_CHUNK]
         double tail_scaled_2[HC_CHUNK]
+        double half_gauss_2[HC_CHUNK]
         double fast[HC_CHUNK]
     int hc_init() noexcept nogil
     void hc_prepare(int spot_model, const double* underlying, const double* strike,
@@ -413,6 +418,22 @@ cdef inline void formulas_chunk(int model, const hc_parts_t* parts,
         res[8 * HC_CHUNK + j] = g.charm
 
 
+cdef greeks_t far_tail_greeks(int model, hc_parts_t* parts, Py_ssize_t j) noexcept nogil:
+    """Element j of a chunk whose parts are valid but |d1| or |d2| > SQRT32: N and its
+    tail as option_greeks computes them, from the vectorised exp and log."""
+    cdef double omega = parts.omega[j]
+    cdef double tail_scaled_1 = 0.0, tail_scaled_2 = 0.0
+    cdef double cdf1 = norm_cdf_given_exp(omega * parts.d1[j], parts.half_gauss_1[j],
+                                          &tail_scaled_1)
+    cdef double cdf2 = norm_cdf_given_exp(omega * parts.d2[j], parts.half_gauss_2[j],
+                                          &tail_scaled_2)
+    return option_greeks_from_parts(
+        model, parts.underlying[j], parts.strike[j], parts.tau[j], parts.vol[j], omega,
+        parts.rate[j], parts.carry[j], parts.df[j], parts.carry_df[j],
+        parts.spot_over_strike[j], parts.sqrt_tau[j], parts.inv_sdt[j], parts.d1[j],
+        parts.d2[j], parts.half_gauss_1[j], cdf1, cdf2, tail_scaled_1, tail_scaled_2)
+
+
 cdef void greeks_chunk(int model, const double* underlying, const double* strike,
                        const double* tau, const double* vol, const unsigned char* is_call,
                        const double* rate, const double* carry, double* out,
@@ -432,10 +453,15 @@ cdef void greeks_chunk(int model, const double* underlying, const double* strike
     else:
         formulas_chunk(MODEL_INVERSE, &parts, res)
     for j in range(count):
-        if parts.fast[j] == 0.0:
+        if parts.fast[j] != 1.0:
             i = start + j
-            g = option_greeks(model, underlying[i], strike[i], tau[i], vol[i],
-                              is_call[i] != 0, rate[i], carry[i])
+            if parts.fast[j] == 0.5:
+                # Only N is out of the pass's range (a far tail, common in the wings of a
+                # book): the scalar Cody N, the vectorised exp and log.
+                g = far_tail_greeks(model, &parts, j)
+            else:
+                g = option_greeks(model, underlying[i], strike[i], tau[i], vol[i],
+                                  is_call[i] != 0, rate[i], carry[i])
             res[j] = g.price
             res[HC_CHUNK + j] = g.delta
             res[2 * HC_CHUNK + j] = g.gamma
