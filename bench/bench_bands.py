@@ -17,25 +17,16 @@ import argparse
 import math
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tree, not an installed copy
 
+from _timing import best_of
+
 from hedgecore._runtime import max_threads
 from hedgecore.bands import nested_band, whalley_wilmott_half_width, zakamouline_band
-
-
-def best_of(repeat: int, run: Callable[[], Any]) -> float:
-    best = math.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def numpy_ww(gamma, spot, cost, a, rate, tau):
@@ -87,16 +78,17 @@ def main() -> None:
     print(f"hedgecore band formulas, {n:,} states, best of {args.repeat}; OpenMP threads available: {threads}")
 
     rows = []
-    t_numpy = best_of(args.repeat, lambda: numpy_ww(gamma, spot, cost, a, 0.0, tau))
+    t_numpy = best_of(lambda: numpy_ww(gamma, spot, cost, a, 0.0, tau), args.repeat)[0]
     for t in sorted({1, threads}):
-        t_ours = best_of(args.repeat, lambda t=t: whalley_wilmott_half_width(gamma, spot, cost, a, tau=tau, threads=t))
+        t_ours = best_of(lambda t=t: whalley_wilmott_half_width(gamma, spot, cost, a, tau=tau, threads=t),
+                         args.repeat)[0]
         rows.append(("whalley_wilmott_half_width", t, t_ours, "numpy", t_numpy))
-    t_numpy = best_of(args.repeat, lambda: numpy_zakamouline(gamma, spot, vol, tau, cost, a, 0.0))
+    t_numpy = best_of(lambda: numpy_zakamouline(gamma, spot, vol, tau, cost, a, 0.0), args.repeat)[0]
     for t in sorted({1, threads}):
-        t_ours = best_of(args.repeat, lambda t=t: zakamouline_band(gamma, spot, vol, tau, cost, a, threads=t))
+        t_ours = best_of(lambda t=t: zakamouline_band(gamma, spot, vol, tau, cost, a, threads=t), args.repeat)[0]
         rows.append(("zakamouline_band", t, t_ours, "numpy", t_numpy))
     for t in sorted({1, threads}):
-        t_ours = best_of(args.repeat, lambda t=t: nested_band(gamma, spot, cost, fixed, a, threads=t))
+        t_ours = best_of(lambda t=t: nested_band(gamma, spot, cost, fixed, a, threads=t), args.repeat)[0]
         rows.append(("nested_band (per 1M)", t, t_ours, "", math.nan))
     for name, t, ours, peer, theirs in rows:
         ratio = f"{theirs / ours:6.1f}x {peer}" if math.isfinite(theirs) else ""
@@ -107,7 +99,7 @@ def main() -> None:
     start = time.perf_counter()
     reference = [scipy_nested(gamma[i], spot[i], cost[i], fixed[i], a) for i in idx]
     t_scipy = (time.perf_counter() - start) / m
-    t_ours = best_of(args.repeat, lambda: nested_band(gamma, spot, cost, fixed, a, threads=1)) / n
+    t_ours = best_of(lambda: nested_band(gamma, spot, cost, fixed, a, threads=1), args.repeat)[0] / n
     ours = nested_band(gamma[:m], spot[:m], cost[:m], fixed[:m], a)
     worst = max(abs(float(ours.outer[i]) / reference[i][0] - 1) for i in idx)
     print(f"  nested band per band: hedgecore {t_ours * 1e9:.0f} ns, scipy Nelder-Mead {t_scipy * 1e6:.0f} us "

@@ -30,6 +30,8 @@ from scipy.special import ndtr
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from _timing import best_of
+
 import hedgecore
 from hedgecore import GREEK_NAMES
 
@@ -88,18 +90,12 @@ def numpy_scipy_greeks(s: NDArray[np.float64], k: NDArray[np.float64], t: NDArra
 CPU_SECONDS: dict[str, float] = {}
 
 
-def best_of(fn: Callable[[], object], repeat: int, label: str = "") -> float:
+def best_wall(fn: Callable[[], object], repeat: int, label: str = "") -> float:
     """Best wall-clock seconds of `repeat` calls; the best CPU seconds go to CPU_SECONDS."""
-    best = best_cpu = math.inf
-    for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        best = min(best, time.perf_counter() - start)
-        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    wall, cpu = best_of(fn, repeat)
     if label:
-        CPU_SECONDS[label] = best_cpu
-    return best
-
+        CPU_SECONDS[label] = cpu
+    return wall
 
 def quantlib_seconds_per_option(book: Book, n: int, bumps: bool = True) -> tuple[float, float]:
     """Seconds per option of a QuantLib loop, and the worst relative gap to hedgecore's price.
@@ -181,7 +177,7 @@ def main() -> None:
         gap = float(np.max(np.abs(ours.as_dict()[name] - ref[name]) / scale))
         assert gap < 1e-9, (name, gap)
 
-    t_numpy = best_of(lambda: numpy_scipy_greeks(s, k, t, v, calls, r, q), args.repeat, "numpy")
+    t_numpy = best_wall(lambda: numpy_scipy_greeks(s, k, t, v, calls, r, q), args.repeat, "numpy")
     timings = {}
     for model in ("bsm", "black76", "inverse"):
         carry = q if model == "bsm" else 0.0
@@ -190,7 +186,7 @@ def main() -> None:
                 return hedgecore.greeks(s, k, t, v, is_call=calls, rate=r, carry=carry,
                                         model=model, threads=threads)
 
-            timings[model, threads] = best_of(run, args.repeat, f"{model}{threads}")
+            timings[model, threads] = best_wall(run, args.repeat, f"{model}{threads}")
 
     ql_per_option, ql_gap = quantlib_seconds_per_option(book, args.ql_n)
     ql_analytic_per_option, _ = quantlib_seconds_per_option(book, args.ql_n, bumps=False)

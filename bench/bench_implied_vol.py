@@ -21,7 +21,6 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,8 @@ from numpy.typing import NDArray
 from scipy.special import ndtr
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from _timing import best_of
 
 import hedgecore
 
@@ -54,20 +55,6 @@ def make_book(n: int, seed: int = 2026) -> Book:
         "rate": rng.uniform(0.0, 0.05, n),
         "carry": rng.uniform(0.0, 0.02, n),
     }
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Best wall-clock and best CPU (process) time of `repeat` calls, in seconds.
-
-    With one thread, CPU time does not count the time other processes hold the cores, so it
-    is the figure to trust on a busy machine; wall time is what the bars are about."""
-    best_wall = best_cpu = math.inf
-    for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn()
-        best_wall = min(best_wall, time.perf_counter() - wall)
-        best_cpu = min(best_cpu, time.process_time() - cpu)
-    return best_wall, best_cpu
 
 
 def vollib_loop(book: Book, price: NDArray[np.float64], n: int) -> NDArray[np.float64]:
