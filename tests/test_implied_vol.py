@@ -285,7 +285,7 @@ def test_against_quantlib_black_formula_implied_stddev() -> None:
 
 
 def test_against_vollib() -> None:
-    """vollib's pure-Python Let's Be Rational, per option, bsm (vollib is a dev extra)."""
+    """vollib's pure-Python Let's Be Rational, per option, bsm (vollib is in the test extra)."""
     vollib_bsm = pytest.importorskip("vollib.black_scholes_merton.implied_volatility")
     vollib_iv = vollib_bsm.implied_volatility
 
