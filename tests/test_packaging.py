@@ -108,6 +108,14 @@ def test_show_config_dict_describes_this_build() -> None:
         assert config["openmp"]["default_threads"] == max(1, max_threads())
     else:
         assert config["openmp"]["default_threads"] == 1
+    from hedgecore._greeks import vector_isa
+    from hedgecore._sim import simd_enabled
+
+    assert config["vector_maths"] == {
+        "greeks": vector_isa(),
+        "simulation": "libmvec-avx2" if simd_enabled() else "libm",
+    }
+    assert config["vector_maths"]["greeks"] in ("avx2", "baseline")
 
 
 def test_show_config_prints_a_report(capsys: pytest.CaptureFixture[str]) -> None:
@@ -120,6 +128,7 @@ def test_show_config_prints_a_report(capsys: pytest.CaptureFixture[str]) -> None
         assert f"  {name} " in printed
     assert "MISSING" not in printed
     assert f"OpenMP: {'yes' if openmp_enabled() else 'no'}" in printed
+    assert "vector maths: greeks " in printed
 
 
 def test_show_config_follows_omp_num_threads() -> None:
