@@ -391,6 +391,19 @@ def vector_isa():
     return "avx2" if _uses_avx2 else "baseline"
 
 
+cdef inline void store_greeks(double* res, Py_ssize_t j, greeks_t g) noexcept nogil:
+    """Element j of a chunk's result buffer: row k of the nine outputs at res[k * HC_CHUNK]."""
+    res[j] = g.price
+    res[HC_CHUNK + j] = g.delta
+    res[2 * HC_CHUNK + j] = g.gamma
+    res[3 * HC_CHUNK + j] = g.vega
+    res[4 * HC_CHUNK + j] = g.theta
+    res[5 * HC_CHUNK + j] = g.rho
+    res[6 * HC_CHUNK + j] = g.vanna
+    res[7 * HC_CHUNK + j] = g.volga
+    res[8 * HC_CHUNK + j] = g.charm
+
+
 cdef inline void formulas_chunk(int model, const hc_parts_t* parts,
                                 double* res) noexcept nogil:
     """All HC_CHUNK elements' Greeks from their parts into res[k * HC_CHUNK + j].
@@ -407,15 +420,7 @@ cdef inline void formulas_chunk(int model, const hc_parts_t* parts,
             parts.spot_over_strike[j], parts.sqrt_tau[j], parts.inv_sdt[j], parts.d1[j],
             parts.d2[j], parts.half_gauss_1[j], parts.cdf1[j], parts.cdf2[j],
             parts.tail_scaled_1[j], parts.tail_scaled_2[j])
-        res[j] = g.price
-        res[HC_CHUNK + j] = g.delta
-        res[2 * HC_CHUNK + j] = g.gamma
-        res[3 * HC_CHUNK + j] = g.vega
-        res[4 * HC_CHUNK + j] = g.theta
-        res[5 * HC_CHUNK + j] = g.rho
-        res[6 * HC_CHUNK + j] = g.vanna
-        res[7 * HC_CHUNK + j] = g.volga
-        res[8 * HC_CHUNK + j] = g.charm
+        store_greeks(res, j, g)
 
 
 cdef greeks_t far_tail_greeks(int model, hc_parts_t* parts, Py_ssize_t j) noexcept nogil:
@@ -462,15 +467,7 @@ cdef void greeks_chunk(int model, const double* underlying, const double* strike
             else:
                 g = option_greeks(model, underlying[i], strike[i], tau[i], vol[i],
                                   is_call[i] != 0, rate[i], carry[i])
-            res[j] = g.price
-            res[HC_CHUNK + j] = g.delta
-            res[2 * HC_CHUNK + j] = g.gamma
-            res[3 * HC_CHUNK + j] = g.vega
-            res[4 * HC_CHUNK + j] = g.theta
-            res[5 * HC_CHUNK + j] = g.rho
-            res[6 * HC_CHUNK + j] = g.vanna
-            res[7 * HC_CHUNK + j] = g.volga
-            res[8 * HC_CHUNK + j] = g.charm
+            store_greeks(res, j, g)
     for k in range(N_GREEKS):
         memcpy(out + k * n + start, res + k * HC_CHUNK, count * sizeof(double))
 
