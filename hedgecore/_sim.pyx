@@ -294,6 +294,7 @@ cdef struct market_t:
 
 cdef enum:
     LANES = 64                  # paths walked together, step-major, within a block
+    SCRATCH_ALIGN = 128         # bytes: two cache lines
 
 
 cdef struct scratch_t:
@@ -977,21 +978,24 @@ def simulate_blocks(*,
 
     cdef policy_t* policy_buffer = <policy_t*>malloc(max(n_policies, 1) * sizeof(policy_t))
     # per block: 15 lane arrays and 5 policy-lane arrays of doubles, last_trade ints,
-    # boot_start indices
+    # boot_start indices, in one region per block. Regions start on SCRATCH_ALIGN-byte
+    # boundaries and are whole multiples of it, so that no cache line (nor the line pair
+    # that the adjacent-line prefetcher fetches together) is shared by two blocks: two
+    # threads on neighbouring blocks would otherwise write the same line every step.
     cdef Py_ssize_t doubles_per_block = (15 + 5 * n_policies) * LANES
-    cdef double* scratch_doubles = <double*>malloc(max(n_chunk * doubles_per_block, 1) * sizeof(double))
-    cdef int* scratch_ints = <int*>malloc(max(n_chunk * n_policies * LANES, 1) * sizeof(int))
-    cdef Py_ssize_t* scratch_index = <Py_ssize_t*>malloc(max(n_chunk * LANES, 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t block_bytes = (doubles_per_block * sizeof(double) + n_policies * LANES * sizeof(int)
+                                   + LANES * sizeof(Py_ssize_t))
+    cdef Py_ssize_t block_stride = (block_bytes + SCRATCH_ALIGN - 1) // SCRATCH_ALIGN * SCRATCH_ALIGN
+    cdef char* scratch_memory = <char*>malloc(max(n_chunk, 1) * block_stride + SCRATCH_ALIGN)
+    cdef char* scratch_base
     cdef scratch_t* scratch = <scratch_t*>malloc(max(n_chunk, 1) * sizeof(scratch_t))
     cdef double* block_scratch
-    if (policy_buffer == NULL or scratch_doubles == NULL or scratch_ints == NULL
-            or scratch_index == NULL or scratch == NULL):
+    if policy_buffer == NULL or scratch_memory == NULL or scratch == NULL:
         free(policy_buffer)
-        free(scratch_doubles)
-        free(scratch_ints)
-        free(scratch_index)
+        free(scratch_memory)
         free(scratch)
         raise MemoryError()
+    scratch_base = scratch_memory + (SCRATCH_ALIGN - (<uintptr_t>scratch_memory) % SCRATCH_ALIGN) % SCRATCH_ALIGN
     for p in range(n_policies):
         policy_buffer[p].method = policy_ints[p, 0]
         policy_buffer[p].every = max(policy_ints[p, 1], 1)
@@ -1006,13 +1010,11 @@ def simulate_blocks(*,
         policy_buffer[p].min_trade = policy_floats[p, 4]
         if not (0 <= policy_buffer[p].coef_set < book.n_sets):
             free(policy_buffer)
-            free(scratch_doubles)
-            free(scratch_ints)
-            free(scratch_index)
+            free(scratch_memory)
             free(scratch)
             raise ValueError("simulate_blocks: policy coefficient set out of range")
     for b in range(n_chunk):
-        block_scratch = scratch_doubles + b * doubles_per_block
+        block_scratch = <double*>(scratch_base + b * block_stride)
         scratch[b].log_spot = block_scratch
         scratch[b].spot = block_scratch + LANES
         scratch[b].prev_spot = block_scratch + 2 * LANES
@@ -1033,8 +1035,8 @@ def simulate_blocks(*,
         scratch[b].cost = block_scratch + (15 + 2 * n_policies) * LANES
         scratch[b].funding = block_scratch + (15 + 3 * n_policies) * LANES
         scratch[b].trades = block_scratch + (15 + 4 * n_policies) * LANES
-        scratch[b].last_trade = scratch_ints + b * n_policies * LANES
-        scratch[b].boot_start = scratch_index + b * LANES
+        scratch[b].last_trade = <int*>(block_scratch + doubles_per_block)
+        scratch[b].boot_start = <Py_ssize_t*>(scratch[b].last_trade + n_policies * LANES)
 
     try:
         for b in prange(n_chunk, nogil=True, schedule="dynamic", num_threads=n_threads):
@@ -1046,9 +1048,7 @@ def simulate_blocks(*,
                       &pnl[0, 0], &cost[0, 0], &funding[0, 0], &trades[0, 0])
     finally:
         free(policy_buffer)
-        free(scratch_doubles)
-        free(scratch_ints)
-        free(scratch_index)
+        free(scratch_memory)
         free(scratch)
 
 
