@@ -80,41 +80,21 @@ cdef extern from *:
     __m256d _ZGVdN4v_log(__m256d);
     __m256d _ZGVdN4v_sin(__m256d);
     __m256d _ZGVdN4v_cos(__m256d);
-    __attribute__((target("avx2,fma"))) static void hedgecore_exp4(const double *x, double *y, Py_ssize_t n) {
-        Py_ssize_t i = 0, whole = n - n % 4;
-        for (; i < whole; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_exp(_mm256_loadu_pd(x + i)));
-        for (; i < n; ++i) y[i] = exp(x[i]);
-    }
-    __attribute__((target("avx2,fma"))) static void hedgecore_erfc4(const double *x, double *y, Py_ssize_t n) {
-        Py_ssize_t i = 0, whole = n - n % 4;
-        for (; i < whole; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_erfc(_mm256_loadu_pd(x + i)));
-        for (; i < n; ++i) y[i] = erfc(x[i]);
-    }
-    __attribute__((target("avx2,fma"))) static void hedgecore_cbrt4(const double *x, double *y, Py_ssize_t n) {
-        Py_ssize_t i = 0, whole = n - n % 4;
-        for (; i < whole; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_cbrt(_mm256_loadu_pd(x + i)));
-        for (; i < n; ++i) y[i] = cbrt(x[i]);
-    }
-    __attribute__((target("avx2,fma"))) static void hedgecore_log4(const double *x, double *y, Py_ssize_t n) {
-        Py_ssize_t i = 0, whole = n - n % 4;
-        for (; i < whole; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_log(_mm256_loadu_pd(x + i)));
-        for (; i < n; ++i) y[i] = log(x[i]);
-    }
-    __attribute__((target("avx2,fma"))) static void hedgecore_sin4(const double *x, double *y, Py_ssize_t n) {
-        Py_ssize_t i = 0, whole = n - n % 4;
-        for (; i < whole; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_sin(_mm256_loadu_pd(x + i)));
-        for (; i < n; ++i) y[i] = sin(x[i]);
-    }
-    __attribute__((target("avx2,fma"))) static void hedgecore_cos4(const double *x, double *y, Py_ssize_t n) {
-        Py_ssize_t i = 0, whole = n - n % 4;
-        for (; i < whole; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_cos(_mm256_loadu_pd(x + i)));
-        for (; i < n; ++i) y[i] = cos(x[i]);
-    }
-    __attribute__((target("avx2,fma"))) static void hedgecore_sqrt4(const double *x, double *y, Py_ssize_t n) {
-        Py_ssize_t i = 0, whole = n - n % 4;
-        for (; i < whole; i += 4) _mm256_storeu_pd(y + i, _mm256_sqrt_pd(_mm256_loadu_pd(x + i)));
-        for (; i < n; ++i) y[i] = sqrt(x[i]);
-    }
+    /* One AVX2 array function per routine: four lanes at a time, libm for the tail. */
+    #define HEDGECORE_MVEC4(name, vector_call) \
+        __attribute__((target("avx2,fma"))) \
+        static void hedgecore_##name##4(const double *x, double *y, Py_ssize_t n) { \
+            Py_ssize_t i = 0, whole = n - n % 4; \
+            for (; i < whole; i += 4) _mm256_storeu_pd(y + i, vector_call(_mm256_loadu_pd(x + i))); \
+            for (; i < n; ++i) y[i] = name(x[i]); \
+        }
+    HEDGECORE_MVEC4(exp, _ZGVdN4v_exp)
+    HEDGECORE_MVEC4(erfc, _ZGVdN4v_erfc)
+    HEDGECORE_MVEC4(cbrt, _ZGVdN4v_cbrt)
+    HEDGECORE_MVEC4(log, _ZGVdN4v_log)
+    HEDGECORE_MVEC4(sin, _ZGVdN4v_sin)
+    HEDGECORE_MVEC4(cos, _ZGVdN4v_cos)
+    HEDGECORE_MVEC4(sqrt, _mm256_sqrt_pd)
     #pragma GCC diagnostic pop
     static int hedgecore_use_mvec = 0;
     static void hedgecore_detect_simd(void) {
@@ -126,48 +106,25 @@ cdef extern from *:
     static int hedgecore_use_mvec = 0;
     static void hedgecore_detect_simd(void) {}
     #endif
-    static void hedgecore_vector_exp(const double *x, double *y, Py_ssize_t n) {
+    /* hedgecore_vector_NAME(x, y, n): y = NAME(x) over n doubles, through the AVX2 copy
+       when the CPU has it. */
     #if HEDGECORE_LIBMVEC
-        if (hedgecore_use_mvec) { hedgecore_exp4(x, y, n); return; }
+    #define HEDGECORE_MVEC_DISPATCH(name) if (hedgecore_use_mvec) { hedgecore_##name##4(x, y, n); return; }
+    #else
+    #define HEDGECORE_MVEC_DISPATCH(name)
     #endif
-        for (Py_ssize_t i = 0; i < n; ++i) y[i] = exp(x[i]);
-    }
-    static void hedgecore_vector_erfc(const double *x, double *y, Py_ssize_t n) {
-    #if HEDGECORE_LIBMVEC
-        if (hedgecore_use_mvec) { hedgecore_erfc4(x, y, n); return; }
-    #endif
-        for (Py_ssize_t i = 0; i < n; ++i) y[i] = erfc(x[i]);
-    }
-    static void hedgecore_vector_cbrt(const double *x, double *y, Py_ssize_t n) {
-    #if HEDGECORE_LIBMVEC
-        if (hedgecore_use_mvec) { hedgecore_cbrt4(x, y, n); return; }
-    #endif
-        for (Py_ssize_t i = 0; i < n; ++i) y[i] = cbrt(x[i]);
-    }
-    static void hedgecore_vector_log(const double *x, double *y, Py_ssize_t n) {
-    #if HEDGECORE_LIBMVEC
-        if (hedgecore_use_mvec) { hedgecore_log4(x, y, n); return; }
-    #endif
-        for (Py_ssize_t i = 0; i < n; ++i) y[i] = log(x[i]);
-    }
-    static void hedgecore_vector_sin(const double *x, double *y, Py_ssize_t n) {
-    #if HEDGECORE_LIBMVEC
-        if (hedgecore_use_mvec) { hedgecore_sin4(x, y, n); return; }
-    #endif
-        for (Py_ssize_t i = 0; i < n; ++i) y[i] = sin(x[i]);
-    }
-    static void hedgecore_vector_cos(const double *x, double *y, Py_ssize_t n) {
-    #if HEDGECORE_LIBMVEC
-        if (hedgecore_use_mvec) { hedgecore_cos4(x, y, n); return; }
-    #endif
-        for (Py_ssize_t i = 0; i < n; ++i) y[i] = cos(x[i]);
-    }
-    static void hedgecore_vector_sqrt(const double *x, double *y, Py_ssize_t n) {
-    #if HEDGECORE_LIBMVEC
-        if (hedgecore_use_mvec) { hedgecore_sqrt4(x, y, n); return; }
-    #endif
-        for (Py_ssize_t i = 0; i < n; ++i) y[i] = sqrt(x[i]);
-    }
+    #define HEDGECORE_VECTOR(name) \
+        static void hedgecore_vector_##name(const double *x, double *y, Py_ssize_t n) { \
+            HEDGECORE_MVEC_DISPATCH(name) \
+            for (Py_ssize_t i = 0; i < n; ++i) y[i] = name(x[i]); \
+        }
+    HEDGECORE_VECTOR(exp)
+    HEDGECORE_VECTOR(erfc)
+    HEDGECORE_VECTOR(cbrt)
+    HEDGECORE_VECTOR(log)
+    HEDGECORE_VECTOR(sin)
+    HEDGECORE_VECTOR(cos)
+    HEDGECORE_VECTOR(sqrt)
     """
     const double TWO_PI "HEDGECORE_TWO_PI"
     double band_move "hedgecore_band_move"(double cur, double centre, double outer,
