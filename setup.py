@@ -41,8 +41,11 @@ COMPILED_MODULES = {
 # and infinities included; nothing in hedgecore reads errno or enables FP traps. Not
 # -ffast-math or -ffinite-math-only, which would. -ffp-contract=off: the module fuses
 # multiply-adds only where it says so (see _greeks.pyx), the same on every platform.
+# _sim: the same three, for the same reasons: its lane kernels (Box-Muller normals, exp,
+# the normal CDF, the trade pass; see _sim.pyx) vectorise only with the first two.
 GNU_EXTRA_COMPILE_ARGS = {
     "_greeks": ["-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"],
+    "_sim": ["-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"],
 }
 
 

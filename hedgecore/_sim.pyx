@@ -23,7 +23,7 @@ PnL is cash + spot hedge value + coin premium value + model value of unexpired o
 
 from cython.parallel cimport prange
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
-from libc.math cimport exp, log, sqrt, fabs, NAN
+from libc.math cimport erfc, exp, log, sqrt, fabs, NAN
 from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from libc.stdlib cimport malloc, free
 from numpy.random cimport bitgen_t
@@ -35,7 +35,9 @@ from numpy.random.c_distributions cimport (
     random_interval,
 )
 
-from hedgecore._maths cimport greeks_t, option_greeks, MODEL_BSM, SQRT1_2, INV_SQRT_2PI
+from hedgecore._maths cimport (
+    greeks_t, option_greeks, MODEL_BSM, SQRT1_2, INV_SQRT_2PI, SQRT32,
+)
 from hedgecore._bands cimport (
     leland_vol,
     nested,
@@ -47,26 +49,15 @@ from hedgecore._bands cimport (
 
 import numpy as np
 
-# Vector erfc, exp, cbrt, log, sin and cos. On x86-64 glibc >= 2.35 with AVX2 at run time they call libmvec's
-# 4-wide variants (a few ulp, like the scalar libm; libm.so pulls libmvec in as needed);
-# elsewhere they are plain loops over libm. They are the cost centre of the kernel.
+# glibc's libmvec: on x86-64 glibc >= 2.35 with AVX2 at run time, the 4-wide exp, erfc,
+# cbrt, log, sin and cos (a few ulp, like the scalar libm; libm.so pulls libmvec in as
+# needed). Table-driven, they beat the portable polynomials below on the same CPU, so the
+# GBM step and the delta use them when present (hs_gbm, hs_cdf). vector_exp and
+# vector_cbrt: y = f(x) over n doubles, through libmvec when present, else plain libm loops.
 cdef extern from *:
     """
     #include <math.h>
     #define HEDGECORE_TWO_PI 6.28318530717958647693
-    /* A select and _bands.hedge_after_band built on it, by bit masks so that the compiler
-       cannot turn them into branches: band exits and trades are not predictable lane to lane
-       (a mispredicted branch costs more than the whole band arithmetic). */
-    #include <stdint.h>
-    #include <string.h>
-    static inline double hedgecore_select(int condition, double if_true, double if_false) {
-        return condition ? if_true : if_false;
-    }
-    static inline double hedgecore_band_move(double cur, double centre, double outer, double inner) {
-        double deviation = cur - centre;
-        int above = deviation > outer, below = deviation < -outer;
-        return hedgecore_select(below, centre - inner, hedgecore_select(above, centre + inner, cur));
-    }
     #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) \
         && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) \
         && !defined(HEDGECORE_NO_LIBMVEC)
@@ -89,12 +80,7 @@ cdef extern from *:
             for (; i < n; ++i) y[i] = name(x[i]); \
         }
     HEDGECORE_MVEC4(exp, _ZGVdN4v_exp)
-    HEDGECORE_MVEC4(erfc, _ZGVdN4v_erfc)
     HEDGECORE_MVEC4(cbrt, _ZGVdN4v_cbrt)
-    HEDGECORE_MVEC4(log, _ZGVdN4v_log)
-    HEDGECORE_MVEC4(sin, _ZGVdN4v_sin)
-    HEDGECORE_MVEC4(cos, _ZGVdN4v_cos)
-    HEDGECORE_MVEC4(sqrt, _mm256_sqrt_pd)
     #pragma GCC diagnostic pop
     static int hedgecore_use_mvec = 0;
     static void hedgecore_detect_simd(void) {
@@ -119,28 +105,389 @@ cdef extern from *:
             for (Py_ssize_t i = 0; i < n; ++i) y[i] = name(x[i]); \
         }
     HEDGECORE_VECTOR(exp)
-    HEDGECORE_VECTOR(erfc)
     HEDGECORE_VECTOR(cbrt)
-    HEDGECORE_VECTOR(log)
-    HEDGECORE_VECTOR(sin)
-    HEDGECORE_VECTOR(cos)
-    HEDGECORE_VECTOR(sqrt)
     """
-    const double TWO_PI "HEDGECORE_TWO_PI"
-    double band_move "hedgecore_band_move"(double cur, double centre, double outer,
-                                           double inner) noexcept nogil
-    double select "hedgecore_select"(bint condition, double if_true, double if_false) noexcept nogil
     void detect_simd "hedgecore_detect_simd"() noexcept nogil
     bint uses_libmvec "hedgecore_use_mvec"
     void vector_exp "hedgecore_vector_exp"(const double* x, double* y, Py_ssize_t n) noexcept nogil
-    void vector_erfc "hedgecore_vector_erfc"(const double* x, double* y, Py_ssize_t n) noexcept nogil
     void vector_cbrt "hedgecore_vector_cbrt"(const double* x, double* y, Py_ssize_t n) noexcept nogil
-    void vector_sqrt "hedgecore_vector_sqrt"(const double* x, double* y, Py_ssize_t n) noexcept nogil
-    void vector_cos "hedgecore_vector_cos"(const double* x, double* y, Py_ssize_t n) noexcept nogil
-    void vector_sin "hedgecore_vector_sin"(const double* x, double* y, Py_ssize_t n) noexcept nogil
-    void vector_log "hedgecore_vector_log"(const double* x, double* y, Py_ssize_t n) noexcept nogil
 
 detect_simd()
+
+
+# Portable vector kernels of the GBM step and the Black-Scholes delta (normals, exp, the
+# normal CDF), branch-free and table-free so that the compiler vectorises their loops over
+# the LANES paths of a group: SSE2/NEON on any build, and on x86-64 with GCC or clang a
+# second AVX2+FMA copy chosen at import when the CPU has it (HEDGECORE_NO_AVX2=1 forces the
+# baseline). Plain C elsewhere (MSVC). The module is compiled with -fno-math-errno
+# -fno-trapping-math -ffp-contract=off on GCC/Clang (setup.py), as _greeks is; multiply-adds
+# are fused only where HS_MADD says so, in the AVX2 copy.
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    #include <stdlib.h>
+    #include <math.h>
+    #define HS_LANES 64
+    #define HS_HALF (HS_LANES / 2)
+    #if defined(__GNUC__)
+    #define HS_INLINE __attribute__((always_inline)) inline
+    #else
+    #define HS_INLINE CYTHON_INLINE
+    #endif
+    #if defined(_MSC_VER)
+    #define HS_RESTRICT __restrict
+    #else
+    #define HS_RESTRICT restrict
+    #endif
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    #define HS_X86_DISPATCH 1
+    #define HS_MADD(fused, a, b, c) ((fused) ? __builtin_fma((a), (b), (c)) : (a) * (b) + (c))
+    #else
+    #define HS_MADD(fused, a, b, c) ((a) * (b) + (c))
+    #endif
+
+    static HS_INLINE uint64_t hs_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
+    static HS_INLINE double hs_from_bits(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
+    /* mask (all ones or zero) ? a : b, by bits */
+    static HS_INLINE double hs_blend(uint64_t mask, double a, double b) {
+        return hs_from_bits((hs_bits(a) & mask) | (hs_bits(b) & ~mask));
+    }
+
+    /* exp(x) as _greeks' hc_exp: within 2 ulp of libm's for -708 <= x <= 709, 0 below,
+       +inf above, NaN for NaN; x = k ln2 + r, Taylor to degree 13 on |r| <= ln2/2, 2^k
+       built in the exponent bits (1.5*2^52 shift for the rounding). */
+    static HS_INLINE double hs_exp(double x, int fused) {
+        const double shift = 6755399441055744.0;
+        double xc = x < -708.0 ? -708.0 : x;
+        xc = xc > 709.0 ? 709.0 : xc;
+        double t = xc * 1.4426950408889634 + shift;
+        double kd = t - shift;
+        double r = (xc - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
+        double p = 1.6059043836821613e-10;
+        p = HS_MADD(fused, p, r, 2.08767569878681e-09);
+        p = HS_MADD(fused, p, r, 2.505210838544172e-08);
+        p = HS_MADD(fused, p, r, 2.755731922398589e-07);
+        p = HS_MADD(fused, p, r, 2.7557319223985893e-06);
+        p = HS_MADD(fused, p, r, 2.48015873015873e-05);
+        p = HS_MADD(fused, p, r, 0.0001984126984126984);
+        p = HS_MADD(fused, p, r, 0.001388888888888889);
+        p = HS_MADD(fused, p, r, 0.008333333333333333);
+        p = HS_MADD(fused, p, r, 0.041666666666666664);
+        p = HS_MADD(fused, p, r, 0.16666666666666666);
+        p = HS_MADD(fused, p, r, 0.5);
+        p = HS_MADD(fused, p, r, 1.0);
+        p = HS_MADD(fused, p, r, 1.0);
+        double y = p * hs_from_bits((hs_bits(t) << 52) + 0x3ff0000000000000ULL);
+        y = x < -708.0 ? 0.0 : y;
+        return x > 709.0 ? HUGE_VAL : y;
+    }
+
+    /* log(x) for normal positive x, as _greeks' hc_log: x = 2^k m, m in [sqrt(1/2),
+       sqrt(2)), log m = 2 atanh((m-1)/(m+1)), series to s^21. */
+    static HS_INLINE double hs_log(double x, int fused) {
+        uint64_t u = hs_bits(x);
+        double m = hs_from_bits((u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
+        double upper = m > 1.4142135623730951 ? 1.0 : 0.0;
+        m = m > 1.4142135623730951 ? 0.5 * m : m;
+        double kd = (hs_from_bits((u >> 52) | 0x4330000000000000ULL) - 4503599627370496.0) - 1023.0
+                    + upper;
+        double f = m - 1.0;
+        double s = f / (2.0 + f);
+        double z = s * s;
+        double p = 0.047619047619047616;
+        p = HS_MADD(fused, p, z, 0.05263157894736842);
+        p = HS_MADD(fused, p, z, 0.058823529411764705);
+        p = HS_MADD(fused, p, z, 0.06666666666666667);
+        p = HS_MADD(fused, p, z, 0.07692307692307693);
+        p = HS_MADD(fused, p, z, 0.09090909090909091);
+        p = HS_MADD(fused, p, z, 0.1111111111111111);
+        p = HS_MADD(fused, p, z, 0.14285714285714285);
+        p = HS_MADD(fused, p, z, 0.2);
+        p = HS_MADD(fused, p, z, 0.3333333333333333);
+        double two_s = 2.0 * s;
+        return kd * 6.93147180369123816490e-01
+               + (two_s + two_s * z * p + kd * 1.90821492927058770002e-10);
+    }
+
+    /* LANES standard normals by Box-Muller from LANES uniforms u in [0, 1) (multiples of
+       2^-53, as numpy's doubles): z[j] = R cos(2 pi v), z[j + LANES/2] = R sin(2 pi v) with
+       R = sqrt(-2 ln(1 - u[j])), v = u[j + LANES/2]. The angle is reduced exactly in turns:
+       v = q/4 + f with q the nearest quarter and |f| <= 1/8 (exact in binary), then sin and
+       cos of 2 pi f (|2 pi f| <= pi/4) by Taylor to degree 15/16 (next terms < 5e-17) and
+       the quadrant applied by selects. Then the GBM step of every lane, log S += drift +
+       vol z, and S = exp(log S). */
+    static HS_INLINE void hs_gbm_body(int fused, const double *HS_RESTRICT u,
+                                      double *HS_RESTRICT z, double *HS_RESTRICT log_spot,
+                                      double *HS_RESTRICT spot, double drift, double vol) {
+        const double shift = 6755399441055744.0;
+        for (int j = 0; j < HS_HALF; ++j)
+            z[j] = sqrt(-2.0 * hs_log(1.0 - u[j], fused));
+        for (int j = 0; j < HS_HALF; ++j) {
+            double v = u[j + HS_HALF];
+            double t = 4.0 * v + shift;
+            uint64_t q = hs_bits(t);
+            double f = v - 0.25 * (t - shift);
+            double r = 6.28318530717958647693 * f;
+            double r2 = r * r;
+            double s = -7.647163731819816e-13;
+            s = HS_MADD(fused, s, r2, 1.6059043836821613e-10);
+            s = HS_MADD(fused, s, r2, -2.505210838544172e-08);
+            s = HS_MADD(fused, s, r2, 2.7557319223985893e-06);
+            s = HS_MADD(fused, s, r2, -0.0001984126984126984);
+            s = HS_MADD(fused, s, r2, 0.008333333333333333);
+            s = HS_MADD(fused, s, r2, -0.16666666666666666);
+            s = r + r * (r2 * s);
+            double c = 4.779477332387385e-14;
+            c = HS_MADD(fused, c, r2, -1.1470745597729725e-11);
+            c = HS_MADD(fused, c, r2, 2.08767569878681e-09);
+            c = HS_MADD(fused, c, r2, -2.755731922398589e-07);
+            c = HS_MADD(fused, c, r2, 2.48015873015873e-05);
+            c = HS_MADD(fused, c, r2, -0.001388888888888889);
+            c = HS_MADD(fused, c, r2, 0.041666666666666664);
+            c = HS_MADD(fused, c, r2, -0.5);
+            c = HS_MADD(fused, c, r2, 1.0);
+            /* angle = q pi/2 + r: an odd q swaps sin and cos, q = 2, 3 negate the sine,
+               q = 1, 2 the cosine */
+            uint64_t odd = (uint64_t)0 - (q & 1), sin_neg = (q & 2) << 62;
+            uint64_t cos_neg = ((q + 1) & 2) << 62;
+            double sin_v = hs_from_bits(hs_bits(hs_blend(odd, c, s)) ^ sin_neg);
+            double cos_v = hs_from_bits(hs_bits(hs_blend(odd, s, c)) ^ cos_neg);
+            double radius = z[j];
+            z[j] = radius * cos_v;
+            z[j + HS_HALF] = radius * sin_v;
+        }
+        for (int j = 0; j < HS_LANES; ++j) {
+            double x = log_spot[j] + drift + vol * z[j];
+            log_spot[j] = x;
+            spot[j] = hs_exp(x, fused);
+        }
+    }
+
+    /* The Black-Scholes delta term of every lane: with d = (log_spot + shift) * scale,
+       cdf2 = 2 N(d) = erfc(-d / sqrt 2) and gauss = exp(-d^2 / 2). Cody's central and tail
+       rationals (as _greeks' hc_norm_cdf) are both evaluated and one selected, so that
+       there is no branch. Returns nonzero when a lane has |d| > sqrt(32) or NaN, where the
+       caller recomputes cdf2 with libm's erfc (near expiry, far from the money). */
+    static HS_INLINE int hs_cdf_body(const double *HS_RESTRICT log_spot, double shift,
+                                     double scale, int fused, double *HS_RESTRICT x_out,
+                                     double *HS_RESTRICT cdf2, double *HS_RESTRICT gauss) {
+        uint64_t outside = 0;
+        /* short loops rather than one long dependency chain per lane, so that the
+           out-of-order window overlaps consecutive iterations */
+        for (int j = 0; j < HS_LANES; ++j) {
+            double x = (log_spot[j] + shift) * scale;
+            x_out[j] = x;
+            gauss[j] = hs_exp(-0.5 * (x * x), fused);
+        }
+        for (int j = 0; j < HS_LANES; ++j) {
+            double x = x_out[j];
+            double y = fabs(x);
+            double xsq = x * x;
+            double num_c = ((((0.065682337918207449113 * xsq + 2.2352520354606839287) * xsq
+                              + 161.02823106855587881) * xsq + 1067.6894854603709582) * xsq
+                            + 18154.981253343561249);
+            double den_c = ((((xsq + 47.20258190468824187) * xsq + 976.09855173777669322) * xsq
+                             + 10260.932208618978205) * xsq + 45507.789335026729956);
+            double num_t = ((((((((1.0765576773720192317e-8 * y + 0.39894151208813466764) * y
+                                   + 8.8831497943883759412) * y + 93.506656132177855979) * y
+                                 + 597.27027639480026226) * y + 2494.5375852903726711) * y
+                               + 6848.1904505362823326) * y + 11602.651437647350124) * y
+                             + 9842.7148383839780218);
+            double den_t = ((((((((y + 22.266688044328115691) * y + 235.38790178262499861) * y
+                                  + 1519.377599407554805) * y + 6485.558298266760755) * y
+                                + 18615.571640885098091) * y + 34900.952721145977266) * y
+                              + 38912.003286093271411) * y + 19685.429676859990727);
+            /* one division: selected by bits, which the compiler does not split into a
+               division per branch */
+            uint64_t central = (uint64_t)0 - (uint64_t)(y <= 0.67448975);
+            double ratio = hs_blend(central, x * num_c, num_t) / hs_blend(central, den_c, den_t);
+            double tail = gauss[j] * ratio;
+            double upper = x < 0.0 ? tail : 1.0 - tail;
+            cdf2[j] = 2.0 * hs_blend(central, 0.5 + ratio, upper);
+        }
+        for (int j = 0; j < HS_LANES; ++j)
+            outside |= (uint64_t)0 - (uint64_t)!(fabs(x_out[j]) <= 5.656854249492380195206754896838);
+        return outside > 0;
+    }
+
+    /* The trade pass of a policy over the lanes: band (or target), trade test, costs,
+       cash, counts; a select per lane instead of a branch (exits are a coin toss). */
+    #define HS_TRADE_ARGS int use_band, int step, int min_interval, double min_trade, \
+        double cost_rate, double fixed_cost, double impact_coef, double inv_adv, \
+        double discount, double spot_hedge, int inverse, \
+        const double *HS_RESTRICT exposure, const double *HS_RESTRICT centre, \
+        const double *HS_RESTRICT outer, const double *HS_RESTRICT inner, \
+        const double *HS_RESTRICT spot, double *HS_RESTRICT cash, \
+        double *HS_RESTRICT cost_sum, double *HS_RESTRICT trade_count, \
+        int64_t *HS_RESTRICT last_trade, double *HS_RESTRICT hedge
+    static HS_INLINE void hs_trade_body(HS_TRADE_ARGS) {
+        int impact = impact_coef > 0.0;
+        double scale_by_spot = inverse ? 1.0 : 0.0;
+        for (int j = 0; j < HS_LANES; ++j) {
+            double cur = exposure[j], c = centre[j], o = outer[j], in = inner[j];
+            double deviation = cur - c;
+            double banded = deviation < -o ? c - in : (deviation > o ? c + in : cur);
+            double new_hedge = use_band ? banded : c;
+            double change = new_hedge - cur;
+            double size = fabs(change);
+            double s = spot[j];
+            int64_t last = last_trade[j];
+            /* all 64-bit lanes, and every store unconditional: a conditional store becomes a
+               masked store (slow on AMD) or a branch */
+            uint64_t traded = (uint64_t)0 - (uint64_t)((size > 1e-13 * fabs(new_hedge))
+                & (size >= min_trade) & ((last < 0) | (step - last >= min_interval)));
+            double charge = cost_rate * s * size + fixed_cost;
+            double with_impact = charge + impact_coef * s * size * sqrt(size * inv_adv);
+            charge = impact ? with_impact : charge;
+            double cash_new = cash[j] - (charge + change * s * spot_hedge) * discount;
+            double hedge_new = new_hedge * (scale_by_spot != 0.0 ? s : 1.0);
+            cash[j] = hs_blend(traded, cash_new, cash[j]);
+            cost_sum[j] = hs_blend(traded, cost_sum[j] + charge, cost_sum[j]);
+            trade_count[j] = hs_blend(traded, trade_count[j] + 1.0, trade_count[j]);
+            hedge[j] = hs_blend(traded, hedge_new, hedge[j]);
+            last_trade[j] = (int64_t)(((uint64_t)step & traded) | ((uint64_t)last & ~traded));
+        }
+    }
+
+    static void hs_gbm_base(const double *u, double *z, double *log_spot, double *spot,
+                            double drift, double vol) {
+        hs_gbm_body(0, u, z, log_spot, spot, drift, vol);
+    }
+    static int hs_cdf_base(const double *log_spot, double shift, double scale, double *x,
+                           double *cdf, double *half_gauss) {
+        return hs_cdf_body(log_spot, shift, scale, 0, x, cdf, half_gauss);
+    }
+    static void hs_trade_base(HS_TRADE_ARGS) {
+        hs_trade_body(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
+                      impact_coef, inv_adv, discount, spot_hedge, inverse, exposure, centre,
+                      outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
+    }
+    #ifdef HS_X86_DISPATCH
+    __attribute__((target("avx2,fma")))
+    static void hs_gbm_avx2(const double *u, double *z, double *log_spot, double *spot,
+                            double drift, double vol) {
+        hs_gbm_body(1, u, z, log_spot, spot, drift, vol);
+    }
+    __attribute__((target("avx2,fma")))
+    static int hs_cdf_avx2(const double *log_spot, double shift, double scale, double *x,
+                           double *cdf, double *half_gauss) {
+        return hs_cdf_body(log_spot, shift, scale, 1, x, cdf, half_gauss);
+    }
+    __attribute__((target("avx2,fma")))
+    static void hs_trade_avx2(HS_TRADE_ARGS) {
+        hs_trade_body(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
+                      impact_coef, inv_adv, discount, spot_hedge, inverse, exposure, centre,
+                      outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
+    }
+    #endif
+
+    static int hs_use_avx2 = 0;
+    static int hs_init(void) {
+    #ifdef HS_X86_DISPATCH
+        __builtin_cpu_init();
+        hs_use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+            && !getenv("HEDGECORE_NO_AVX2");
+    #endif
+        return hs_use_avx2;
+    }
+    #if HEDGECORE_LIBMVEC
+    /* With libmvec: its AVX2 log, sin, cos, exp and erfc (a few ulp, faster here than the
+       portable polynomials: table-driven), four lanes at a time. */
+    #pragma GCC diagnostic push
+    #pragma GCC diagnostic ignored "-Wpsabi"
+    __attribute__((target("avx2,fma")))
+    static void hs_gbm_mvec(const double *u, double *z, double *log_spot, double *spot,
+                            double drift, double vol) {
+        const __m256d one = _mm256_set1_pd(1.0), minus_two = _mm256_set1_pd(-2.0);
+        const __m256d two_pi = _mm256_set1_pd(HEDGECORE_TWO_PI);
+        const __m256d vdrift = _mm256_set1_pd(drift), vvol = _mm256_set1_pd(vol);
+        for (int j = 0; j < HS_HALF; j += 4) {
+            __m256d log_u = _ZGVdN4v_log(_mm256_sub_pd(one, _mm256_loadu_pd(u + j)));
+            __m256d radius = _mm256_sqrt_pd(_mm256_mul_pd(minus_two, log_u));
+            __m256d angle = _mm256_mul_pd(two_pi, _mm256_loadu_pd(u + j + HS_HALF));
+            _mm256_storeu_pd(z + j, _mm256_mul_pd(_ZGVdN4v_cos(angle), radius));
+            _mm256_storeu_pd(z + j + HS_HALF, _mm256_mul_pd(_ZGVdN4v_sin(angle), radius));
+        }
+        for (int j = 0; j < HS_LANES; j += 4) {
+            __m256d x = _mm256_add_pd(_mm256_add_pd(_mm256_loadu_pd(log_spot + j), vdrift),
+                                      _mm256_mul_pd(vvol, _mm256_loadu_pd(z + j)));
+            _mm256_storeu_pd(log_spot + j, x);
+            _mm256_storeu_pd(spot + j, _ZGVdN4v_exp(x));
+        }
+    }
+    __attribute__((target("avx2,fma")))
+    static void hs_cdf_mvec(const double *log_spot, double shift, double erfc_scale,
+                            int need_gauss, double *arg, double *cdf2, double *gauss) {
+        const __m256d vshift = _mm256_set1_pd(shift), vscale = _mm256_set1_pd(erfc_scale);
+        const __m256d sign = _mm256_set1_pd(-0.0);
+        for (int j = 0; j < HS_LANES; j += 4) {
+            __m256d a = _mm256_mul_pd(_mm256_add_pd(_mm256_loadu_pd(log_spot + j), vshift), vscale);
+            _mm256_storeu_pd(arg + j, a);
+            _mm256_storeu_pd(cdf2 + j, _ZGVdN4v_erfc(a));
+            if (need_gauss)
+                _mm256_storeu_pd(gauss + j, _ZGVdN4v_exp(_mm256_mul_pd(_mm256_xor_pd(a, sign), a)));
+        }
+    }
+    #pragma GCC diagnostic pop
+    #endif
+
+    /* The GBM step of the LANES paths from LANES uniforms: normals z, log S, S. */
+    static void hs_gbm(const double *u, double *z, double *log_spot, double *spot,
+                       double drift, double vol) {
+    #if HEDGECORE_LIBMVEC
+        if (hedgecore_use_mvec) { hs_gbm_mvec(u, z, log_spot, spot, drift, vol); return; }
+    #endif
+    #ifdef HS_X86_DISPATCH
+        if (hs_use_avx2) { hs_gbm_avx2(u, z, log_spot, spot, drift, vol); return; }
+    #endif
+        hs_gbm_base(u, z, log_spot, spot, drift, vol);
+    }
+    /* cdf2 = 2 N(d) and gauss = exp(-d^2/2) (only if need_gauss: libmvec's path skips it
+       otherwise) of d = (log S + shift) * scale on every lane; erfc_scale = -scale / sqrt 2.
+       Returns nonzero if some lane needs the caller's scalar erfc (portable path only);
+       `arg` receives d there. */
+    static int hs_cdf(const double *log_spot, double shift, double scale, double erfc_scale,
+                      int need_gauss, double *arg, double *cdf2, double *gauss) {
+    #if HEDGECORE_LIBMVEC
+        if (hedgecore_use_mvec) {
+            hs_cdf_mvec(log_spot, shift, erfc_scale, need_gauss, arg, cdf2, gauss);
+            return 0;
+        }
+    #endif
+    #ifdef HS_X86_DISPATCH
+        if (hs_use_avx2) return hs_cdf_avx2(log_spot, shift, scale, arg, cdf2, gauss);
+    #endif
+        return hs_cdf_base(log_spot, shift, scale, arg, cdf2, gauss);
+    }
+    static void hs_trade(HS_TRADE_ARGS) {
+    #ifdef HS_X86_DISPATCH
+        if (hs_use_avx2) {
+            hs_trade_avx2(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
+                          impact_coef, inv_adv, discount, spot_hedge, inverse, exposure, centre,
+                          outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
+            return;
+        }
+    #endif
+        hs_trade_base(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
+                      impact_coef, inv_adv, discount, spot_hedge, inverse, exposure, centre,
+                      outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
+    }
+    """
+    int vector_init "hs_init"() noexcept nogil
+    void gbm_lanes "hs_gbm"(const double* u, double* z, double* log_spot, double* spot,
+                            double drift, double vol) noexcept nogil
+    int cdf_lanes "hs_cdf"(const double* log_spot, double shift, double scale, double erfc_scale,
+                           bint need_gauss, double* arg, double* cdf2, double* gauss) noexcept nogil
+    void trade_lanes "hs_trade"(bint use_band, int step, int min_interval, double min_trade,
+                                double cost_rate, double fixed_cost, double impact_coef,
+                                double inv_adv, double discount, double spot_hedge,
+                                bint inverse, const double* exposure, const double* centre,
+                                const double* outer, const double* inner, const double* spot,
+                                double* cash, double* cost_sum, double* trade_count,
+                                int64_t* last_trade, double* hedge) noexcept nogil
+
+cdef int _uses_avx2 = vector_init()
 
 
 def simd_enabled():
@@ -267,6 +614,7 @@ cdef struct scratch_t:
     double* arg
     double* work
     double* work2
+    double* gauss               # exp(-d^2/2) of the last normal CDF
     double* centre              # band of the policy being decided
     double* outer
     double* inner
@@ -278,32 +626,11 @@ cdef struct scratch_t:
     double* cost
     double* funding
     double* trades
-    int* last_trade
+    int64_t* last_trade
 
 
 cdef enum:
     HALF_LANES = LANES // 2
-
-
-cdef inline void gaussian_lanes(bitgen_t* rng, double* out, double* work) noexcept nogil:
-    """LANES standard normals by the Box-Muller transform of LANES uniforms of the block's
-    stream: out[j] = r_j cos(t_j), out[j + LANES/2] = r_j sin(t_j) with r_j = sqrt(-2 ln(1 - u_j)),
-    t_j = 2 pi u_{j + LANES/2}. Exact in distribution like numpy's ziggurat, but its log,
-    sin and cos vectorise, which halves the cost of a GBM step."""
-    cdef Py_ssize_t j
-    random_standard_uniform_fill(rng, LANES, work)
-    for j in range(HALF_LANES):
-        work[j] = 1.0 - work[j]                         # (0, 1]: the log is finite
-        work[j + HALF_LANES] = TWO_PI * work[j + HALF_LANES]
-    vector_log(work, work, HALF_LANES)
-    vector_cos(work + HALF_LANES, out, HALF_LANES)
-    vector_sin(work + HALF_LANES, out + HALF_LANES, HALF_LANES)
-    for j in range(HALF_LANES):
-        work[j] = -2.0 * work[j]
-    vector_sqrt(work, work, HALF_LANES)
-    for j in range(HALF_LANES):
-        out[j] = out[j] * work[j]
-        out[j + HALF_LANES] = out[j + HALF_LANES] * work[j]
 
 
 cdef inline Py_ssize_t table_index(const book_t* book, Py_ssize_t coef_set, Py_ssize_t step,
@@ -468,7 +795,8 @@ cdef inline void book_delta_lanes(const book_t* book, Py_ssize_t coef_set, Py_ss
     cdef Py_ssize_t i, n, lane, base
     cdef double shift, scale, coef_delta, coef_gamma, omega
     cdef double* arg = st.arg
-    cdef double* work = st.work
+    cdef double* cdf2 = st.work
+    cdef double* gauss = st.gauss
     for lane in range(n_lanes):
         delta[lane] = 0.0
         gamma[lane] = 0.0
@@ -478,22 +806,22 @@ cdef inline void book_delta_lanes(const book_t* book, Py_ssize_t coef_set, Py_ss
         omega = book.omega[i]
         base = table_index(book, coef_set, step, i)
         for n in range(book.n_terms):
+            # position delta: q w omega N(omega d1), d1 = (log S + shift) inv_sdt, from
+            # cdf2 = 2 N(omega d1) = erfc(-omega d1 / sqrt 2)
             shift = book.shift[base + n]
-            # N(omega d1) = erfc(-omega d1 / sqrt 2) / 2
-            scale = -omega * book.inv_sdt[base + n] * SQRT1_2
+            scale = omega * book.inv_sdt[base + n]
             coef_delta = 0.5 * omega * book.quantity[i] * book.weight[base + n]
+            if cdf_lanes(st.log_spot, shift, scale, -omega * book.inv_sdt[base + n] * SQRT1_2,
+                         with_gamma, arg, cdf2, gauss):
+                for lane in range(n_lanes):
+                    if not fabs(arg[lane]) <= SQRT32:
+                        cdf2[lane] = erfc(-arg[lane] * SQRT1_2)
             for lane in range(n_lanes):
-                arg[lane] = (st.log_spot[lane] + shift) * scale
-            vector_erfc(arg, work, n_lanes)
-            for lane in range(n_lanes):
-                delta[lane] += coef_delta * work[lane]
+                delta[lane] += coef_delta * cdf2[lane]
             if with_gamma:
                 coef_gamma = INV_SQRT_2PI * book.quantity[i] * book.weight[base + n] * book.inv_sdt[base + n]
                 for lane in range(n_lanes):
-                    work[lane] = -arg[lane] * arg[lane]          # -d1^2 / 2
-                vector_exp(work, work, n_lanes)
-                for lane in range(n_lanes):
-                    gamma[lane] += coef_gamma * work[lane]
+                    gamma[lane] += coef_gamma * gauss[lane]
     if with_gamma:
         for lane in range(n_lanes):
             gamma[lane] = gamma[lane] / st.spot[lane]
@@ -520,17 +848,17 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
     cdef Py_ssize_t p, lane, base, trace_len = book.steps + 1
     cdef const policy_t* pol
     cdef bint have_delta = False, have_gamma = False, single = book.n_options == 1
-    cdef bint first = step == 0, use_band, traded
+    cdef bint first = step == 0, use_band
     cdef double* cash
     cdef double* cost_sum
     cdef double* trade_count
     cdef double* hedge
-    cdef int* last_trade
+    cdef int64_t* last_trade
     cdef int method, min_interval
     cdef double tau_eff, ww_factor, width, inner_share, coin_premium = book.coin_premium
     cdef double cost_rate = market.cost_rate, fixed_cost = market.fixed_cost
     cdef double impact_coef = market.impact_coef, inv_adv = market.inv_impact_adv
-    cdef double min_trade, cur, centre, outer, inner, new_hedge, change, size, charge, s
+    cdef double min_trade, centre, outer, inner
     cdef bint inverse = market.instrument == HEDGE_INVERSE_PERP
     cdef bint spot_hedge = market.instrument == HEDGE_SPOT
     cdef double* centre_l = st.centre
@@ -630,28 +958,9 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
         trade_count = st.trades + base
         last_trade = st.last_trade + base
         hedge = st.hedge + base
-        for lane in range(n_lanes):
-            cur = exposure[lane]
-            if use_band:
-                new_hedge = band_move(cur, centre_l[lane], outer_l[lane], inner_l[lane])
-            else:
-                new_hedge = centre_l[lane]
-            change = new_hedge - cur
-            size = fabs(change)
-            s = st.spot[lane]
-            # changes within rounding of the position are not trades (the inverse perp's
-            # exposure N / S is recomputed every step)
-            traded = ((size > 1e-13 * fabs(new_hedge)) & (size >= min_trade)
-                      & ((last_trade[lane] < 0) | (step - last_trade[lane] >= min_interval)))
-            charge = cost_rate * s * size + fixed_cost
-            if impact_coef > 0.0:
-                charge = charge + impact_coef * s * size * sqrt(size * inv_adv)
-            cash[lane] = select(traded, cash[lane] - (charge + change * s * spot_hedge) * discount,
-                                cash[lane])
-            cost_sum[lane] = select(traded, cost_sum[lane] + charge, cost_sum[lane])
-            trade_count[lane] = select(traded, trade_count[lane] + 1.0, trade_count[lane])
-            last_trade[lane] = step if traded else last_trade[lane]
-            hedge[lane] = select(traded, new_hedge * (s if inverse else 1.0), hedge[lane])
+        trade_lanes(use_band, step, min_interval, min_trade, cost_rate, fixed_cost, impact_coef,
+                    inv_adv, discount, 1.0 if spot_hedge else 0.0, inverse, exposure, centre_l,
+                    outer_l, inner_l, st.spot, cash, cost_sum, trade_count, last_trade, hedge)
         if trace != NULL and last_trade[0] == step:
             trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + step] = coin_exposure(market, hedge[0], st.spot[0])
 
@@ -699,14 +1008,14 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
             for lane in range(n_lanes):
                 st.prev_spot[lane] = st.spot[lane]
         if model.kind == PRICE_GBM:
-            gaussian_lanes(rng, st.work, st.arg)
-            for lane in range(n_lanes):
-                st.log_spot[lane] = st.log_spot[lane] + drift + vol * st.work[lane]
+            # LANES uniforms of the block's stream -> Box-Muller normals -> log S, S
+            random_standard_uniform_fill(rng, LANES, st.arg)
+            gbm_lanes(st.arg, st.work, st.log_spot, st.spot, drift, vol)
         else:
             for lane in range(n_lanes):
                 st.log_spot[lane] = advance(model, stepper, rng, move, st.log_spot[lane],
                                             &st.variance[lane], &st.boot_start[lane])
-        vector_exp(st.log_spot, st.spot, n_lanes)
+            vector_exp(st.log_spot, st.spot, n_lanes)
         for p in range(n_policies):
             if market.instrument == HEDGE_LINEAR_PERP:
                 for lane in range(n_lanes):
@@ -934,13 +1243,13 @@ def simulate_blocks(*,
     market.inv_impact_adv = costs[4]
 
     cdef policy_t* policy_buffer = <policy_t*>malloc(max(n_policies, 1) * sizeof(policy_t))
-    # per block: 15 lane arrays and 5 policy-lane arrays of doubles, last_trade ints,
+    # per block: 16 lane arrays and 5 policy-lane arrays of doubles, last_trade ints,
     # boot_start indices, in one region per block. Regions start on SCRATCH_ALIGN-byte
     # boundaries and are whole multiples of it, so that no cache line (nor the line pair
     # that the adjacent-line prefetcher fetches together) is shared by two blocks: two
     # threads on neighbouring blocks would otherwise write the same line every step.
-    cdef Py_ssize_t doubles_per_block = (15 + 5 * n_policies) * LANES
-    cdef Py_ssize_t block_bytes = (doubles_per_block * sizeof(double) + n_policies * LANES * sizeof(int)
+    cdef Py_ssize_t doubles_per_block = (16 + 5 * n_policies) * LANES
+    cdef Py_ssize_t block_bytes = (doubles_per_block * sizeof(double) + n_policies * LANES * sizeof(int64_t)
                                    + LANES * sizeof(Py_ssize_t))
     cdef Py_ssize_t block_stride = (block_bytes + SCRATCH_ALIGN - 1) // SCRATCH_ALIGN * SCRATCH_ALIGN
     cdef char* scratch_memory = <char*>malloc(max(n_chunk, 1) * block_stride + SCRATCH_ALIGN)
@@ -983,16 +1292,17 @@ def simulate_blocks(*,
         scratch[b].arg = block_scratch + 8 * LANES
         scratch[b].work = block_scratch + 9 * LANES
         scratch[b].work2 = block_scratch + 10 * LANES
-        scratch[b].centre = block_scratch + 11 * LANES
-        scratch[b].outer = block_scratch + 12 * LANES
-        scratch[b].inner = block_scratch + 13 * LANES
-        scratch[b].exposure = block_scratch + 14 * LANES
-        scratch[b].hedge = block_scratch + 15 * LANES
-        scratch[b].cash = block_scratch + (15 + n_policies) * LANES
-        scratch[b].cost = block_scratch + (15 + 2 * n_policies) * LANES
-        scratch[b].funding = block_scratch + (15 + 3 * n_policies) * LANES
-        scratch[b].trades = block_scratch + (15 + 4 * n_policies) * LANES
-        scratch[b].last_trade = <int*>(block_scratch + doubles_per_block)
+        scratch[b].gauss = block_scratch + 11 * LANES
+        scratch[b].centre = block_scratch + 12 * LANES
+        scratch[b].outer = block_scratch + 13 * LANES
+        scratch[b].inner = block_scratch + 14 * LANES
+        scratch[b].exposure = block_scratch + 15 * LANES
+        scratch[b].hedge = block_scratch + 16 * LANES
+        scratch[b].cash = block_scratch + (16 + n_policies) * LANES
+        scratch[b].cost = block_scratch + (16 + 2 * n_policies) * LANES
+        scratch[b].funding = block_scratch + (16 + 3 * n_policies) * LANES
+        scratch[b].trades = block_scratch + (16 + 4 * n_policies) * LANES
+        scratch[b].last_trade = <int64_t*>(block_scratch + doubles_per_block)
         scratch[b].boot_start = <Py_ssize_t*>(scratch[b].last_trade + n_policies * LANES)
 
     try:
