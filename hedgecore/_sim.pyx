@@ -598,6 +598,10 @@ cdef struct market_t:
 
 cdef enum:
     LANES = 64                  # paths walked together, step-major, within a block
+    # doubles between consecutive lane arrays in the scratch: 64 bytes more than LANES, so
+    # that the arrays a pass reads and writes do not sit a multiple of 4 KiB apart (which
+    # the CPU would take for a store-to-load dependence: 4K aliasing)
+    LANE_STRIDE = LANES + 8
     SCRATCH_ALIGN = 128         # bytes: two cache lines
 
 
@@ -620,7 +624,7 @@ cdef struct scratch_t:
     double* inner
     double* exposure            # its current hedge in coins
     Py_ssize_t* boot_start
-    # per policy and lane, [policy * LANES + lane]
+    # per policy and lane, [policy * LANE_STRIDE + lane]
     double* hedge               # spot/linear: coins; inverse perp: USD notional
     double* cash
     double* cost
@@ -797,9 +801,7 @@ cdef inline void book_delta_lanes(const book_t* book, Py_ssize_t coef_set, Py_ss
     cdef double* arg = st.arg
     cdef double* cdf2 = st.work
     cdef double* gauss = st.gauss
-    for lane in range(n_lanes):
-        delta[lane] = 0.0
-        gamma[lane] = 0.0
+    cdef bint first = True
     for i in range(book.n_options):
         if step >= book.expiry_step[i]:
             continue
@@ -816,12 +818,26 @@ cdef inline void book_delta_lanes(const book_t* book, Py_ssize_t coef_set, Py_ss
                 for lane in range(n_lanes):
                     if not fabs(arg[lane]) <= SQRT32:
                         cdf2[lane] = erfc(-arg[lane] * SQRT1_2)
-            for lane in range(n_lanes):
-                delta[lane] += coef_delta * cdf2[lane]
+            # the first term is stored, not added to zeros (0 + x == x: same result)
+            if first:
+                for lane in range(n_lanes):
+                    delta[lane] = coef_delta * cdf2[lane]
+            else:
+                for lane in range(n_lanes):
+                    delta[lane] += coef_delta * cdf2[lane]
             if with_gamma:
                 coef_gamma = INV_SQRT_2PI * book.quantity[i] * book.weight[base + n] * book.inv_sdt[base + n]
-                for lane in range(n_lanes):
-                    gamma[lane] += coef_gamma * gauss[lane]
+                if first:
+                    for lane in range(n_lanes):
+                        gamma[lane] = coef_gamma * gauss[lane]
+                else:
+                    for lane in range(n_lanes):
+                        gamma[lane] += coef_gamma * gauss[lane]
+            first = False
+    if first:
+        for lane in range(n_lanes):
+            delta[lane] = 0.0
+            gamma[lane] = 0.0
     if with_gamma:
         for lane in range(n_lanes):
             gamma[lane] = gamma[lane] / st.spot[lane]
@@ -865,13 +881,14 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
     cdef double* outer_l = st.outer
     cdef double* inner_l = st.inner
     cdef double* exposure = st.exposure
+    cdef double* source
     cdef zakamouline_t zak
     cdef nested_t band
     tau_eff = book.tau[step * book.n_options] if single else 0.0
     for p in range(n_policies):
         pol = &policies[p]
         method = pol.method
-        base = p * LANES
+        base = p * LANE_STRIDE
         if method == POLICY_NONE or (
                 (method == POLICY_TIME or method == POLICY_LELAND) and step % pol.every != 0):
             if trace != NULL:
@@ -893,10 +910,10 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
         # 1. the band of every lane
         inner_share = 1.0 if pol.to_edge else 0.0
         if method == POLICY_TIME or method == POLICY_LELAND:
+            # no band: the trade pass goes to the centre (outer and inner are not read)
+            source = st.alt_delta if pol.coef_set != 0 else st.delta
             for lane in range(n_lanes):
-                centre_l[lane] = -(st.alt_delta[lane] if pol.coef_set != 0 else st.delta[lane]) - coin_premium
-                outer_l[lane] = 0.0
-                inner_l[lane] = 0.0
+                centre_l[lane] = -source[lane] - coin_premium
         elif method == POLICY_FIXED:
             width = pol.width
             for lane in range(n_lanes):
@@ -945,7 +962,8 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
                 outer_l[lane] = outer
                 inner_l[lane] = inner
         if trace != NULL:
-            record(trace, trace_len, p, step, st.spot[0], centre_l[0], outer_l[0], exposure[0])
+            record(trace, trace_len, p, step, st.spot[0], centre_l[0],
+                   0.0 if method == POLICY_TIME or method == POLICY_LELAND else outer_l[0], exposure[0])
 
         # 2. apply the band and book the trades: a select per lane instead of a branch, so
         # the loop has no unpredictable jumps (time policies trade on every lane)
@@ -989,9 +1007,11 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
         st.variance[lane] = model.v0
         st.book_cash[lane] = book.premium_cash
         st.boot_start[lane] = 0
+        st.outer[lane] = 0.0
+        st.inner[lane] = 0.0
     for p in range(n_policies):
         for lane in range(n_lanes):
-            slot = p * LANES + lane
+            slot = p * LANE_STRIDE + lane
             st.hedge[slot] = 0.0
             st.cash[slot] = 0.0
             st.cost[slot] = 0.0
@@ -1019,13 +1039,13 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
         for p in range(n_policies):
             if market.instrument == HEDGE_LINEAR_PERP:
                 for lane in range(n_lanes):
-                    slot = p * LANES + lane
+                    slot = p * LANE_STRIDE + lane
                     carry = st.hedge[slot] * st.prev_spot[lane] * market.funding_per_step
                     st.cash[slot] += (st.hedge[slot] * (st.spot[lane] - st.prev_spot[lane]) - carry) * discount
                     st.funding[slot] += carry
             elif market.instrument == HEDGE_INVERSE_PERP:
                 for lane in range(n_lanes):
-                    slot = p * LANES + lane
+                    slot = p * LANE_STRIDE + lane
                     carry = st.hedge[slot] * market.funding_per_step
                     st.cash[slot] += (st.hedge[slot] * (st.spot[lane] / st.prev_spot[lane] - 1.0)
                                       - carry) * discount
@@ -1040,13 +1060,13 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
     if trace != NULL:
         for p in range(n_policies):
             record(trace, trace_len, p, steps, st.spot[0], NAN, NAN,
-                   coin_exposure(market, st.hedge[p * LANES], st.spot[0]))
+                   coin_exposure(market, st.hedge[p * LANE_STRIDE], st.spot[0]))
     horizon_growth = exp(book.rate * market.dt * steps)
     for lane in range(n_valid):
         value = (st.book_cash[lane] * horizon_growth + book.coin_premium * st.spot[lane]
                  + book_value(book, steps, st.spot[lane]))
         for p in range(n_policies):
-            slot = p * LANES + lane
+            slot = p * LANE_STRIDE + lane
             out_pnl[p * n_paths + first_path + lane] = (
                 value + st.cash[slot] * horizon_growth
                 + (st.hedge[slot] * st.spot[lane] if market.instrument == HEDGE_SPOT else 0.0))
@@ -1248,8 +1268,8 @@ def simulate_blocks(*,
     # boundaries and are whole multiples of it, so that no cache line (nor the line pair
     # that the adjacent-line prefetcher fetches together) is shared by two blocks: two
     # threads on neighbouring blocks would otherwise write the same line every step.
-    cdef Py_ssize_t doubles_per_block = (16 + 5 * n_policies) * LANES
-    cdef Py_ssize_t block_bytes = (doubles_per_block * sizeof(double) + n_policies * LANES * sizeof(int64_t)
+    cdef Py_ssize_t doubles_per_block = (16 + 5 * n_policies) * LANE_STRIDE
+    cdef Py_ssize_t block_bytes = (doubles_per_block * sizeof(double) + n_policies * LANE_STRIDE * sizeof(int64_t)
                                    + LANES * sizeof(Py_ssize_t))
     cdef Py_ssize_t block_stride = (block_bytes + SCRATCH_ALIGN - 1) // SCRATCH_ALIGN * SCRATCH_ALIGN
     cdef char* scratch_memory = <char*>malloc(max(n_chunk, 1) * block_stride + SCRATCH_ALIGN)
@@ -1282,28 +1302,28 @@ def simulate_blocks(*,
     for b in range(n_chunk):
         block_scratch = <double*>(scratch_base + b * block_stride)
         scratch[b].log_spot = block_scratch
-        scratch[b].spot = block_scratch + LANES
-        scratch[b].prev_spot = block_scratch + 2 * LANES
-        scratch[b].variance = block_scratch + 3 * LANES
-        scratch[b].book_cash = block_scratch + 4 * LANES
-        scratch[b].delta = block_scratch + 5 * LANES
-        scratch[b].gamma = block_scratch + 6 * LANES
-        scratch[b].alt_delta = block_scratch + 7 * LANES
-        scratch[b].arg = block_scratch + 8 * LANES
-        scratch[b].work = block_scratch + 9 * LANES
-        scratch[b].work2 = block_scratch + 10 * LANES
-        scratch[b].gauss = block_scratch + 11 * LANES
-        scratch[b].centre = block_scratch + 12 * LANES
-        scratch[b].outer = block_scratch + 13 * LANES
-        scratch[b].inner = block_scratch + 14 * LANES
-        scratch[b].exposure = block_scratch + 15 * LANES
-        scratch[b].hedge = block_scratch + 16 * LANES
-        scratch[b].cash = block_scratch + (16 + n_policies) * LANES
-        scratch[b].cost = block_scratch + (16 + 2 * n_policies) * LANES
-        scratch[b].funding = block_scratch + (16 + 3 * n_policies) * LANES
-        scratch[b].trades = block_scratch + (16 + 4 * n_policies) * LANES
+        scratch[b].spot = block_scratch + LANE_STRIDE
+        scratch[b].prev_spot = block_scratch + 2 * LANE_STRIDE
+        scratch[b].variance = block_scratch + 3 * LANE_STRIDE
+        scratch[b].book_cash = block_scratch + 4 * LANE_STRIDE
+        scratch[b].delta = block_scratch + 5 * LANE_STRIDE
+        scratch[b].gamma = block_scratch + 6 * LANE_STRIDE
+        scratch[b].alt_delta = block_scratch + 7 * LANE_STRIDE
+        scratch[b].arg = block_scratch + 8 * LANE_STRIDE
+        scratch[b].work = block_scratch + 9 * LANE_STRIDE
+        scratch[b].work2 = block_scratch + 10 * LANE_STRIDE
+        scratch[b].gauss = block_scratch + 11 * LANE_STRIDE
+        scratch[b].centre = block_scratch + 12 * LANE_STRIDE
+        scratch[b].outer = block_scratch + 13 * LANE_STRIDE
+        scratch[b].inner = block_scratch + 14 * LANE_STRIDE
+        scratch[b].exposure = block_scratch + 15 * LANE_STRIDE
+        scratch[b].hedge = block_scratch + 16 * LANE_STRIDE
+        scratch[b].cash = block_scratch + (16 + n_policies) * LANE_STRIDE
+        scratch[b].cost = block_scratch + (16 + 2 * n_policies) * LANE_STRIDE
+        scratch[b].funding = block_scratch + (16 + 3 * n_policies) * LANE_STRIDE
+        scratch[b].trades = block_scratch + (16 + 4 * n_policies) * LANE_STRIDE
         scratch[b].last_trade = <int64_t*>(block_scratch + doubles_per_block)
-        scratch[b].boot_start = <Py_ssize_t*>(scratch[b].last_trade + n_policies * LANES)
+        scratch[b].boot_start = <Py_ssize_t*>(scratch[b].last_trade + n_policies * LANE_STRIDE)
 
     try:
         for b in prange(n_chunk, nogil=True, schedule="dynamic", num_threads=n_threads):
