@@ -316,16 +316,16 @@ cdef extern from *:
     #define HS_TRADE_ARGS int use_band, int step, int min_interval, double min_trade, \
         double cost_rate, double fixed_cost, double impact_coef, double inv_adv, \
         double discount, double spot_hedge, int inverse, \
-        const double *HS_RESTRICT exposure, const double *HS_RESTRICT centre, \
+        const double *HS_RESTRICT centre, \
         const double *HS_RESTRICT outer, const double *HS_RESTRICT inner, \
         const double *HS_RESTRICT spot, double *HS_RESTRICT cash, \
         double *HS_RESTRICT cost_sum, double *HS_RESTRICT trade_count, \
         int64_t *HS_RESTRICT last_trade, double *HS_RESTRICT hedge
-    static HS_INLINE void hs_trade_body(HS_TRADE_ARGS) {
-        int impact = impact_coef > 0.0;
-        double scale_by_spot = inverse ? 1.0 : 0.0;
+    static HS_INLINE void hs_trade_loop(HS_TRADE_ARGS, int impact, int by_spot) {
         for (int j = 0; j < HS_LANES; ++j) {
-            double cur = exposure[j], c = centre[j], o = outer[j], in = inner[j];
+            /* the current hedge in coins (an inverse perp's is its USD notional / S) */
+            double cur = by_spot ? hedge[j] / spot[j] : hedge[j];
+            double c = centre[j], o = outer[j], in = inner[j];
             double deviation = cur - c;
             double banded = deviation < -o ? c - in : (deviation > o ? c + in : cur);
             double new_hedge = use_band ? banded : c;
@@ -338,15 +338,27 @@ cdef extern from *:
             uint64_t traded = (uint64_t)0 - (uint64_t)((size > 1e-13 * fabs(new_hedge))
                 & (size >= min_trade) & ((last < 0) | (step - last >= min_interval)));
             double charge = cost_rate * s * size + fixed_cost;
-            double with_impact = charge + impact_coef * s * size * sqrt(size * inv_adv);
-            charge = impact ? with_impact : charge;
+            if (impact)
+                charge = charge + impact_coef * s * size * sqrt(size * inv_adv);
             double cash_new = cash[j] - (charge + change * s * spot_hedge) * discount;
-            double hedge_new = new_hedge * (scale_by_spot != 0.0 ? s : 1.0);
+            double hedge_new = by_spot ? new_hedge * s : new_hedge;
             cash[j] = hs_blend(traded, cash_new, cash[j]);
             cost_sum[j] = hs_blend(traded, cost_sum[j] + charge, cost_sum[j]);
             trade_count[j] = hs_blend(traded, trade_count[j] + 1.0, trade_count[j]);
             hedge[j] = hs_blend(traded, hedge_new, hedge[j]);
             last_trade[j] = (int64_t)(((uint64_t)step & traded) | ((uint64_t)last & ~traded));
+        }
+    }
+    /* a copy of the loop per case of square-root impact (a vector sqrt per lane) and of
+       inverse perp (a division per lane), so that none pays for what it does not use */
+    #define HS_TRADE_PASS(impact, by_spot) hs_trade_loop(use_band, step, min_interval, \
+        min_trade, cost_rate, fixed_cost, impact_coef, inv_adv, discount, spot_hedge, inverse, \
+        centre, outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge, impact, by_spot)
+    static HS_INLINE void hs_trade_body(HS_TRADE_ARGS) {
+        if (impact_coef > 0.0) {
+            if (inverse) HS_TRADE_PASS(1, 1); else HS_TRADE_PASS(1, 0);
+        } else {
+            if (inverse) HS_TRADE_PASS(0, 1); else HS_TRADE_PASS(0, 0);
         }
     }
 
@@ -360,7 +372,7 @@ cdef extern from *:
     }
     static void hs_trade_base(HS_TRADE_ARGS) {
         hs_trade_body(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
-                      impact_coef, inv_adv, discount, spot_hedge, inverse, exposure, centre,
+                      impact_coef, inv_adv, discount, spot_hedge, inverse, centre,
                       outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
     }
     #ifdef HS_X86_DISPATCH
@@ -377,7 +389,7 @@ cdef extern from *:
     __attribute__((target("avx2,fma")))
     static void hs_trade_avx2(HS_TRADE_ARGS) {
         hs_trade_body(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
-                      impact_coef, inv_adv, discount, spot_hedge, inverse, exposure, centre,
+                      impact_coef, inv_adv, discount, spot_hedge, inverse, centre,
                       outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
     }
     #endif
@@ -464,13 +476,13 @@ cdef extern from *:
     #ifdef HS_X86_DISPATCH
         if (hs_use_avx2) {
             hs_trade_avx2(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
-                          impact_coef, inv_adv, discount, spot_hedge, inverse, exposure, centre,
+                          impact_coef, inv_adv, discount, spot_hedge, inverse, centre,
                           outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
             return;
         }
     #endif
         hs_trade_base(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
-                      impact_coef, inv_adv, discount, spot_hedge, inverse, exposure, centre,
+                      impact_coef, inv_adv, discount, spot_hedge, inverse, centre,
                       outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
     }
     """
@@ -482,7 +494,7 @@ cdef extern from *:
     void trade_lanes "hs_trade"(bint use_band, int step, int min_interval, double min_trade,
                                 double cost_rate, double fixed_cost, double impact_coef,
                                 double inv_adv, double discount, double spot_hedge,
-                                bint inverse, const double* exposure, const double* centre,
+                                bint inverse, const double* centre,
                                 const double* outer, const double* inner, const double* spot,
                                 double* cash, double* cost_sum, double* trade_count,
                                 int64_t* last_trade, double* hedge) noexcept nogil
@@ -622,7 +634,6 @@ cdef struct scratch_t:
     double* centre              # band of the policy being decided
     double* outer
     double* inner
-    double* exposure            # its current hedge in coins
     Py_ssize_t* boot_start
     # per policy and lane, [policy * LANE_STRIDE + lane]
     double* hedge               # spot/linear: coins; inverse perp: USD notional
@@ -880,7 +891,6 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
     cdef double* centre_l = st.centre
     cdef double* outer_l = st.outer
     cdef double* inner_l = st.inner
-    cdef double* exposure = st.exposure
     cdef double* source
     cdef zakamouline_t zak
     cdef nested_t band
@@ -904,8 +914,6 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
             have_delta = True
         if pol.coef_set != 0:
             book_delta_lanes(book, pol.coef_set, step, st, n_lanes, False, st.alt_delta, st.work2)
-        for lane in range(n_lanes):
-            exposure[lane] = st.hedge[base + lane] / st.spot[lane] if inverse else st.hedge[base + lane]
 
         # 1. the band of every lane
         inner_share = 1.0 if pol.to_edge else 0.0
@@ -963,7 +971,8 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
                 inner_l[lane] = inner
         if trace != NULL:
             record(trace, trace_len, p, step, st.spot[0], centre_l[0],
-                   0.0 if method == POLICY_TIME or method == POLICY_LELAND else outer_l[0], exposure[0])
+                   0.0 if method == POLICY_TIME or method == POLICY_LELAND else outer_l[0],
+                   coin_exposure(market, st.hedge[base], st.spot[0]))
 
         # 2. apply the band and book the trades: a select per lane instead of a branch, so
         # the loop has no unpredictable jumps (time policies trade on every lane)
@@ -977,7 +986,7 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
         last_trade = st.last_trade + base
         hedge = st.hedge + base
         trade_lanes(use_band, step, min_interval, min_trade, cost_rate, fixed_cost, impact_coef,
-                    inv_adv, discount, 1.0 if spot_hedge else 0.0, inverse, exposure, centre_l,
+                    inv_adv, discount, 1.0 if spot_hedge else 0.0, inverse, centre_l,
                     outer_l, inner_l, st.spot, cash, cost_sum, trade_count, last_trade, hedge)
         if trace != NULL and last_trade[0] == step:
             trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + step] = coin_exposure(market, hedge[0], st.spot[0])
@@ -1263,12 +1272,12 @@ def simulate_blocks(*,
     market.inv_impact_adv = costs[4]
 
     cdef policy_t* policy_buffer = <policy_t*>malloc(max(n_policies, 1) * sizeof(policy_t))
-    # per block: 16 lane arrays and 5 policy-lane arrays of doubles, last_trade ints,
+    # per block: 15 lane arrays and 5 policy-lane arrays of doubles, last_trade ints,
     # boot_start indices, in one region per block. Regions start on SCRATCH_ALIGN-byte
     # boundaries and are whole multiples of it, so that no cache line (nor the line pair
     # that the adjacent-line prefetcher fetches together) is shared by two blocks: two
     # threads on neighbouring blocks would otherwise write the same line every step.
-    cdef Py_ssize_t doubles_per_block = (16 + 5 * n_policies) * LANE_STRIDE
+    cdef Py_ssize_t doubles_per_block = (15 + 5 * n_policies) * LANE_STRIDE
     cdef Py_ssize_t block_bytes = (doubles_per_block * sizeof(double) + n_policies * LANE_STRIDE * sizeof(int64_t)
                                    + LANES * sizeof(Py_ssize_t))
     cdef Py_ssize_t block_stride = (block_bytes + SCRATCH_ALIGN - 1) // SCRATCH_ALIGN * SCRATCH_ALIGN
@@ -1316,12 +1325,11 @@ def simulate_blocks(*,
         scratch[b].centre = block_scratch + 12 * LANE_STRIDE
         scratch[b].outer = block_scratch + 13 * LANE_STRIDE
         scratch[b].inner = block_scratch + 14 * LANE_STRIDE
-        scratch[b].exposure = block_scratch + 15 * LANE_STRIDE
-        scratch[b].hedge = block_scratch + 16 * LANE_STRIDE
-        scratch[b].cash = block_scratch + (16 + n_policies) * LANE_STRIDE
-        scratch[b].cost = block_scratch + (16 + 2 * n_policies) * LANE_STRIDE
-        scratch[b].funding = block_scratch + (16 + 3 * n_policies) * LANE_STRIDE
-        scratch[b].trades = block_scratch + (16 + 4 * n_policies) * LANE_STRIDE
+        scratch[b].hedge = block_scratch + 15 * LANE_STRIDE
+        scratch[b].cash = block_scratch + (15 + n_policies) * LANE_STRIDE
+        scratch[b].cost = block_scratch + (15 + 2 * n_policies) * LANE_STRIDE
+        scratch[b].funding = block_scratch + (15 + 3 * n_policies) * LANE_STRIDE
+        scratch[b].trades = block_scratch + (15 + 4 * n_policies) * LANE_STRIDE
         scratch[b].last_trade = <int64_t*>(block_scratch + doubles_per_block)
         scratch[b].boot_start = <Py_ssize_t*>(scratch[b].last_trade + n_policies * LANE_STRIDE)
 
