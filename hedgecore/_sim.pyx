@@ -53,7 +53,8 @@ import numpy as np
 # cbrt, log, sin and cos (a few ulp, like the scalar libm; libm.so pulls libmvec in as
 # needed). Table-driven, they beat the portable polynomials below on the same CPU, so the
 # GBM step and the delta use them when present (hs_gbm, hs_cdf). vector_exp and
-# vector_cbrt: y = f(x) over n doubles, through libmvec when present, else plain libm loops.
+# vector_cbrt: y = f(x) over n doubles, through libmvec when present, else plain libm loops
+# (the portable path has its own cbrt, hs_cbrt_lanes).
 cdef extern from *:
     """
     #include <math.h>
@@ -134,7 +135,6 @@ cdef extern from *:
     void detect_simd "hedgecore_detect_simd"() noexcept nogil
     int uses_libmvec "hedgecore_use_mvec"
     void vector_exp "hedgecore_vector_exp"(const double* x, double* y, Py_ssize_t n) noexcept nogil
-    void vector_cbrt "hedgecore_vector_cbrt"(const double* x, double* y, Py_ssize_t n) noexcept nogil
 
 detect_simd()
 
@@ -386,6 +386,28 @@ cdef extern from *:
         }
     }
 
+    /* cbrt(x) in place on every lane: exp(log|x| / 3) with the sign of x, polished by one
+       Newton step y -= (y - x / y^2) / 3 (the guess is within ~1e-14 relative, the step
+       brings it to an ulp or two). Returns nonzero if a lane is 0, subnormal, infinite or
+       NaN, which the caller recomputes with libm's cbrt. */
+    static HS_INLINE int hs_cbrt_body(double *HS_RESTRICT x, int fused) {
+        uint64_t outside = 0;
+        for (int j = 0; j < HS_LANES; ++j) {
+            double v = x[j];
+            double a = fabs(v);
+            double y = hs_exp(hs_log(a, fused) * (1.0 / 3.0), fused);
+            y = y - (y - a / (y * y)) * (1.0 / 3.0);
+            outside |= (uint64_t)0 - (uint64_t)!(a >= 2.2250738585072014e-308 && a <= 1.7976931348623157e308);
+            x[j] = v < 0.0 ? -y : y;
+        }
+        return outside > 0;
+    }
+    static int hs_cbrt_base(double *x) { return hs_cbrt_body(x, 0); }
+    #ifdef HS_X86_DISPATCH
+    __attribute__((target("avx2,fma")))
+    static int hs_cbrt_avx2(double *x) { return hs_cbrt_body(x, 1); }
+    #endif
+
     static void hs_gbm_base(const double *u, double *z, double *log_spot, double *spot,
                             double drift, double vol) {
         hs_gbm_body(0, u, z, log_spot, spot, drift, vol);
@@ -534,6 +556,26 @@ cdef extern from *:
     #endif
         return hs_cdf_base(log_spot, shift, scale, arg, cdf2, gauss);
     }
+    /* cbrt over the LANES lanes, in place: libmvec's when present, else the portable one
+       (lanes it does not cover through libm). */
+    static void hs_cbrt_lanes(double *x) {
+    #if HEDGECORE_LIBMVEC
+        if (hedgecore_use_mvec) { hedgecore_vector_cbrt(x, x, HS_LANES); return; }
+    #endif
+        double original[HS_LANES];
+        memcpy(original, x, sizeof(original));
+        int outside;
+    #ifdef HS_X86_DISPATCH
+        if (hs_use_avx2) outside = hs_cbrt_avx2(x); else
+    #endif
+        outside = hs_cbrt_base(x);
+        if (outside)
+            for (int j = 0; j < HS_LANES; ++j) {
+                double a = fabs(original[j]);
+                if (!(a >= 2.2250738585072014e-308 && a <= 1.7976931348623157e308))
+                    x[j] = cbrt(original[j]);
+            }
+    }
     static void hs_trade(HS_TRADE_ARGS) {
     #ifdef HS_X86_DISPATCH
         if (hs_use_avx2) {
@@ -549,6 +591,7 @@ cdef extern from *:
     }
     """
     int vector_init "hs_init"() noexcept nogil
+    void cbrt_lanes "hs_cbrt_lanes"(double* x) noexcept nogil
     void gbm_lanes "hs_gbm"(const double* u, double* z, double* log_spot, double* spot,
                             double drift, double vol) noexcept nogil
     int cdf_lanes "hs_cdf"(const double* log_spot, double shift, double scale, double erfc_scale,
@@ -1009,7 +1052,7 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
             for lane in range(n_lanes):
                 centre_l[lane] = -st.delta[lane] - coin_premium
                 outer_l[lane] = ww_factor * st.spot[lane] * st.gamma[lane] * st.gamma[lane]
-            vector_cbrt(outer_l, outer_l, n_lanes)
+            cbrt_lanes(outer_l)
             for lane in range(n_lanes):
                 inner_l[lane] = outer_l[lane] * inner_share
         else:
