@@ -59,11 +59,11 @@ def _vector_maths() -> dict[str, str | None]:
 
     Speed differs between the paths, and results only in the last bits of exp and log."""
     try:
-        from hedgecore._greeks import vector_isa
-        from hedgecore._sim import simd_enabled
+        from hedgecore._greeks import vector_isa as greeks_isa
+        from hedgecore._sim import vector_isa as simulation_isa
     except ImportError:
         return {"greeks": None, "simulation": None}
-    return {"greeks": vector_isa(), "simulation": "libmvec-avx2" if simd_enabled() else "libm"}
+    return {"greeks": greeks_isa(), "simulation": simulation_isa()}
 
 
 def _collect() -> dict[str, Any]:
@@ -135,7 +135,9 @@ def show_config(*, as_dict: bool = False) -> dict[str, Any] | None:
     ``openmp`` (``enabled``: bool, or None when it cannot be told; ``default_threads``;
     ``OMP_NUM_THREADS``), ``vector_maths`` (``greeks``: "avx2" or "baseline", the copy of the
     vectorised Greeks pass this CPU runs, HEDGECORE_NO_AVX2=1 forcing the baseline;
-    ``simulation``: "libmvec-avx2" or "libm"), ``numpy``, ``python`` and ``platform``.
+    ``simulation``: "libmvec-avx512", "libmvec-avx2", "avx2" or "baseline", the lane kernels
+    of the simulator, HEDGECORE_NO_AVX512=1 / HEDGECORE_NO_AVX2=1 forcing narrower ones),
+    ``numpy``, ``python`` and ``platform``.
     """
     config = _collect()
     if as_dict:
