@@ -25,6 +25,8 @@ fell from ~66 ns (bsm; ~60 black76, inverse) to ~32 ns on an AVX2 machine.
 
 from cython.parallel cimport prange
 from libc.string cimport memcpy
+# The vectorisable exp and log that this module's C code below calls.
+from hedgecore._vecmath cimport hv_exp, hv_log  # no-cython-lint
 from hedgecore._maths cimport (
     greeks_t, option_greeks, option_greeks_from_parts, norm_cdf_given_exp, N_GREEKS,
     MODEL_BSM, MODEL_BLACK76, MODEL_INVERSE,
@@ -79,78 +81,6 @@ cdef extern from *:
         double fast[HC_CHUNK];
     } hc_parts_t;
 
-    /* a*b + c, fused in the AVX2+FMA copy of the pass (fused == 1 there, a constant once
-       inlined); the module is compiled with -ffp-contract=off so nothing else is fused. */
-    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    #define HC_MADD(fused, a, b, c) ((fused) ? __builtin_fma((a), (b), (c)) : (a) * (b) + (c))
-    #else
-    #define HC_MADD(fused, a, b, c) ((a) * (b) + (c))
-    #endif
-
-    static CYTHON_INLINE uint64_t hc_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
-    static CYTHON_INLINE double hc_from_bits(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
-
-    /* exp(x), within 2 ulp of libm's for -708 <= x <= 709 (results in the normal range);
-       0 below, +inf above, NaN for NaN. Branch-free and table-free so that a loop over it
-       vectorises: x = k ln2 + r with ln2 split in two (k ln2_hi exact), then Taylor to
-       degree 13 on |r| <= ln2/2 (next term < 5e-18), scaled by 2^k built in the exponent
-       bits. The round-to-integer uses the 1.5*2^52 shift, not a float-to-int conversion,
-       which SSE2/AVX2 lack for 64-bit lanes. */
-    static HC_ALWAYS_INLINE double hc_exp(double x, int fused) {
-        const double shift = 6755399441055744.0;
-        double xc = x < -708.0 ? -708.0 : x;
-        xc = xc > 709.0 ? 709.0 : xc;
-        double t = xc * 1.4426950408889634 + shift;
-        double kd = t - shift;
-        double r = (xc - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
-        double p = 1.6059043836821613e-10;
-        p = HC_MADD(fused, p, r, 2.08767569878681e-09);
-        p = HC_MADD(fused, p, r, 2.505210838544172e-08);
-        p = HC_MADD(fused, p, r, 2.755731922398589e-07);
-        p = HC_MADD(fused, p, r, 2.7557319223985893e-06);
-        p = HC_MADD(fused, p, r, 2.48015873015873e-05);
-        p = HC_MADD(fused, p, r, 0.0001984126984126984);
-        p = HC_MADD(fused, p, r, 0.001388888888888889);
-        p = HC_MADD(fused, p, r, 0.008333333333333333);
-        p = HC_MADD(fused, p, r, 0.041666666666666664);
-        p = HC_MADD(fused, p, r, 0.16666666666666666);
-        p = HC_MADD(fused, p, r, 0.5);
-        p = HC_MADD(fused, p, r, 1.0);
-        p = HC_MADD(fused, p, r, 1.0);
-        double y = p * hc_from_bits((hc_bits(t) << 52) + 0x3ff0000000000000ULL);
-        y = x < -708.0 ? 0.0 : y;
-        return x > 709.0 ? HUGE_VAL : y;
-    }
-
-    /* log(x) for normal positive x (anything else gives garbage, which the caller
-       screens): x = 2^k m with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s),
-       s = (m-1)/(m+1), |s| <= 0.1716, series to s^21 (next term < 1e-18). The exponent is
-       turned into a double through the 2^52 bit trick for the same reason as in hc_exp. */
-    static HC_ALWAYS_INLINE double hc_log(double x, int fused) {
-        uint64_t u = hc_bits(x);
-        double m = hc_from_bits((u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
-        double upper = m > 1.4142135623730951 ? 1.0 : 0.0;
-        m = m > 1.4142135623730951 ? 0.5 * m : m;
-        double kd = (hc_from_bits((u >> 52) | 0x4330000000000000ULL) - 4503599627370496.0) - 1023.0
-                    + upper;
-        double f = m - 1.0;
-        double s = f / (2.0 + f);
-        double z = s * s;
-        double p = 0.047619047619047616;
-        p = HC_MADD(fused, p, z, 0.05263157894736842);
-        p = HC_MADD(fused, p, z, 0.058823529411764705);
-        p = HC_MADD(fused, p, z, 0.06666666666666667);
-        p = HC_MADD(fused, p, z, 0.07692307692307693);
-        p = HC_MADD(fused, p, z, 0.09090909090909091);
-        p = HC_MADD(fused, p, z, 0.1111111111111111);
-        p = HC_MADD(fused, p, z, 0.14285714285714285);
-        p = HC_MADD(fused, p, z, 0.2);
-        p = HC_MADD(fused, p, z, 0.3333333333333333);
-        double two_s = 2.0 * s;
-        return kd * 6.93147180369123816490e-01
-               + (two_s + two_s * z * p + kd * 1.90821492927058770002e-10);
-    }
-
     /* N(x) and N(-|x|) exp(x^2/2) as norm_cdf_given_exp in _maths.pxd computes them, for
        |x| <= SQRT32 (callers screen larger |x|): the central and the tail rational are
        both evaluated and one selected before the division, so that there is no branch.
@@ -200,8 +130,8 @@ cdef extern from *:
         double log_moneyness[HC_CHUNK], forward_over_strike[HC_CHUNK];
         int j;
         for (j = 0; j < HC_CHUNK; j++) {
-            double df = hc_exp(-rate[j] * tau[j], fused);
-            double carry_df = spot_model ? hc_exp(-carry[j] * tau[j], fused) : df;
+            double df = hv_exp(-rate[j] * tau[j], fused);
+            double carry_df = spot_model ? hv_exp(-carry[j] * tau[j], fused) : df;
             parts->df[j] = df;
             parts->carry_df[j] = carry_df;
             parts->underlying[j] = underlying[j];
@@ -214,7 +144,7 @@ cdef extern from *:
         }
         for (j = 0; j < HC_CHUNK; j++) {
             double spot_over_strike = underlying[j] / strike[j];
-            double lm = hc_log(spot_over_strike, fused);
+            double lm = hv_log(spot_over_strike, fused);
             double fos = spot_over_strike;
             if (spot_model) {
                 lm = lm + (rate[j] - carry[j]) * tau[j];
@@ -234,7 +164,7 @@ cdef extern from *:
             parts->inv_sdt[j] = inv_sdt;
             parts->d1[j] = d1;
             parts->d2[j] = d2;
-            parts->half_gauss_1[j] = hc_exp(-0.5 * d1 * d1, fused);
+            parts->half_gauss_1[j] = hv_exp(-0.5 * d1 * d1, fused);
             /* Chained selects, not `&` of comparisons, which GCC 12 does not vectorise. */
             double fast = hc_finite(underlying[j]) ? 1.0 : 0.0;
             fast = hc_finite(strike[j]) ? fast : 0.0;
@@ -286,7 +216,7 @@ cdef extern from *:
     /* x86-64 baseline is SSE2 (two lanes); a second copy of the pass for AVX2+FMA (four
        lanes) is chosen at run time (HEDGECORE_NO_AVX2=1 in the environment forces the
        baseline, for testing it). Not ifunc/target_clones: musl has no ifunc. Only the
-       exp/log polynomials are fused (HC_MADD; 7-10% of the time): fusing the Cody
+       exp/log polynomials are fused (HV_MADD; 7-10% of the time): fusing the Cody
        rationals too changed N(d) by an ulp here and there, and N(d1) - (K/F) N(d2)
        cancels up to ~10x in a near-the-money price, enough to fail the implied-vol round
        trip at 4 ulp. So the two copies differ only in exp/log (both within 1-2 ulp of

@@ -35,6 +35,8 @@ from numpy.random.c_distributions cimport (
     random_interval,
 )
 
+# The vectorisable exp and log that this module's C code below calls.
+from hedgecore._vecmath cimport hv_exp, hv_log  # no-cython-lint
 from hedgecore._maths cimport (
     greeks_t, option_greeks, MODEL_BSM, SQRT1_2, INV_SQRT_2PI, SQRT32,
 )
@@ -145,7 +147,7 @@ detect_simd()
 # second AVX2+FMA copy chosen at import when the CPU has it (HEDGECORE_NO_AVX2=1 forces the
 # baseline). Plain C elsewhere (MSVC). The module is compiled with -fno-math-errno
 # -fno-trapping-math -ffp-contract=off on GCC/Clang (setup.py), as _greeks is; multiply-adds
-# are fused only where HS_MADD says so, in the AVX2 copy.
+# are fused only where HV_MADD says so, in the AVX2 copy.
 cdef extern from *:
     """
     #include <stdint.h>
@@ -166,72 +168,11 @@ cdef extern from *:
     #endif
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     #define HS_X86_DISPATCH 1
-    #define HS_MADD(fused, a, b, c) ((fused) ? __builtin_fma((a), (b), (c)) : (a) * (b) + (c))
-    #else
-    #define HS_MADD(fused, a, b, c) ((a) * (b) + (c))
     #endif
 
-    static HS_INLINE uint64_t hs_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
-    static HS_INLINE double hs_from_bits(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
     /* mask (all ones or zero) ? a : b, by bits */
     static HS_INLINE double hs_blend(uint64_t mask, double a, double b) {
-        return hs_from_bits((hs_bits(a) & mask) | (hs_bits(b) & ~mask));
-    }
-
-    /* exp(x) as _greeks' hc_exp: within 2 ulp of libm's for -708 <= x <= 709, 0 below,
-       +inf above, NaN for NaN; x = k ln2 + r, Taylor to degree 13 on |r| <= ln2/2, 2^k
-       built in the exponent bits (1.5*2^52 shift for the rounding). */
-    static HS_INLINE double hs_exp(double x, int fused) {
-        const double shift = 6755399441055744.0;
-        double xc = x < -708.0 ? -708.0 : x;
-        xc = xc > 709.0 ? 709.0 : xc;
-        double t = xc * 1.4426950408889634 + shift;
-        double kd = t - shift;
-        double r = (xc - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
-        double p = 1.6059043836821613e-10;
-        p = HS_MADD(fused, p, r, 2.08767569878681e-09);
-        p = HS_MADD(fused, p, r, 2.505210838544172e-08);
-        p = HS_MADD(fused, p, r, 2.755731922398589e-07);
-        p = HS_MADD(fused, p, r, 2.7557319223985893e-06);
-        p = HS_MADD(fused, p, r, 2.48015873015873e-05);
-        p = HS_MADD(fused, p, r, 0.0001984126984126984);
-        p = HS_MADD(fused, p, r, 0.001388888888888889);
-        p = HS_MADD(fused, p, r, 0.008333333333333333);
-        p = HS_MADD(fused, p, r, 0.041666666666666664);
-        p = HS_MADD(fused, p, r, 0.16666666666666666);
-        p = HS_MADD(fused, p, r, 0.5);
-        p = HS_MADD(fused, p, r, 1.0);
-        p = HS_MADD(fused, p, r, 1.0);
-        double y = p * hs_from_bits((hs_bits(t) << 52) + 0x3ff0000000000000ULL);
-        y = x < -708.0 ? 0.0 : y;
-        return x > 709.0 ? HUGE_VAL : y;
-    }
-
-    /* log(x) for normal positive x, as _greeks' hc_log: x = 2^k m, m in [sqrt(1/2),
-       sqrt(2)), log m = 2 atanh((m-1)/(m+1)), series to s^21. */
-    static HS_INLINE double hs_log(double x, int fused) {
-        uint64_t u = hs_bits(x);
-        double m = hs_from_bits((u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
-        double upper = m > 1.4142135623730951 ? 1.0 : 0.0;
-        m = m > 1.4142135623730951 ? 0.5 * m : m;
-        double kd = (hs_from_bits((u >> 52) | 0x4330000000000000ULL) - 4503599627370496.0) - 1023.0
-                    + upper;
-        double f = m - 1.0;
-        double s = f / (2.0 + f);
-        double z = s * s;
-        double p = 0.047619047619047616;
-        p = HS_MADD(fused, p, z, 0.05263157894736842);
-        p = HS_MADD(fused, p, z, 0.058823529411764705);
-        p = HS_MADD(fused, p, z, 0.06666666666666667);
-        p = HS_MADD(fused, p, z, 0.07692307692307693);
-        p = HS_MADD(fused, p, z, 0.09090909090909091);
-        p = HS_MADD(fused, p, z, 0.1111111111111111);
-        p = HS_MADD(fused, p, z, 0.14285714285714285);
-        p = HS_MADD(fused, p, z, 0.2);
-        p = HS_MADD(fused, p, z, 0.3333333333333333);
-        double two_s = 2.0 * s;
-        return kd * 6.93147180369123816490e-01
-               + (two_s + two_s * z * p + kd * 1.90821492927058770002e-10);
+        return hv_from_bits((hv_bits(a) & mask) | (hv_bits(b) & ~mask));
     }
 
     /* LANES standard normals by Box-Muller from LANES uniforms u in [0, 1) (multiples of
@@ -246,37 +187,37 @@ cdef extern from *:
                                       double *HS_RESTRICT spot, double drift, double vol) {
         const double shift = 6755399441055744.0;
         for (int j = 0; j < HS_HALF; ++j)
-            z[j] = sqrt(-2.0 * hs_log(1.0 - u[j], fused));
+            z[j] = sqrt(-2.0 * hv_log(1.0 - u[j], fused));
         for (int j = 0; j < HS_HALF; ++j) {
             double v = u[j + HS_HALF];
             double t = 4.0 * v + shift;
-            uint64_t q = hs_bits(t);
+            uint64_t q = hv_bits(t);
             double f = v - 0.25 * (t - shift);
             double r = 6.28318530717958647693 * f;
             double r2 = r * r;
             double s = -7.647163731819816e-13;
-            s = HS_MADD(fused, s, r2, 1.6059043836821613e-10);
-            s = HS_MADD(fused, s, r2, -2.505210838544172e-08);
-            s = HS_MADD(fused, s, r2, 2.7557319223985893e-06);
-            s = HS_MADD(fused, s, r2, -0.0001984126984126984);
-            s = HS_MADD(fused, s, r2, 0.008333333333333333);
-            s = HS_MADD(fused, s, r2, -0.16666666666666666);
+            s = HV_MADD(fused, s, r2, 1.6059043836821613e-10);
+            s = HV_MADD(fused, s, r2, -2.505210838544172e-08);
+            s = HV_MADD(fused, s, r2, 2.7557319223985893e-06);
+            s = HV_MADD(fused, s, r2, -0.0001984126984126984);
+            s = HV_MADD(fused, s, r2, 0.008333333333333333);
+            s = HV_MADD(fused, s, r2, -0.16666666666666666);
             s = r + r * (r2 * s);
             double c = 4.779477332387385e-14;
-            c = HS_MADD(fused, c, r2, -1.1470745597729725e-11);
-            c = HS_MADD(fused, c, r2, 2.08767569878681e-09);
-            c = HS_MADD(fused, c, r2, -2.755731922398589e-07);
-            c = HS_MADD(fused, c, r2, 2.48015873015873e-05);
-            c = HS_MADD(fused, c, r2, -0.001388888888888889);
-            c = HS_MADD(fused, c, r2, 0.041666666666666664);
-            c = HS_MADD(fused, c, r2, -0.5);
-            c = HS_MADD(fused, c, r2, 1.0);
+            c = HV_MADD(fused, c, r2, -1.1470745597729725e-11);
+            c = HV_MADD(fused, c, r2, 2.08767569878681e-09);
+            c = HV_MADD(fused, c, r2, -2.755731922398589e-07);
+            c = HV_MADD(fused, c, r2, 2.48015873015873e-05);
+            c = HV_MADD(fused, c, r2, -0.001388888888888889);
+            c = HV_MADD(fused, c, r2, 0.041666666666666664);
+            c = HV_MADD(fused, c, r2, -0.5);
+            c = HV_MADD(fused, c, r2, 1.0);
             /* angle = q pi/2 + r: an odd q swaps sin and cos, q = 2, 3 negate the sine,
                q = 1, 2 the cosine */
             uint64_t odd = (uint64_t)0 - (q & 1), sin_neg = (q & 2) << 62;
             uint64_t cos_neg = ((q + 1) & 2) << 62;
-            double sin_v = hs_from_bits(hs_bits(hs_blend(odd, c, s)) ^ sin_neg);
-            double cos_v = hs_from_bits(hs_bits(hs_blend(odd, s, c)) ^ cos_neg);
+            double sin_v = hv_from_bits(hv_bits(hs_blend(odd, c, s)) ^ sin_neg);
+            double cos_v = hv_from_bits(hv_bits(hs_blend(odd, s, c)) ^ cos_neg);
             double radius = z[j];
             z[j] = radius * cos_v;
             z[j + HS_HALF] = radius * sin_v;
@@ -284,7 +225,7 @@ cdef extern from *:
         for (int j = 0; j < HS_LANES; ++j) {
             double x = log_spot[j] + drift + vol * z[j];
             log_spot[j] = x;
-            spot[j] = hs_exp(x, fused);
+            spot[j] = hv_exp(x, fused);
         }
     }
 
@@ -302,7 +243,7 @@ cdef extern from *:
         for (int j = 0; j < HS_LANES; ++j) {
             double x = (log_spot[j] + shift) * scale;
             x_out[j] = x;
-            gauss[j] = hs_exp(-0.5 * (x * x), fused);
+            gauss[j] = hv_exp(-0.5 * (x * x), fused);
         }
         for (int j = 0; j < HS_LANES; ++j) {
             double x = x_out[j];
@@ -395,7 +336,7 @@ cdef extern from *:
         for (int j = 0; j < HS_LANES; ++j) {
             double v = x[j];
             double a = fabs(v);
-            double y = hs_exp(hs_log(a, fused) * (1.0 / 3.0), fused);
+            double y = hv_exp(hv_log(a, fused) * (1.0 / 3.0), fused);
             y = y - (y - a / (y * y)) * (1.0 / 3.0);
             outside |= (uint64_t)0 - (uint64_t)!(a >= 2.2250738585072014e-308 && a <= 1.7976931348623157e308);
             x[j] = v < 0.0 ? -y : y;
