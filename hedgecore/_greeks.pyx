@@ -87,22 +87,8 @@ cdef extern from *:
        In a book the branch is a coin toss, and its mispredictions cost 15% of the time. */
     static HC_ALWAYS_INLINE double hc_norm_cdf(double x, double half_gauss,
                                                double *tail_scaled) {
-        double y = fabs(x);
-        double xsq = x * x;
-        double num_c = ((((0.065682337918207449113 * xsq + 2.2352520354606839287) * xsq
-                          + 161.02823106855587881) * xsq + 1067.6894854603709582) * xsq
-                        + 18154.981253343561249);
-        double den_c = ((((xsq + 47.20258190468824187) * xsq + 976.09855173777669322) * xsq
-                         + 10260.932208618978205) * xsq + 45507.789335026729956);
-        double num_t = ((((((((1.0765576773720192317e-8 * y + 0.39894151208813466764) * y
-                               + 8.8831497943883759412) * y + 93.506656132177855979) * y
-                             + 597.27027639480026226) * y + 2494.5375852903726711) * y
-                           + 6848.1904505362823326) * y + 11602.651437647350124) * y
-                         + 9842.7148383839780218);
-        double den_t = ((((((((y + 22.266688044328115691) * y + 235.38790178262499861) * y
-                              + 1519.377599407554805) * y + 6485.558298266760755) * y
-                            + 18615.571640885098091) * y + 34900.952721145977266) * y
-                          + 38912.003286093271411) * y + 19685.429676859990727);
+        double y = fabs(x), num_c, den_c, num_t, den_t;
+        hv_cody_polynomials(x, &num_c, &den_c, &num_t, &den_t);
         int central = y <= 0.67448975;
         double ratio = (central ? x * num_c : num_t) / (central ? den_c : den_t);
         double tail = half_gauss * ratio;

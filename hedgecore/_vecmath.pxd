@@ -4,7 +4,8 @@ pass (_greeks.pyx) and the simulator's lane kernels (_sim.pyx).
 
 libm's exp and log branch on their argument, so a loop over them stays scalar; these are
 straight-line code that GCC turns into SSE2/AVX2/AVX-512 lanes without -ffast-math. Both
-are within 2 ulp of libm's. Cimporting hv_exp or hv_log brings the C definitions into the
+are within 2 ulp of libm's. hv_cody_polynomials gives the rationals of Cody's normal
+CDF without a branch. Cimporting hv_exp or hv_log brings the C definitions into the
 module, where its own verbatim C calls them. `fused` selects fused multiply-adds (a
 constant once inlined into the AVX2+FMA copy of a loop); modules that include this are
 compiled with -ffp-contract=off so that nothing else is fused.
@@ -90,7 +91,34 @@ cdef extern from *:
         return kd * 6.93147180369123816490e-01
                + (two_s + two_s * z * p + kd * 1.90821492927058770002e-10);
     }
+
+    /* The four polynomials of Cody's normal CDF (the rationals norm_cdf_given_exp in
+       _maths.pxd uses) at x: the central rational x num_c / den_c gives N(x) - 1/2 for
+       |x| <= 0.67448975, the tail rational num_t / den_t gives N(-|x|) exp(x^2/2) for
+       0.67448975 < |x| <= sqrt(32). Both are evaluated, so that a caller can select one
+       before its single division without a branch. */
+    static HV_ALWAYS_INLINE void hv_cody_polynomials(double x, double *num_c, double *den_c,
+                                                    double *num_t, double *den_t) {
+        double y = fabs(x);
+        double xsq = x * x;
+        *num_c = ((((0.065682337918207449113 * xsq + 2.2352520354606839287) * xsq
+                    + 161.02823106855587881) * xsq + 1067.6894854603709582) * xsq
+                  + 18154.981253343561249);
+        *den_c = ((((xsq + 47.20258190468824187) * xsq + 976.09855173777669322) * xsq
+                   + 10260.932208618978205) * xsq + 45507.789335026729956);
+        *num_t = ((((((((1.0765576773720192317e-8 * y + 0.39894151208813466764) * y
+                         + 8.8831497943883759412) * y + 93.506656132177855979) * y
+                       + 597.27027639480026226) * y + 2494.5375852903726711) * y
+                     + 6848.1904505362823326) * y + 11602.651437647350124) * y
+                   + 9842.7148383839780218);
+        *den_t = ((((((((y + 22.266688044328115691) * y + 235.38790178262499861) * y
+                        + 1519.377599407554805) * y + 6485.558298266760755) * y
+                      + 18615.571640885098091) * y + 34900.952721145977266) * y
+                    + 38912.003286093271411) * y + 19685.429676859990727);
+    }
     #endif
     """
     double hv_exp(double x, int fused) noexcept nogil
     double hv_log(double x, int fused) noexcept nogil
+    void hv_cody_polynomials(double x, double* num_c, double* den_c, double* num_t,
+                             double* den_t) noexcept nogil
