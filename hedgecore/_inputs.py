@@ -46,6 +46,17 @@ def threads_for_size(n_threads: int, n_items: int, min_items_per_thread: int = 1
     return max(1, min(n_threads, n_items // min_items_per_thread))
 
 
+def bool_array(name: str, value: Any) -> NDArray[Any]:
+    """`value` as an array of bools, or of integers that are all 0 or 1; else ValueError."""
+    array = np.asarray(value)
+    if array.dtype != np.bool_ and (
+        array.dtype.kind not in "iu" or not ((array == 0) | (array == 1)).all()
+    ):
+        raise ValueError(f"{name} must be a bool or an array of bools (0/1 integers accepted), "
+                         f"got dtype {array.dtype}")
+    return array
+
+
 def broadcast_inputs(
     floats: dict[str, Any], is_call: Any
 ) -> tuple[tuple[int, ...], list[NDArray[np.float64]], NDArray[np.uint8]]:
@@ -61,10 +72,7 @@ def broadcast_inputs(
             arrays.append(np.asarray(value, dtype=np.float64))
         except (TypeError, ValueError):
             raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
-    call_array = np.asarray(is_call)
-    if call_array.dtype != np.bool_:
-        if call_array.dtype.kind not in "iu" or not ((call_array == 0) | (call_array == 1)).all():
-            raise ValueError("is_call must be a bool or an array of bools")
+    call_array = bool_array("is_call", is_call)
     try:
         # np.broadcast is the C-level shape check (np.broadcast_shapes and broadcast_to
         # cost microseconds each, which dominates a call on a few options).

@@ -31,7 +31,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from hedgecore._inputs import resolve_threads
+from hedgecore._inputs import bool_array, resolve_threads
 
 __all__ = [
     "NestedBand",
@@ -118,13 +118,6 @@ def _broadcast(arrays: dict[str, NDArray[np.float64]]) -> tuple[tuple[int, ...],
         else:
             flat.append(np.ascontiguousarray(np.broadcast_to(array, shape), dtype=np.float64).reshape(-1))
     return shape, flat
-
-
-def _as_bool(name: str, value: ArrayLike) -> NDArray[np.float64]:
-    array = np.asarray(value)
-    if array.dtype != np.bool_ and (array.dtype.kind not in "iu" or not np.isin(array, (0, 1)).all()):
-        raise ValueError(f"{name} must be a bool or an array of bools, got {value!r}")
-    return array.astype(np.float64)
 
 
 def whalley_wilmott_half_width(
@@ -227,7 +220,7 @@ def leland_vol(
         "vol": _validated("vol", vol, "positive"),
         "cost": _validated("cost", cost, "nonnegative"),
         "dt": _validated("dt", dt, "positive"),
-        "short": _as_bool("short", short),
+        "short": bool_array("short", short).astype(np.float64),
     }
     n_threads = resolve_threads(threads)
     shape, flat = _broadcast(arrays)
