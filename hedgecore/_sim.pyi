@@ -6,6 +6,11 @@ from numpy.typing import NDArray
 
 def simd_enabled() -> bool: ...
 def vector_isa() -> str: ...
+
+LANE_STREAMS: int
+LANE_GROUP: int
+
+def lane_uniforms(seed_words: NDArray[np.uint64], groups: int) -> NDArray[np.float64]: ...
 def bitgen_addresses(bit_generators: Sequence[BitGenerator]) -> NDArray[np.uintp]: ...
 def leland_vols(vol: float, cost: float, dt: float, quantity: NDArray[np.float64]) -> NDArray[np.float64]: ...
 def simulate_blocks(
@@ -35,6 +40,7 @@ def simulate_blocks(
     policy_ints: NDArray[np.intc],
     policy_floats: NDArray[np.float64],
     bitgens: NDArray[np.uintp],
+    lane_seeds: NDArray[np.uint64],
     first_block: int,
     paths_per_block: int,
     pnl: NDArray[np.float64],

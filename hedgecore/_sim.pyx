@@ -30,7 +30,6 @@ from numpy.random cimport bitgen_t
 from numpy.random.c_distributions cimport (
     random_standard_normal,
     random_standard_uniform,
-    random_standard_uniform_fill,
     random_poisson,
     random_interval,
 )
@@ -175,17 +174,101 @@ cdef extern from *:
         return hv_from_bits((hv_bits(a) & mask) | (hv_bits(b) & ~mask));
     }
 
-    /* LANES standard normals by Box-Muller from LANES uniforms u in [0, 1) (multiples of
-       2^-53, as numpy's doubles): z[j] = R cos(2 pi v), z[j + LANES/2] = R sin(2 pi v) with
+    /* HS_STREAMS SFC64 generators side by side: numpy's SFC64 (Doty-Humphrey's Small Fast
+       Chaotic generator), stepped in SIMD lanes. state[k * HS_STREAMS + i] is word k
+       (a, b, c, counter) of stream i. hs_uniforms_body fills u[0 .. HS_LANES): u[s v + i] is
+       draw v of stream i (s = HS_STREAMS), the double numpy's Generator.random would return,
+       (next64 >> 11) 2^-53. `cvt`: the target converts 64-bit integers to doubles in SIMD
+       (AVX-512DQ); elsewhere the 53 bits go through the 2^52 exponent trick in two exact
+       halves. With GCC or clang the eight streams are one vector of the generic vector
+       extension (the compiler splits it to the target's width); plain loops elsewhere. */
+    #define HS_STREAMS 8
+    #define HS_INV_2_53 1.1102230246251565404e-16
+    #if defined(__GNUC__)
+    typedef uint64_t hs_u64v __attribute__((vector_size(8 * HS_STREAMS)));
+    typedef int64_t hs_i64v __attribute__((vector_size(8 * HS_STREAMS)));
+    typedef double hs_f64v __attribute__((vector_size(8 * HS_STREAMS)));
+    static HS_INLINE void hs_uniforms_body(uint64_t *HS_RESTRICT state, double *HS_RESTRICT u,
+                                           int cvt) {
+        hs_u64v a, b, c, n;
+        memcpy(&a, state, sizeof a);
+        memcpy(&b, state + HS_STREAMS, sizeof b);
+        memcpy(&c, state + 2 * HS_STREAMS, sizeof c);
+        memcpy(&n, state + 3 * HS_STREAMS, sizeof n);
+        for (int v = 0; v < HS_LANES; v += HS_STREAMS) {
+            hs_u64v out = a + b + n;
+            n += 1;
+            a = b ^ (b >> 11);
+            b = c + (c << 3);
+            c = ((c << 24) | (c >> 40)) + out;
+            hs_u64v bits53 = out >> 11;
+            hs_f64v x;
+            if (cvt) {
+                x = __builtin_convertvector((hs_i64v)bits53, hs_f64v);
+            } else {
+                const hs_u64v exponent = (hs_u64v){0} + 0x4330000000000000ULL;
+                const hs_f64v two_52 = (hs_f64v){0} + 4503599627370496.0;
+                hs_f64v high = (hs_f64v)((bits53 >> 26) | exponent) - two_52;
+                hs_f64v low = (hs_f64v)((bits53 & 0x3ffffffULL) | exponent) - two_52;
+                x = high * 67108864.0 + low;
+            }
+            x = x * HS_INV_2_53;
+            memcpy(u + v, &x, sizeof x);
+        }
+        memcpy(state, &a, sizeof a);
+        memcpy(state + HS_STREAMS, &b, sizeof b);
+        memcpy(state + 2 * HS_STREAMS, &c, sizeof c);
+        memcpy(state + 3 * HS_STREAMS, &n, sizeof n);
+    }
+    #else
+    static HS_INLINE void hs_uniforms_body(uint64_t *HS_RESTRICT state, double *HS_RESTRICT u,
+                                           int cvt) {
+        uint64_t *a = state, *b = state + HS_STREAMS, *c = state + 2 * HS_STREAMS;
+        uint64_t *n = state + 3 * HS_STREAMS;
+        (void)cvt;
+        for (int v = 0; v < HS_LANES; v += HS_STREAMS)
+            for (int i = 0; i < HS_STREAMS; ++i) {
+                uint64_t out = a[i] + b[i] + n[i];
+                n[i] += 1;
+                a[i] = b[i] ^ (b[i] >> 11);
+                b[i] = c[i] + (c[i] << 3);
+                c[i] = ((c[i] << 24) | (c[i] >> 40)) + out;
+                u[v + i] = (double)(int64_t)(out >> 11) * HS_INV_2_53;
+            }
+    }
+    #endif
+    /* Stream i from the seed words words[3 i .. 3 i + 2] exactly as numpy seeds an SFC64
+       from SeedSequence.generate_state(3): the words, counter 1, twelve draws discarded. */
+    static void hs_seed_streams(uint64_t *state, const uint64_t *words) {
+        for (int i = 0; i < HS_STREAMS; ++i) {
+            uint64_t a = words[3 * i], b = words[3 * i + 1], c = words[3 * i + 2], n = 1;
+            for (int round = 0; round < 12; ++round) {
+                uint64_t out = a + b + n;
+                n += 1;
+                a = b ^ (b >> 11);
+                b = c + (c << 3);
+                c = ((c << 24) | (c >> 40)) + out;
+            }
+            state[i] = a;
+            state[HS_STREAMS + i] = b;
+            state[2 * HS_STREAMS + i] = c;
+            state[3 * HS_STREAMS + i] = n;
+        }
+    }
+
+    /* LANES uniforms from the lane streams `rng`, then LANES standard normals by
+       Box-Muller from the uniforms u in [0, 1) (multiples of 2^-53): z[j] = R cos(2 pi v), z[j + LANES/2] = R sin(2 pi v) with
        R = sqrt(-2 ln(1 - u[j])), v = u[j + LANES/2]. The angle is reduced exactly in turns:
        v = q/4 + f with q the nearest quarter and |f| <= 1/8 (exact in binary), then sin and
        cos of 2 pi f (|2 pi f| <= pi/4) by Taylor to degree 15/16 (next terms < 5e-17) and
        the quadrant applied by selects. Then the GBM step of every lane, log S += drift +
        vol z, and S = exp(log S). */
-    static HS_INLINE void hs_gbm_body(int fused, const double *HS_RESTRICT u,
+    static HS_INLINE void hs_gbm_body(int fused, int cvt, uint64_t *HS_RESTRICT rng,
                                       double *HS_RESTRICT z, double *HS_RESTRICT log_spot,
                                       double *HS_RESTRICT spot, double drift, double vol) {
         const double shift = 6755399441055744.0;
+        double u[HS_LANES];
+        hs_uniforms_body(rng, u, cvt);
         for (int j = 0; j < HS_HALF; ++j)
             z[j] = sqrt(-2.0 * hv_log(1.0 - u[j], fused));
         for (int j = 0; j < HS_HALF; ++j) {
@@ -335,9 +418,10 @@ cdef extern from *:
     static int hs_cbrt_avx2(double *x) { return hs_cbrt_body(x, 1); }
     #endif
 
-    static void hs_gbm_base(const double *u, double *z, double *log_spot, double *spot,
+    static void hs_uniforms_base(uint64_t *state, double *u) { hs_uniforms_body(state, u, 0); }
+    static void hs_gbm_base(uint64_t *rng, double *z, double *log_spot, double *spot,
                             double drift, double vol) {
-        hs_gbm_body(0, u, z, log_spot, spot, drift, vol);
+        hs_gbm_body(0, 0, rng, z, log_spot, spot, drift, vol);
     }
     static int hs_cdf_base(const double *log_spot, double shift, double scale, double *x,
                            double *cdf, double *half_gauss) {
@@ -350,9 +434,9 @@ cdef extern from *:
     }
     #ifdef HS_X86_DISPATCH
     __attribute__((target("avx2,fma")))
-    static void hs_gbm_avx2(const double *u, double *z, double *log_spot, double *spot,
+    static void hs_gbm_avx2(uint64_t *rng, double *z, double *log_spot, double *spot,
                             double drift, double vol) {
-        hs_gbm_body(1, u, z, log_spot, spot, drift, vol);
+        hs_gbm_body(1, 0, rng, z, log_spot, spot, drift, vol);
     }
     __attribute__((target("avx2,fma")))
     static int hs_cdf_avx2(const double *log_spot, double shift, double scale, double *x,
@@ -391,8 +475,10 @@ cdef extern from *:
     #pragma GCC diagnostic push
     #pragma GCC diagnostic ignored "-Wpsabi"
     __attribute__((target("avx2,fma")))
-    static void hs_gbm_mvec(const double *u, double *z, double *log_spot, double *spot,
+    static void hs_gbm_mvec(uint64_t *rng, double *z, double *log_spot, double *spot,
                             double drift, double vol) {
+        double u[HS_LANES];
+        hs_uniforms_body(rng, u, 0);
         const __m256d one = _mm256_set1_pd(1.0), minus_two = _mm256_set1_pd(-2.0);
         const __m256d two_pi = _mm256_set1_pd(HEDGECORE_TWO_PI);
         const __m256d vdrift = _mm256_set1_pd(drift), vvol = _mm256_set1_pd(vol);
@@ -423,9 +509,11 @@ cdef extern from *:
                 _mm256_storeu_pd(gauss + j, _ZGVdN4v_exp(_mm256_mul_pd(_mm256_xor_pd(a, sign), a)));
         }
     }
-    __attribute__((target("avx512f,avx512dq")))
-    static void hs_gbm_mvec8(const double *u, double *z, double *log_spot, double *spot,
+    __attribute__((target("avx512f,avx512dq,avx2,fma")))
+    static void hs_gbm_mvec8(uint64_t *rng, double *z, double *log_spot, double *spot,
                              double drift, double vol) {
+        double u[HS_LANES];
+        hs_uniforms_body(rng, u, 1);
         const __m512d one = _mm512_set1_pd(1.0), minus_two = _mm512_set1_pd(-2.0);
         const __m512d two_pi = _mm512_set1_pd(HEDGECORE_TWO_PI);
         const __m512d vdrift = _mm512_set1_pd(drift), vvol = _mm512_set1_pd(vol);
@@ -459,17 +547,17 @@ cdef extern from *:
     #pragma GCC diagnostic pop
     #endif
 
-    /* The GBM step of the LANES paths from LANES uniforms: normals z, log S, S. */
-    static void hs_gbm(const double *u, double *z, double *log_spot, double *spot,
+    /* The GBM step of the LANES paths, drawing from the lane streams: normals z, log S, S. */
+    static void hs_gbm(uint64_t *rng, double *z, double *log_spot, double *spot,
                        double drift, double vol) {
     #if HEDGECORE_LIBMVEC
-        if (hedgecore_use_mvec == 2) { hs_gbm_mvec8(u, z, log_spot, spot, drift, vol); return; }
-        if (hedgecore_use_mvec) { hs_gbm_mvec(u, z, log_spot, spot, drift, vol); return; }
+        if (hedgecore_use_mvec == 2) { hs_gbm_mvec8(rng, z, log_spot, spot, drift, vol); return; }
+        if (hedgecore_use_mvec) { hs_gbm_mvec(rng, z, log_spot, spot, drift, vol); return; }
     #endif
     #ifdef HS_X86_DISPATCH
-        if (hs_use_avx2) { hs_gbm_avx2(u, z, log_spot, spot, drift, vol); return; }
+        if (hs_use_avx2) { hs_gbm_avx2(rng, z, log_spot, spot, drift, vol); return; }
     #endif
-        hs_gbm_base(u, z, log_spot, spot, drift, vol);
+        hs_gbm_base(rng, z, log_spot, spot, drift, vol);
     }
     /* cdf2 = 2 N(d) and gauss = exp(-d^2/2) (only if need_gauss: libmvec's path skips it
        otherwise) of d = (log S + shift) * scale on every lane; erfc_scale = -scale / sqrt 2.
@@ -533,8 +621,11 @@ cdef extern from *:
     }
     """
     int vector_init "hs_init"() noexcept nogil
+    enum: STREAMS "HS_STREAMS"
     void cbrt_lanes "hs_cbrt_lanes"(double* x) noexcept nogil
-    void gbm_lanes "hs_gbm"(const double* u, double* z, double* log_spot, double* spot,
+    void seed_streams "hs_seed_streams"(uint64_t* state, const uint64_t* words) noexcept nogil
+    void uniforms_lanes "hs_uniforms_base"(uint64_t* state, double* u) noexcept nogil
+    void gbm_lanes "hs_gbm"(uint64_t* rng, double* z, double* log_spot, double* spot,
                             double drift, double vol) noexcept nogil
     int cdf_lanes "hs_cdf"(const double* log_spot, double shift, double scale, double erfc_scale,
                            bint need_gauss, double* arg, double* cdf2, double* gauss) noexcept nogil
@@ -564,6 +655,29 @@ def vector_isa():
     if uses_libmvec:
         return "libmvec-avx2"
     return "avx2" if _uses_avx2 else "baseline"
+
+
+LANE_STREAMS = STREAMS
+LANE_GROUP = LANES
+
+
+def lane_uniforms(const uint64_t[::1] seed_words, Py_ssize_t groups):
+    """The uniforms the GBM kernel draws for one block: `groups` rows of LANE_GROUP, from
+    LANE_STREAMS SFC64 streams seeded by seed_words (3 words per stream). Column j of
+    every row comes from stream j % LANE_STREAMS. For tests and for users who want to see
+    the stream."""
+    if seed_words.shape[0] != 3 * STREAMS:
+        raise ValueError(f"lane_uniforms: seed_words needs {3 * STREAMS} words")
+    if groups < 0:
+        raise ValueError("lane_uniforms: groups must be >= 0")
+    cdef uint64_t state[4 * STREAMS]
+    out = np.empty((groups, LANES), dtype=np.float64)
+    cdef double[:, ::1] view = out
+    cdef Py_ssize_t g
+    seed_streams(state, &seed_words[0])
+    for g in range(groups):
+        uniforms_lanes(state, &view[g, 0])
+    return out
 
 
 # Codes shared with hedgecore.simulation (which holds the name -> code tables).
@@ -694,6 +808,7 @@ cdef struct scratch_t:
     double* outer
     double* inner
     Py_ssize_t* boot_start
+    uint64_t* lane_rng          # the GBM lane streams, 4 x HS_STREAMS words
     # per policy and lane, [policy * LANE_STRIDE + lane]
     double* hedge               # spot/linear: coins; inverse perp: USD notional
     double* cash
@@ -1096,9 +1211,8 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
             for lane in range(n_lanes):
                 st.prev_spot[lane] = st.spot[lane]
         if model.kind == PRICE_GBM:
-            # LANES uniforms of the block's stream -> Box-Muller normals -> log S, S
-            random_standard_uniform_fill(rng, LANES, st.arg)
-            gbm_lanes(st.arg, st.work, st.log_spot, st.spot, drift, vol)
+            # LANES uniforms of the block's lane streams -> Box-Muller normals -> log S, S
+            gbm_lanes(st.lane_rng, st.work, st.log_spot, st.spot, drift, vol)
         else:
             for lane in range(n_lanes):
                 st.log_spot[lane] = advance(model, stepper, rng, move, st.log_spot[lane],
@@ -1145,13 +1259,16 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
 
 cdef void run_block(const model_t* model, const stepper_t* stepper, const book_t* book,
                     const policy_t* policies, Py_ssize_t n_policies, const market_t* market,
-                    bitgen_t* rng, scratch_t* st, double* trace, Py_ssize_t first_path,
+                    bitgen_t* rng, const uint64_t* lane_seeds, scratch_t* st, double* trace,
+                    Py_ssize_t first_path,
                     Py_ssize_t last_path, Py_ssize_t n_paths, double* out_pnl,
                     double* out_cost, double* out_funding, double* out_trades) noexcept nogil:
     # Always a full group of LANES paths, even past the last path, so that a path's random
     # numbers do not depend on how many paths follow it (results are written for real
     # paths only).
     cdef Py_ssize_t start = first_path, n_valid
+    if model.kind == PRICE_GBM:
+        seed_streams(st.lane_rng, lane_seeds)
     while start < last_path:
         n_valid = min(<Py_ssize_t>LANES, last_path - start)
         simulate_lanes(model, stepper, book, policies, n_policies, market, rng, st,
@@ -1200,6 +1317,7 @@ def simulate_blocks(*,
                     const int[:, ::1] policy_ints,
                     const double[:, ::1] policy_floats,
                     const uintptr_t[::1] bitgens,
+                    const uint64_t[:, ::1] lane_seeds,
                     Py_ssize_t first_block,
                     Py_ssize_t paths_per_block,
                     double[:, ::1] pnl,
@@ -1211,7 +1329,9 @@ def simulate_blocks(*,
     """Simulate the blocks first_block .. first_block + len(bitgens) - 1 of paths.
 
     Block b covers paths [b * paths_per_block, min((b + 1) * paths_per_block, n_paths))
-    and draws from bitgens[b - first_block] only. Results for path j go to column j of
+    and draws from its own streams only: GBM from the STREAMS SFC64 lane streams seeded
+    by lane_seeds[b - first_block] (3 words each), the other models from the numpy bit
+    generator bitgens[b - first_block] (GBM does not read it; it may be 0). Results for path j go to column j of
     pnl, cost, funding, trades (one row per policy); path 0 also fills `trace`
     (policy, row, step). Argument layouts are documented in hedgecore.simulation, which
     is the only caller:
@@ -1260,6 +1380,12 @@ def simulate_blocks(*,
             raise ValueError("simulate_blocks: fewer returns than steps")
         if bootstrap_block < 0 or bootstrap_block > returns.shape[0]:
             raise ValueError("simulate_blocks: bootstrap block longer than the series")
+    if lane_seeds.shape[0] != n_chunk or lane_seeds.shape[1] != 3 * STREAMS:
+        raise ValueError("simulate_blocks: lane_seeds must have shape (len(bitgens), 24)")
+    if model_kind != PRICE_GBM:
+        for b in range(n_chunk):
+            if bitgens[b] == 0:
+                raise ValueError("simulate_blocks: this model needs a bit generator per block")
     if paths_per_block < 1 or first_block * paths_per_block >= n_paths or (
             (first_block + n_chunk - 1) * paths_per_block >= n_paths):
         raise ValueError("simulate_blocks: blocks outside the paths")
@@ -1332,13 +1458,13 @@ def simulate_blocks(*,
 
     cdef policy_t* policy_buffer = <policy_t*>malloc(max(n_policies, 1) * sizeof(policy_t))
     # per block: 15 lane arrays and 5 policy-lane arrays of doubles, last_trade ints,
-    # boot_start indices, in one region per block. Regions start on SCRATCH_ALIGN-byte
+    # the lane streams' state, boot_start indices, in one region per block. Regions start on SCRATCH_ALIGN-byte
     # boundaries and are whole multiples of it, so that no cache line (nor the line pair
     # that the adjacent-line prefetcher fetches together) is shared by two blocks: two
     # threads on neighbouring blocks would otherwise write the same line every step.
     cdef Py_ssize_t doubles_per_block = (15 + 5 * n_policies) * LANE_STRIDE
     cdef Py_ssize_t block_bytes = (doubles_per_block * sizeof(double) + n_policies * LANE_STRIDE * sizeof(int64_t)
-                                   + LANES * sizeof(Py_ssize_t))
+                                   + 4 * STREAMS * sizeof(uint64_t) + LANES * sizeof(Py_ssize_t))
     cdef Py_ssize_t block_stride = (block_bytes + SCRATCH_ALIGN - 1) // SCRATCH_ALIGN * SCRATCH_ALIGN
     cdef char* scratch_memory = <char*>malloc(max(n_chunk, 1) * block_stride + SCRATCH_ALIGN)
     cdef char* scratch_base
@@ -1390,14 +1516,15 @@ def simulate_blocks(*,
         scratch[b].funding = block_scratch + (15 + 3 * n_policies) * LANE_STRIDE
         scratch[b].trades = block_scratch + (15 + 4 * n_policies) * LANE_STRIDE
         scratch[b].last_trade = <int64_t*>(block_scratch + doubles_per_block)
-        scratch[b].boot_start = <Py_ssize_t*>(scratch[b].last_trade + n_policies * LANE_STRIDE)
+        scratch[b].lane_rng = <uint64_t*>(scratch[b].last_trade + n_policies * LANE_STRIDE)
+        scratch[b].boot_start = <Py_ssize_t*>(scratch[b].lane_rng + 4 * STREAMS)
 
     try:
         for b in prange(n_chunk, nogil=True, schedule="dynamic", num_threads=n_threads):
             first_path = (first_block + b) * paths_per_block
             last_path = min(first_path + paths_per_block, n_paths)
             run_block(&model, &stepper, &book, policy_buffer, n_policies, &market,
-                      <bitgen_t*>bitgens[b], &scratch[b], &trace[0, 0, 0],
+                      <bitgen_t*>bitgens[b], &lane_seeds[b, 0], &scratch[b], &trace[0, 0, 0],
                       first_path, last_path, n_paths,
                       &pnl[0, 0], &cost[0, 0], &funding[0, 0], &trades[0, 0])
     finally:

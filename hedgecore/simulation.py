@@ -405,9 +405,18 @@ def simulate(
     seed_sequence = np.random.SeedSequence(seed_value)
     used_seed = seed_value if seed_value is not None else int(seed_sequence.entropy)  # type: ignore[arg-type]
     n_blocks = -(-n_paths // PATHS_PER_BLOCK)
-    streams = [np.random.PCG64(child) for child in seed_sequence.spawn(n_blocks)]
+    from hedgecore._sim import LANE_STREAMS, bitgen_addresses, simulate_blocks
 
-    from hedgecore._sim import bitgen_addresses, simulate_blocks
+    # Block b owns SeedSequence(seed).spawn(n_blocks)[b]. GBM steps LANE_STREAMS SFC64
+    # streams in SIMD lanes, seeded with consecutive triples of the child's
+    # generate_state words (stream 0 is numpy's SFC64(child) itself); the other models draw
+    # through numpy's distributions from one SFC64(child) per block.
+    children = seed_sequence.spawn(n_blocks)
+    gbm = plan["model_kind"] == _MODEL_KINDS["gbm"]
+    lane_seeds = (np.stack([child.generate_state(3 * LANE_STREAMS, np.uint64) for child in children])
+                  if gbm else np.zeros((n_blocks, 3 * LANE_STREAMS), dtype=np.uint64))
+    streams = [] if gbm else [np.random.SFC64(child) for child in children]
+    addresses = bitgen_addresses(streams) if streams else np.zeros(n_blocks, dtype=np.uintp)
 
     n_policies = len(spec.policies)
     pnl = np.empty((n_policies, n_paths))
@@ -417,17 +426,18 @@ def simulate(
     trace = np.full((n_policies, 4, n_steps + 1), np.nan)
     chunk = n_blocks if progress is None else max(1, 4 * n_threads)
     for first in range(0, n_blocks, chunk):
-        blocks = streams[first:first + chunk]
+        last = min(first + chunk, n_blocks)
         simulate_blocks(
             **plan,
-            bitgens=bitgen_addresses(blocks),
+            bitgens=addresses[first:last],
+            lane_seeds=lane_seeds[first:last],
             first_block=first,
             paths_per_block=PATHS_PER_BLOCK,
             pnl=pnl, cost=cost, funding=funding, trades=trades, trace=trace,
             n_threads=n_threads,
         )
         if progress is not None:
-            progress(min((first + len(blocks)) * PATHS_PER_BLOCK, n_paths), n_paths)
+            progress(min(last * PATHS_PER_BLOCK, n_paths), n_paths)
 
     results = tuple(
         _summarise(policy, pnl[p], cost[p], funding[p], trades[p])
