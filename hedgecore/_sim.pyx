@@ -106,7 +106,8 @@ cdef extern from *:
     static int hedgecore_use_mvec = 0;
     static void hedgecore_detect_simd(void) {
         __builtin_cpu_init();
-        hedgecore_use_mvec = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        hedgecore_use_mvec = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+            && !getenv("HEDGECORE_NO_LIBMVEC");
         if (hedgecore_use_mvec && __builtin_cpu_supports("avx512f")
                 && __builtin_cpu_supports("avx512dq") && !getenv("HEDGECORE_NO_AVX512"))
             hedgecore_use_mvec = 2;

@@ -469,6 +469,85 @@ def test_same_numbers_for_any_thread_count_and_policy_subset(seed):
         np.testing.assert_array_equal(alone.trades, one.policies[k].trades)
 
 
+def _numpy_sfc64(words, stream):
+    """numpy's own SFC64 seeded as numpy seeds one from SeedSequence.generate_state(3):
+    the three words, counter 1, twelve draws discarded (done here by numpy itself)."""
+    generator = np.random.SFC64()
+    generator.state = {"bit_generator": "SFC64", "has_uint32": 0, "uinteger": 0,
+                       "state": {"state": np.array([*words[3 * stream:3 * stream + 3], 1], dtype=np.uint64)}}
+    generator.random_raw(12)
+    return generator
+
+
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 2**63), block=st.integers(0, 5))
+def test_gbm_lane_streams_are_numpys_sfc64(seed, block):
+    from hedgecore._sim import LANE_GROUP, LANE_STREAMS, lane_uniforms
+
+    child = np.random.SeedSequence(seed).spawn(block + 1)[block]
+    words = child.generate_state(3 * LANE_STREAMS, np.uint64)
+    groups = 7
+    uniforms = lane_uniforms(words, groups)
+    assert uniforms.shape == (groups, LANE_GROUP)
+    per_stream = groups * LANE_GROUP // LANE_STREAMS
+    for stream in range(LANE_STREAMS):
+        expected = np.random.Generator(_numpy_sfc64(words, stream)).random(per_stream)
+        np.testing.assert_array_equal(uniforms[:, stream::LANE_STREAMS].ravel(), expected)
+    # stream 0 is numpy's SFC64 seeded by the block's SeedSequence itself
+    np.testing.assert_array_equal(uniforms[:, 0::LANE_STREAMS].ravel(),
+                                  np.random.Generator(np.random.SFC64(child)).random(per_stream))
+
+
+_ISA_SCRIPT = """
+import json, sys
+sys.path.insert(0, {root!r})
+from hedgecore._sim import vector_isa
+from hedgecore.simulation import *
+spec = SimulationSpec(
+    model=GBMModel(spot=100.0, drift=0.05, vol=0.6),
+    options=(OptionSpec("call", 110.0, 0.5, -3.0), OptionSpec("put", 80.0, 0.25, 2.0)),
+    policies=(PolicySpec("t", "time"), PolicySpec("ww", "whalley_wilmott", risk_aversion=0.5),
+              PolicySpec("fx", "fixed", width=0.05)),
+    horizon_years=0.5, steps=40, paths=700, seed=3, costs=CostSpec(proportional=0.001))
+result = simulate(spec, threads=1)
+print(json.dumps({{"isa": vector_isa(),
+                   "pnl": [p.pnl.tolist() for p in result.policies],
+                   "trades": [p.trades.tolist() for p in result.policies]}}))
+"""
+
+
+def test_every_vector_path_gives_the_same_hedge():
+    """The libmvec AVX-512 / AVX2 paths and the portable AVX2 and baseline kernels (what
+    wheels without libmvec and non-x86 machines run) draw the same uniforms and agree to
+    the last bits of their maths; each is forced here through its environment switch."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    runs = {}
+    for switches in ({}, {"HEDGECORE_NO_AVX512": "1"}, {"HEDGECORE_NO_LIBMVEC": "1"},
+                     {"HEDGECORE_NO_LIBMVEC": "1", "HEDGECORE_NO_AVX2": "1"}):
+        environment = {**os.environ, **switches}
+        done = subprocess.run([sys.executable, "-c", _ISA_SCRIPT.format(root=root)], env=environment,
+                              capture_output=True, text=True, timeout=300, check=True)
+        out = json.loads(done.stdout)
+        runs[out["isa"]] = out
+    assert "baseline" in runs
+    reference = runs["baseline"]
+    for isa, out in runs.items():
+        for policy, (pnl, expected) in enumerate(zip(out["pnl"], reference["pnl"], strict=True)):
+            np.testing.assert_allclose(pnl, expected, rtol=1e-9, atol=1e-9, err_msg=f"{isa} policy {policy}")
+        # a band decision can flip on a last-bit difference of the band; the time policy
+        # trades on every lane every step on every path
+        assert out["trades"][0] == reference["trades"][0]
+        for policy in (1, 2):
+            agree = np.mean(np.array(out["trades"][policy]) == np.array(reference["trades"][policy]))
+            assert agree >= 0.99, (isa, policy, agree)
+
+
 def test_paths_prefix_and_progress():
     spec = one_option_spec([PolicySpec("t", "time")], steps=10, paths=3000, seed=4)
     calls = []
