@@ -356,14 +356,14 @@ cdef extern from *:
         const double *HS_RESTRICT spot, double *HS_RESTRICT cash, \
         double *HS_RESTRICT cost_sum, double *HS_RESTRICT trade_count, \
         int64_t *HS_RESTRICT last_trade, double *HS_RESTRICT hedge
-    static HS_INLINE void hs_trade_loop(HS_TRADE_ARGS, int impact, int by_spot) {
+    static HS_INLINE void hs_trade_loop(HS_TRADE_ARGS, int banded_copy, int impact, int by_spot) {
         for (int j = 0; j < HS_LANES; ++j) {
             /* the current hedge in coins (an inverse perp's is its USD notional / S) */
             double cur = by_spot ? hedge[j] / spot[j] : hedge[j];
             double c = centre[j], o = outer[j], in = inner[j];
             double deviation = cur - c;
             double banded = deviation < -o ? c - in : (deviation > o ? c + in : cur);
-            double new_hedge = use_band ? banded : c;
+            double new_hedge = banded_copy ? banded : c;
             double change = new_hedge - cur;
             double size = fabs(change);
             double s = spot[j];
@@ -384,17 +384,21 @@ cdef extern from *:
             last_trade[j] = (int64_t)(((uint64_t)step & traded) | ((uint64_t)last & ~traded));
         }
     }
-    /* a copy of the loop per case of square-root impact (a vector sqrt per lane) and of
-       inverse perp (a division per lane), so that none pays for what it does not use */
-    #define HS_TRADE_PASS(impact, by_spot) hs_trade_loop(use_band, step, min_interval, \
+    /* a copy of the loop per case of band or target (time policies and first hedges do
+       not read the band), of square-root impact (a vector sqrt per lane) and of inverse
+       perp (a division per lane), so that none pays for what it does not use */
+    #define HS_TRADE_PASS(banded, impact, by_spot) hs_trade_loop(use_band, step, min_interval, \
         min_trade, cost_rate, fixed_cost, impact_coef, inv_adv, discount, spot_hedge, inverse, \
-        centre, outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge, impact, by_spot)
-    static HS_INLINE void hs_trade_body(HS_TRADE_ARGS) {
-        if (impact_coef > 0.0) {
-            if (inverse) HS_TRADE_PASS(1, 1); else HS_TRADE_PASS(1, 0);
-        } else {
-            if (inverse) HS_TRADE_PASS(0, 1); else HS_TRADE_PASS(0, 0);
+        centre, outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge, banded, \
+        impact, by_spot)
+    #define HS_TRADE_CASES(banded) \
+        if (impact_coef > 0.0) { \
+            if (inverse) HS_TRADE_PASS(banded, 1, 1); else HS_TRADE_PASS(banded, 1, 0); \
+        } else { \
+            if (inverse) HS_TRADE_PASS(banded, 0, 1); else HS_TRADE_PASS(banded, 0, 0); \
         }
+    static HS_INLINE void hs_trade_body(HS_TRADE_ARGS) {
+        if (use_band) { HS_TRADE_CASES(1) } else { HS_TRADE_CASES(0) }
     }
 
     /* cbrt(x) in place on every lane: exp(log|x| / 3) with the sign of x, polished by one
