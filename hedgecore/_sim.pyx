@@ -454,7 +454,23 @@ cdef extern from *:
                       impact_coef, inv_adv, discount, spot_hedge, inverse, centre,
                       outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
     }
-    /* the trade pass also in 8-lane AVX-512 (no fused arithmetic in it: same results) */
+    /* The portable kernels also in 8-lane AVX-512 (x86 CPUs with AVX-512 on builds without
+       libmvec, as manylinux_2_28 wheels): the same operations and the same fused
+       multiply-adds as the AVX2 copy, so the same results, about 1.4x faster per lane. The
+       uniforms convert their 53 bits with AVX-512DQ's vcvtqq2pd (exact either way). */
+    __attribute__((target("avx512f,avx512dq,avx2,fma")))
+    static void hs_gbm_avx512(uint64_t *rng, double *z, double *log_spot, double *spot,
+                              double drift, double vol) {
+        hs_gbm_body(1, 1, rng, z, log_spot, spot, drift, vol);
+    }
+    __attribute__((target("avx512f,avx512dq,avx2,fma")))
+    static int hs_cdf_avx512(const double *log_spot, double shift, double scale, double *x,
+                             double *cdf, double *half_gauss) {
+        return hs_cdf_body(log_spot, shift, scale, 1, x, cdf, half_gauss);
+    }
+    __attribute__((target("avx512f,avx512dq,avx2,fma")))
+    static int hs_cbrt_avx512(double *x) { return hs_cbrt_body(x, 1); }
+    /* (the trade pass has no fused arithmetic: every copy gives the same results) */
     __attribute__((target("avx512f,avx512dq,avx2,fma")))
     static void hs_trade_avx512(HS_TRADE_ARGS) {
         hs_trade_body(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
@@ -472,7 +488,7 @@ cdef extern from *:
         hs_use_avx512 = hs_use_avx2 && __builtin_cpu_supports("avx512f")
             && __builtin_cpu_supports("avx512dq") && !getenv("HEDGECORE_NO_AVX512");
     #endif
-        return hs_use_avx2;
+        return hs_use_avx512 ? 2 : hs_use_avx2;
     }
     #if HEDGECORE_LIBMVEC
     /* With libmvec: its AVX2 log, sin, cos, exp and erfc (a few ulp, faster here than the
@@ -560,6 +576,7 @@ cdef extern from *:
         if (hedgecore_use_mvec) { hs_gbm_mvec(rng, z, log_spot, spot, drift, vol); return; }
     #endif
     #ifdef HS_X86_DISPATCH
+        if (hs_use_avx512) { hs_gbm_avx512(rng, z, log_spot, spot, drift, vol); return; }
         if (hs_use_avx2) { hs_gbm_avx2(rng, z, log_spot, spot, drift, vol); return; }
     #endif
         hs_gbm_base(rng, z, log_spot, spot, drift, vol);
@@ -581,6 +598,7 @@ cdef extern from *:
         }
     #endif
     #ifdef HS_X86_DISPATCH
+        if (hs_use_avx512) return hs_cdf_avx512(log_spot, shift, scale, arg, cdf2, gauss);
         if (hs_use_avx2) return hs_cdf_avx2(log_spot, shift, scale, arg, cdf2, gauss);
     #endif
         return hs_cdf_base(log_spot, shift, scale, arg, cdf2, gauss);
@@ -595,6 +613,7 @@ cdef extern from *:
         memcpy(original, x, sizeof(original));
         int outside;
     #ifdef HS_X86_DISPATCH
+        if (hs_use_avx512) outside = hs_cbrt_avx512(x); else
         if (hs_use_avx2) outside = hs_cbrt_avx2(x); else
     #endif
         outside = hs_cbrt_base(x);
@@ -642,7 +661,8 @@ cdef extern from *:
                                 double* cash, double* cost_sum, double* trade_count,
                                 int64_t* last_trade, double* hedge) noexcept nogil
 
-cdef int _uses_avx2 = vector_init()
+# 0 baseline, 1 AVX2+FMA, 2 AVX-512 copies of the portable kernels
+cdef int _portable_isa = vector_init()
 
 
 def simd_enabled():
@@ -654,12 +674,12 @@ def simd_enabled():
 def vector_isa():
     """The vector maths the simulation kernel chose for this CPU at import:
     "libmvec-avx512" or "libmvec-avx2" (glibc's libmvec, x86-64 glibc >= 2.35), else the
-    portable kernels' "avx2" copy or their "baseline" one (SSE2/NEON/plain C)."""
+    portable kernels' "avx512" or "avx2" copy or their "baseline" one (SSE2/NEON/plain C)."""
     if uses_libmvec == 2:
         return "libmvec-avx512"
     if uses_libmvec:
         return "libmvec-avx2"
-    return "avx2" if _uses_avx2 else "baseline"
+    return ("baseline", "avx2", "avx512")[_portable_isa]
 
 
 LANE_STREAMS = STREAMS
