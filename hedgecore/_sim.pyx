@@ -491,80 +491,52 @@ cdef extern from *:
         return hs_use_avx512 ? 2 : hs_use_avx2;
     }
     #if HEDGECORE_LIBMVEC
-    /* With libmvec: its AVX2 log, sin, cos, exp and erfc (a few ulp, faster here than the
-       portable polynomials: table-driven), four lanes at a time. */
+    /* With libmvec: its log, sin, cos, exp and erfc (a few ulp, faster here than the
+       portable polynomials: table-driven), in one copy per vector width, generated from
+       the intrinsics' prefix `pre` (_mm256 / _mm512), libmvec's name prefix `mvec`
+       (_ZGVdN4v / _ZGVeN8v) and the lane count `width`. hs_gbm_mvec*: uniforms from the
+       lane streams, Box-Muller normals z, log S, S. hs_cdf_mvec*: arg = (log S + shift)
+       erfc_scale, cdf2 = erfc(arg) and, if need_gauss, gauss = exp(-arg^2). */
     #pragma GCC diagnostic push
     #pragma GCC diagnostic ignored "-Wpsabi"
-    __attribute__((target("avx2,fma")))
-    static void hs_gbm_mvec(uint64_t *rng, double *z, double *log_spot, double *spot,
-                            double drift, double vol) {
-        double u[HS_LANES];
-        hs_uniforms_body(rng, u, 0);
-        const __m256d one = _mm256_set1_pd(1.0), minus_two = _mm256_set1_pd(-2.0);
-        const __m256d two_pi = _mm256_set1_pd(HEDGECORE_TWO_PI);
-        const __m256d vdrift = _mm256_set1_pd(drift), vvol = _mm256_set1_pd(vol);
-        for (int j = 0; j < HS_HALF; j += 4) {
-            __m256d log_u = _ZGVdN4v_log(_mm256_sub_pd(one, _mm256_loadu_pd(u + j)));
-            __m256d radius = _mm256_sqrt_pd(_mm256_mul_pd(minus_two, log_u));
-            __m256d angle = _mm256_mul_pd(two_pi, _mm256_loadu_pd(u + j + HS_HALF));
-            _mm256_storeu_pd(z + j, _mm256_mul_pd(_ZGVdN4v_cos(angle), radius));
-            _mm256_storeu_pd(z + j + HS_HALF, _mm256_mul_pd(_ZGVdN4v_sin(angle), radius));
-        }
-        for (int j = 0; j < HS_LANES; j += 4) {
-            __m256d x = _mm256_add_pd(_mm256_add_pd(_mm256_loadu_pd(log_spot + j), vdrift),
-                                      _mm256_mul_pd(vvol, _mm256_loadu_pd(z + j)));
-            _mm256_storeu_pd(log_spot + j, x);
-            _mm256_storeu_pd(spot + j, _ZGVdN4v_exp(x));
-        }
+    #define HS_MVEC_KERNELS(width, isa, vec, pre, mvec, cvt) \
+    __attribute__((target(isa))) \
+    static void hs_gbm_mvec##width(uint64_t *rng, double *z, double *log_spot, double *spot, \
+                                   double drift, double vol) { \
+        double u[HS_LANES]; \
+        hs_uniforms_body(rng, u, cvt); \
+        const vec one = pre##_set1_pd(1.0), minus_two = pre##_set1_pd(-2.0); \
+        const vec two_pi = pre##_set1_pd(HEDGECORE_TWO_PI); \
+        const vec vdrift = pre##_set1_pd(drift), vvol = pre##_set1_pd(vol); \
+        for (int j = 0; j < HS_HALF; j += width) { \
+            vec log_u = mvec##_log(pre##_sub_pd(one, pre##_loadu_pd(u + j))); \
+            vec radius = pre##_sqrt_pd(pre##_mul_pd(minus_two, log_u)); \
+            vec angle = pre##_mul_pd(two_pi, pre##_loadu_pd(u + j + HS_HALF)); \
+            pre##_storeu_pd(z + j, pre##_mul_pd(mvec##_cos(angle), radius)); \
+            pre##_storeu_pd(z + j + HS_HALF, pre##_mul_pd(mvec##_sin(angle), radius)); \
+        } \
+        for (int j = 0; j < HS_LANES; j += width) { \
+            vec x = pre##_add_pd(pre##_add_pd(pre##_loadu_pd(log_spot + j), vdrift), \
+                                 pre##_mul_pd(vvol, pre##_loadu_pd(z + j))); \
+            pre##_storeu_pd(log_spot + j, x); \
+            pre##_storeu_pd(spot + j, mvec##_exp(x)); \
+        } \
+    } \
+    __attribute__((target(isa))) \
+    static void hs_cdf_mvec##width(const double *log_spot, double shift, double erfc_scale, \
+                                   int need_gauss, double *arg, double *cdf2, double *gauss) { \
+        const vec vshift = pre##_set1_pd(shift), vscale = pre##_set1_pd(erfc_scale); \
+        const vec sign = pre##_set1_pd(-0.0); \
+        for (int j = 0; j < HS_LANES; j += width) { \
+            vec a = pre##_mul_pd(pre##_add_pd(pre##_loadu_pd(log_spot + j), vshift), vscale); \
+            pre##_storeu_pd(arg + j, a); \
+            pre##_storeu_pd(cdf2 + j, mvec##_erfc(a)); \
+            if (need_gauss) \
+                pre##_storeu_pd(gauss + j, mvec##_exp(pre##_mul_pd(pre##_xor_pd(a, sign), a))); \
+        } \
     }
-    __attribute__((target("avx2,fma")))
-    static void hs_cdf_mvec(const double *log_spot, double shift, double erfc_scale,
-                            int need_gauss, double *arg, double *cdf2, double *gauss) {
-        const __m256d vshift = _mm256_set1_pd(shift), vscale = _mm256_set1_pd(erfc_scale);
-        const __m256d sign = _mm256_set1_pd(-0.0);
-        for (int j = 0; j < HS_LANES; j += 4) {
-            __m256d a = _mm256_mul_pd(_mm256_add_pd(_mm256_loadu_pd(log_spot + j), vshift), vscale);
-            _mm256_storeu_pd(arg + j, a);
-            _mm256_storeu_pd(cdf2 + j, _ZGVdN4v_erfc(a));
-            if (need_gauss)
-                _mm256_storeu_pd(gauss + j, _ZGVdN4v_exp(_mm256_mul_pd(_mm256_xor_pd(a, sign), a)));
-        }
-    }
-    __attribute__((target("avx512f,avx512dq,avx2,fma")))
-    static void hs_gbm_mvec8(uint64_t *rng, double *z, double *log_spot, double *spot,
-                             double drift, double vol) {
-        double u[HS_LANES];
-        hs_uniforms_body(rng, u, 1);
-        const __m512d one = _mm512_set1_pd(1.0), minus_two = _mm512_set1_pd(-2.0);
-        const __m512d two_pi = _mm512_set1_pd(HEDGECORE_TWO_PI);
-        const __m512d vdrift = _mm512_set1_pd(drift), vvol = _mm512_set1_pd(vol);
-        for (int j = 0; j < HS_HALF; j += 8) {
-            __m512d log_u = _ZGVeN8v_log(_mm512_sub_pd(one, _mm512_loadu_pd(u + j)));
-            __m512d radius = _mm512_sqrt_pd(_mm512_mul_pd(minus_two, log_u));
-            __m512d angle = _mm512_mul_pd(two_pi, _mm512_loadu_pd(u + j + HS_HALF));
-            _mm512_storeu_pd(z + j, _mm512_mul_pd(_ZGVeN8v_cos(angle), radius));
-            _mm512_storeu_pd(z + j + HS_HALF, _mm512_mul_pd(_ZGVeN8v_sin(angle), radius));
-        }
-        for (int j = 0; j < HS_LANES; j += 8) {
-            __m512d x = _mm512_add_pd(_mm512_add_pd(_mm512_loadu_pd(log_spot + j), vdrift),
-                                      _mm512_mul_pd(vvol, _mm512_loadu_pd(z + j)));
-            _mm512_storeu_pd(log_spot + j, x);
-            _mm512_storeu_pd(spot + j, _ZGVeN8v_exp(x));
-        }
-    }
-    __attribute__((target("avx512f,avx512dq")))
-    static void hs_cdf_mvec8(const double *log_spot, double shift, double erfc_scale,
-                             int need_gauss, double *arg, double *cdf2, double *gauss) {
-        const __m512d vshift = _mm512_set1_pd(shift), vscale = _mm512_set1_pd(erfc_scale);
-        const __m512d sign = _mm512_set1_pd(-0.0);
-        for (int j = 0; j < HS_LANES; j += 8) {
-            __m512d a = _mm512_mul_pd(_mm512_add_pd(_mm512_loadu_pd(log_spot + j), vshift), vscale);
-            _mm512_storeu_pd(arg + j, a);
-            _mm512_storeu_pd(cdf2 + j, _ZGVeN8v_erfc(a));
-            if (need_gauss)
-                _mm512_storeu_pd(gauss + j, _ZGVeN8v_exp(_mm512_mul_pd(_mm512_xor_pd(a, sign), a)));
-        }
-    }
+    HS_MVEC_KERNELS(4, "avx2,fma", __m256d, _mm256, _ZGVdN4v, 0)
+    HS_MVEC_KERNELS(8, "avx512f,avx512dq,avx2,fma", __m512d, _mm512, _ZGVeN8v, 1)
     #pragma GCC diagnostic pop
     #endif
 
@@ -573,7 +545,7 @@ cdef extern from *:
                        double drift, double vol) {
     #if HEDGECORE_LIBMVEC
         if (hedgecore_use_mvec == 2) { hs_gbm_mvec8(rng, z, log_spot, spot, drift, vol); return; }
-        if (hedgecore_use_mvec) { hs_gbm_mvec(rng, z, log_spot, spot, drift, vol); return; }
+        if (hedgecore_use_mvec) { hs_gbm_mvec4(rng, z, log_spot, spot, drift, vol); return; }
     #endif
     #ifdef HS_X86_DISPATCH
         if (hs_use_avx512) { hs_gbm_avx512(rng, z, log_spot, spot, drift, vol); return; }
@@ -593,7 +565,7 @@ cdef extern from *:
             return 0;
         }
         if (hedgecore_use_mvec) {
-            hs_cdf_mvec(log_spot, shift, erfc_scale, need_gauss, arg, cdf2, gauss);
+            hs_cdf_mvec4(log_spot, shift, erfc_scale, need_gauss, arg, cdf2, gauss);
             return 0;
         }
     #endif
