@@ -66,10 +66,20 @@ def _vector_maths() -> dict[str, str | None]:
     return {"greeks": greeks_isa(), "simulation": simulation_isa()}
 
 
+def _core_compiler() -> str | None:
+    """The C compiler that built the compiled core (None if it does not import)."""
+    try:
+        from hedgecore._runtime import compiler
+    except ImportError:
+        return None
+    return compiler()
+
+
 def _collect() -> dict[str, Any]:
     found, missing = _compiled_modules()
     return {
-        "hedgecore": {"version": __version__, "location": str(Path(__file__).resolve().parent)},
+        "hedgecore": {"version": __version__, "location": str(Path(__file__).resolve().parent),
+                      "compiler": _core_compiler()},
         "compiled_modules": found,
         "missing_modules": missing,
         "openmp": _openmp(),
@@ -103,6 +113,7 @@ def _render(config: dict[str, Any]) -> str:
         openmp_line = "no: compiled kernels run on one thread (threads= is accepted; results are the same)"
     lines = [
         f"hedgecore {config['hedgecore']['version']}  ({config['hedgecore']['location']})",
+        f"compiled with: {config['hedgecore']['compiler'] or 'unknown'}",
         "compiled modules:",
     ]
     lines += [f"  {name:<10} {file_name}" for name, file_name in config["compiled_modules"].items()]

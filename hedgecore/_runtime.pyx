@@ -3,6 +3,25 @@
 
 from hedgecore._openmp cimport HEDGECORE_HAVE_OPENMP, omp_get_max_threads
 
+# The compiler that built this module, from its own predefined macros (the one that built
+# Python, which platform.python_compiler() reports, may differ: a wheel's is the
+# cibuildwheel image's, a source build's is whatever CC was).
+cdef extern from *:
+    """
+    #define HEDGECORE_STR2(x) #x
+    #define HEDGECORE_STR(x) HEDGECORE_STR2(x)
+    #if defined(__clang__)
+    #define HEDGECORE_COMPILER "clang " __clang_version__
+    #elif defined(__GNUC__)
+    #define HEDGECORE_COMPILER "GCC " __VERSION__
+    #elif defined(_MSC_VER)
+    #define HEDGECORE_COMPILER "MSVC " HEDGECORE_STR(_MSC_FULL_VER)
+    #else
+    #define HEDGECORE_COMPILER "unknown"
+    #endif
+    """
+    const char* HEDGECORE_COMPILER
+
 
 def openmp_enabled() -> bool:
     """True when the kernels were compiled with OpenMP and run in parallel."""
@@ -12,3 +31,8 @@ def openmp_enabled() -> bool:
 def max_threads() -> int:
     """Threads an OpenMP loop would use by default (1 without OpenMP)."""
     return omp_get_max_threads()
+
+
+def compiler() -> str:
+    """Name and version of the C compiler that built the compiled core."""
+    return HEDGECORE_COMPILER.decode("utf-8", "replace").strip()

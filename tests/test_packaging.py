@@ -117,12 +117,32 @@ def test_show_config_dict_describes_this_build() -> None:
                                                     "baseline")
 
 
+def test_show_config_names_the_compiler_that_built_the_core() -> None:
+    import shlex
+    import shutil
+
+    compiler = hedgecore.show_config(as_dict=True)["hedgecore"]["compiler"]
+    assert isinstance(compiler, str)
+    assert compiler.split()[0] in ("GCC", "clang", "MSVC"), compiler
+    assert compiler.split()[1][0].isdigit(), compiler
+    # Where the compiler Python's build configuration names is at hand and is GCC (this
+    # machine, the wheel checks), it is the one that built the core: ask it its version.
+    configured = shlex.split(sysconfig.get_config_var("CC") or "")
+    if not configured or shutil.which(configured[0]) is None or not compiler.startswith("GCC"):
+        pytest.skip("the configured compiler is not GCC or not installed here")
+    reported = subprocess.run([configured[0], "-dumpfullversion"], capture_output=True, text=True, timeout=60)
+    if reported.returncode != 0 or "clang" in configured[0]:
+        pytest.skip("the configured compiler does not report a GCC version")
+    assert compiler == f"GCC {reported.stdout.strip()}"
+
+
 def test_show_config_prints_a_report(capsys: pytest.CaptureFixture[str]) -> None:
     from hedgecore._runtime import openmp_enabled
 
     assert hedgecore.show_config() is None
     printed = capsys.readouterr().out
     assert printed.startswith(f"hedgecore {hedgecore.__version__}")
+    assert "\ncompiled with: " in printed
     for name in COMPILED_MODULES:
         assert f"  {name} " in printed
     assert "MISSING" not in printed
