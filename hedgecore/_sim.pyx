@@ -23,7 +23,7 @@ PnL is cash + spot hedge value + coin premium value + model value of unexpired o
 
 from cython.parallel cimport prange
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
-from libc.math cimport erfc, exp, log, sqrt, fabs, NAN
+from libc.math cimport exp, log, sqrt, fabs, NAN
 from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from libc.stdlib cimport malloc, free
 from numpy.random cimport bitgen_t
@@ -37,7 +37,7 @@ from numpy.random.c_distributions cimport (
 # The vectorisable exp and log that this module's C code below calls.
 from hedgecore._vecmath cimport hv_exp, hv_log  # no-cython-lint
 from hedgecore._maths cimport (
-    greeks_t, option_greeks, MODEL_BSM, SQRT1_2, INV_SQRT_2PI, SQRT32,
+    greeks_t, option_greeks, MODEL_BSM, SQRT1_2, INV_SQRT_2PI,
 )
 from hedgecore._bands cimport (
     leland_vol,
@@ -258,7 +258,8 @@ cdef extern from *:
     }
 
     /* LANES uniforms from the lane streams `rng`, then LANES standard normals by
-       Box-Muller from the uniforms u in [0, 1) (multiples of 2^-53): z[j] = R cos(2 pi v), z[j + LANES/2] = R sin(2 pi v) with
+       Box-Muller from the uniforms u in [0, 1) (multiples of 2^-53):
+       z[j] = R cos(2 pi v), z[j + LANES/2] = R sin(2 pi v) with
        R = sqrt(-2 ln(1 - u[j])), v = u[j + LANES/2]. The angle is reduced exactly in turns:
        v = q/4 + f with q the nearest quarter and |f| <= 1/8 (exact in binary), then sin and
        cos of 2 pi f (|2 pi f| <= pi/4) by Taylor to degree 15/16 (next terms < 5e-17) and
@@ -346,12 +347,34 @@ cdef extern from *:
         return outside > 0;
     }
 
+    /* delta (+)= coef_delta cdf2 and, if need_gauss, gamma (+)= coef_gamma gauss on every
+       lane: stored, not added to zeros, for a book's first term (0 + x == x: the same). */
+    static HS_INLINE void hs_accumulate_body(int accumulate, int need_gauss, double coef_delta,
+                                             double coef_gamma, const double *HS_RESTRICT cdf2,
+                                             const double *HS_RESTRICT gauss,
+                                             double *HS_RESTRICT delta, double *HS_RESTRICT gamma) {
+        if (accumulate)
+            for (int j = 0; j < HS_LANES; ++j) delta[j] += coef_delta * cdf2[j];
+        else
+            for (int j = 0; j < HS_LANES; ++j) delta[j] = coef_delta * cdf2[j];
+        if (!need_gauss) return;
+        if (accumulate)
+            for (int j = 0; j < HS_LANES; ++j) gamma[j] += coef_gamma * gauss[j];
+        else
+            for (int j = 0; j < HS_LANES; ++j) gamma[j] = coef_gamma * gauss[j];
+    }
+    #define HS_ACCUMULATE_ARGS int accumulate, int need_gauss, double coef_delta, \
+        double coef_gamma, const double *cdf2, const double *gauss, double *delta, double *gamma
+    #define HS_ACCUMULATE_PASS accumulate, need_gauss, coef_delta, coef_gamma, cdf2, gauss, \
+        delta, gamma
+    #define HS_ACCUMULATE_CALL hs_accumulate_body(HS_ACCUMULATE_PASS)
+
     /* The trade pass of a policy over the lanes: band (or target), trade test, costs,
        cash, counts; a select per lane instead of a branch (exits are a coin toss). */
     #define HS_TRADE_ARGS int use_band, int step, int min_interval, double min_trade, \
         double cost_rate, double fixed_cost, double impact_coef, double inv_adv, \
-        double discount, double spot_hedge, int inverse, \
-        const double *HS_RESTRICT centre, \
+        double discount, double spot_hedge, int inverse, double centre_sign, \
+        double centre_offset, const double *HS_RESTRICT centre, \
         const double *HS_RESTRICT outer, const double *HS_RESTRICT inner, \
         const double *HS_RESTRICT spot, double *HS_RESTRICT cash, \
         double *HS_RESTRICT cost_sum, double *HS_RESTRICT trade_count, \
@@ -360,7 +383,7 @@ cdef extern from *:
         for (int j = 0; j < HS_LANES; ++j) {
             /* the current hedge in coins (an inverse perp's is its USD notional / S) */
             double cur = by_spot ? hedge[j] / spot[j] : hedge[j];
-            double c = centre[j], o = outer[j], in = inner[j];
+            double c = centre_sign * centre[j] + centre_offset, o = outer[j], in = inner[j];
             double deviation = cur - c;
             double banded = deviation < -o ? c - in : (deviation > o ? c + in : cur);
             double new_hedge = banded_copy ? banded : c;
@@ -384,13 +407,15 @@ cdef extern from *:
             last_trade[j] = (int64_t)(((uint64_t)step & traded) | ((uint64_t)last & ~traded));
         }
     }
+    /* the arguments of HS_TRADE_ARGS passed on as they are */
+    #define HS_TRADE_FORWARD use_band, step, min_interval, min_trade, cost_rate, fixed_cost, \
+        impact_coef, inv_adv, discount, spot_hedge, inverse, centre_sign, centre_offset, centre, \
+        outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge
     /* a copy of the loop per case of band or target (time policies and first hedges do
        not read the band), of square-root impact (a vector sqrt per lane) and of inverse
        perp (a division per lane), so that none pays for what it does not use */
-    #define HS_TRADE_PASS(banded, impact, by_spot) hs_trade_loop(use_band, step, min_interval, \
-        min_trade, cost_rate, fixed_cost, impact_coef, inv_adv, discount, spot_hedge, inverse, \
-        centre, outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge, banded, \
-        impact, by_spot)
+    #define HS_TRADE_PASS(banded, impact, by_spot) \
+        hs_trade_loop(HS_TRADE_FORWARD, banded, impact, by_spot)
     #define HS_TRADE_CASES(banded) \
         if (impact_coef > 0.0) { \
             if (inverse) HS_TRADE_PASS(banded, 1, 1); else HS_TRADE_PASS(banded, 1, 0); \
@@ -432,10 +457,9 @@ cdef extern from *:
                            double *cdf, double *half_gauss) {
         return hs_cdf_body(log_spot, shift, scale, 0, x, cdf, half_gauss);
     }
+    static void hs_accumulate_base(HS_ACCUMULATE_ARGS) { HS_ACCUMULATE_CALL; }
     static void hs_trade_base(HS_TRADE_ARGS) {
-        hs_trade_body(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
-                      impact_coef, inv_adv, discount, spot_hedge, inverse, centre,
-                      outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
+        hs_trade_body(HS_TRADE_FORWARD);
     }
     #ifdef HS_X86_DISPATCH
     __attribute__((target("avx2,fma")))
@@ -449,10 +473,10 @@ cdef extern from *:
         return hs_cdf_body(log_spot, shift, scale, 1, x, cdf, half_gauss);
     }
     __attribute__((target("avx2,fma")))
+    static void hs_accumulate_avx2(HS_ACCUMULATE_ARGS) { HS_ACCUMULATE_CALL; }
+    __attribute__((target("avx2,fma")))
     static void hs_trade_avx2(HS_TRADE_ARGS) {
-        hs_trade_body(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
-                      impact_coef, inv_adv, discount, spot_hedge, inverse, centre,
-                      outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
+        hs_trade_body(HS_TRADE_FORWARD);
     }
     /* The portable kernels also in 8-lane AVX-512 (x86 CPUs with AVX-512 on builds without
        libmvec, as manylinux_2_28 wheels): the same operations and the same fused
@@ -470,12 +494,13 @@ cdef extern from *:
     }
     __attribute__((target("avx512f,avx512dq,avx2,fma")))
     static int hs_cbrt_avx512(double *x) { return hs_cbrt_body(x, 1); }
-    /* (the trade pass has no fused arithmetic: every copy gives the same results) */
+    /* (the accumulation and the trade pass have no fused arithmetic: every copy gives the
+       same results) */
+    __attribute__((target("avx512f,avx512dq,avx2,fma")))
+    static void hs_accumulate_avx512(HS_ACCUMULATE_ARGS) { HS_ACCUMULATE_CALL; }
     __attribute__((target("avx512f,avx512dq,avx2,fma")))
     static void hs_trade_avx512(HS_TRADE_ARGS) {
-        hs_trade_body(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
-                      impact_coef, inv_adv, discount, spot_hedge, inverse, centre,
-                      outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
+        hs_trade_body(HS_TRADE_FORWARD);
     }
     #endif
 
@@ -575,6 +600,23 @@ cdef extern from *:
     #endif
         return hs_cdf_base(log_spot, shift, scale, arg, cdf2, gauss);
     }
+    /* One term of the book's delta (and gamma, if need_gauss) on every lane: cdf2, gauss
+       and arg as hs_cdf, the lanes outside the portable kernels' range (|d| > sqrt 32 or
+       NaN) through libm's erfc, then hs_accumulate_body. */
+    static void hs_delta_term(const double *log_spot, double shift, double scale,
+                              double erfc_scale, int need_gauss, int accumulate,
+                              double coef_delta, double coef_gamma, double *arg, double *cdf2,
+                              double *gauss, double *delta, double *gamma) {
+        if (hs_cdf(log_spot, shift, scale, erfc_scale, need_gauss, arg, cdf2, gauss))
+            for (int j = 0; j < HS_LANES; ++j)
+                if (!(fabs(arg[j]) <= 5.656854249492380195206754896838))
+                    cdf2[j] = erfc(-arg[j] * 0.70710678118654752440);
+    #ifdef HS_X86_DISPATCH
+        if (hs_use_avx512) { hs_accumulate_avx512(HS_ACCUMULATE_PASS); return; }
+        if (hs_use_avx2) { hs_accumulate_avx2(HS_ACCUMULATE_PASS); return; }
+    #endif
+        hs_accumulate_base(HS_ACCUMULATE_PASS);
+    }
     /* cbrt over the LANES lanes, in place: libmvec's when present, else the portable one
        (lanes it does not cover through libm). */
     static void hs_cbrt_lanes(double *x) {
@@ -599,21 +641,15 @@ cdef extern from *:
     static void hs_trade(HS_TRADE_ARGS) {
     #ifdef HS_X86_DISPATCH
         if (hs_use_avx512) {
-            hs_trade_avx512(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
-                            impact_coef, inv_adv, discount, spot_hedge, inverse, centre,
-                            outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
+            hs_trade_avx512(HS_TRADE_FORWARD);
             return;
         }
         if (hs_use_avx2) {
-            hs_trade_avx2(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
-                          impact_coef, inv_adv, discount, spot_hedge, inverse, centre,
-                          outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
+            hs_trade_avx2(HS_TRADE_FORWARD);
             return;
         }
     #endif
-        hs_trade_base(use_band, step, min_interval, min_trade, cost_rate, fixed_cost,
-                      impact_coef, inv_adv, discount, spot_hedge, inverse, centre,
-                      outer, inner, spot, cash, cost_sum, trade_count, last_trade, hedge);
+        hs_trade_base(HS_TRADE_FORWARD);
     }
     """
     int vector_init "hs_init"() noexcept nogil
@@ -623,12 +659,16 @@ cdef extern from *:
     void uniforms_lanes "hs_uniforms_base"(uint64_t* state, double* u) noexcept nogil
     void gbm_lanes "hs_gbm"(uint64_t* rng, double* z, double* log_spot, double* spot,
                             double drift, double vol) noexcept nogil
-    int cdf_lanes "hs_cdf"(const double* log_spot, double shift, double scale, double erfc_scale,
-                           bint need_gauss, double* arg, double* cdf2, double* gauss) noexcept nogil
+    void delta_term_lanes "hs_delta_term"(const double* log_spot, double shift, double scale,
+                                          double erfc_scale, bint need_gauss, bint accumulate,
+                                          double coef_delta, double coef_gamma, double* arg,
+                                          double* cdf2, double* gauss, double* delta,
+                                          double* gamma) noexcept nogil
     void trade_lanes "hs_trade"(bint use_band, int step, int min_interval, double min_trade,
                                 double cost_rate, double fixed_cost, double impact_coef,
                                 double inv_adv, double discount, double spot_hedge,
-                                bint inverse, const double* centre,
+                                bint inverse, double centre_sign, double centre_offset,
+                                const double* centre,
                                 const double* outer, const double* inner, const double* spot,
                                 double* cash, double* cost_sum, double* trade_count,
                                 int64_t* last_trade, double* hedge) noexcept nogil
@@ -976,8 +1016,8 @@ cdef inline double coin_exposure(const market_t* market, double position,
 cdef inline void book_delta_lanes(const book_t* book, Py_ssize_t coef_set, Py_ssize_t step,
                                   scratch_t* st, Py_ssize_t n_lanes, bint with_gamma,
                                   double* delta, double* gamma) noexcept nogil:
-    """Position delta (and gamma) of the live options on every lane, step-major so that
-    the erfc and exp run through the vector helpers."""
+    """Position delta (and gamma) of the live options on every lane, step-major: one
+    vectorised delta_term_lanes call per option and series term."""
     cdef Py_ssize_t i, n, lane, base
     cdef double shift, scale, coef_delta, coef_gamma, omega
     cdef double* arg = st.arg
@@ -995,26 +1035,10 @@ cdef inline void book_delta_lanes(const book_t* book, Py_ssize_t coef_set, Py_ss
             shift = book.shift[base + n]
             scale = omega * book.inv_sdt[base + n]
             coef_delta = 0.5 * omega * book.quantity[i] * book.weight[base + n]
-            if cdf_lanes(st.log_spot, shift, scale, -omega * book.inv_sdt[base + n] * SQRT1_2,
-                         with_gamma, arg, cdf2, gauss):
-                for lane in range(n_lanes):
-                    if not fabs(arg[lane]) <= SQRT32:
-                        cdf2[lane] = erfc(-arg[lane] * SQRT1_2)
-            # the first term is stored, not added to zeros (0 + x == x: same result)
-            if first:
-                for lane in range(n_lanes):
-                    delta[lane] = coef_delta * cdf2[lane]
-            else:
-                for lane in range(n_lanes):
-                    delta[lane] += coef_delta * cdf2[lane]
-            if with_gamma:
-                coef_gamma = INV_SQRT_2PI * book.quantity[i] * book.weight[base + n] * book.inv_sdt[base + n]
-                if first:
-                    for lane in range(n_lanes):
-                        gamma[lane] = coef_gamma * gauss[lane]
-                else:
-                    for lane in range(n_lanes):
-                        gamma[lane] += coef_gamma * gauss[lane]
+            coef_gamma = INV_SQRT_2PI * book.quantity[i] * book.weight[base + n] * book.inv_sdt[base + n]
+            delta_term_lanes(st.log_spot, shift, scale, -omega * book.inv_sdt[base + n] * SQRT1_2,
+                             with_gamma, not first, coef_delta, coef_gamma, arg, cdf2, gauss,
+                             delta, gamma)
             first = False
     if first:
         for lane in range(n_lanes):
@@ -1062,7 +1086,8 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
     cdef double* centre_l = st.centre
     cdef double* outer_l = st.outer
     cdef double* inner_l = st.inner
-    cdef double* source
+    cdef double* centre_source
+    cdef double centre_sign, centre_offset
     cdef zakamouline_t zak
     cdef nested_t band
     tau_eff = book.tau[step * book.n_options] if single else 0.0
@@ -1086,17 +1111,23 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
         if pol.coef_set != 0:
             book_delta_lanes(book, pol.coef_set, step, st, n_lanes, False, st.alt_delta, st.work2)
 
-        # 1. the band of every lane
+        # 1. the band of every lane. The trade pass reads the centre as
+        # centre_sign * centre[lane] + centre_offset: the time, Leland and fixed policies
+        # hand it the book's delta with (-1, -coin premium), the others their centre with
+        # (1, -0.0), which leaves every value as it is (x + -0.0 == x, zeros included).
         inner_share = 1.0 if pol.to_edge else 0.0
+        centre_source = centre_l
+        centre_sign = 1.0
+        centre_offset = -0.0
+        if method == POLICY_TIME or method == POLICY_LELAND or method == POLICY_FIXED:
+            centre_source = st.alt_delta if pol.coef_set != 0 else st.delta
+            centre_sign = -1.0
+            centre_offset = -coin_premium
         if method == POLICY_TIME or method == POLICY_LELAND:
-            # no band: the trade pass goes to the centre (outer and inner are not read)
-            source = st.alt_delta if pol.coef_set != 0 else st.delta
-            for lane in range(n_lanes):
-                centre_l[lane] = -source[lane] - coin_premium
+            pass    # no band: the trade pass goes to the centre (outer and inner are not read)
         elif method == POLICY_FIXED:
             width = pol.width
             for lane in range(n_lanes):
-                centre_l[lane] = -st.delta[lane] - coin_premium
                 outer_l[lane] = width
                 inner_l[lane] = width * inner_share
         elif method == POLICY_WW and single:
@@ -1141,7 +1172,7 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
                 outer_l[lane] = outer
                 inner_l[lane] = inner
         if trace != NULL:
-            record(trace, trace_len, p, step, st.spot[0], centre_l[0],
+            record(trace, trace_len, p, step, st.spot[0], centre_sign * centre_source[0] + centre_offset,
                    0.0 if method == POLICY_TIME or method == POLICY_LELAND else outer_l[0],
                    coin_exposure(market, st.hedge[base], st.spot[0]))
 
@@ -1157,8 +1188,9 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
         last_trade = st.last_trade + base
         hedge = st.hedge + base
         trade_lanes(use_band, step, min_interval, min_trade, cost_rate, fixed_cost, impact_coef,
-                    inv_adv, discount, 1.0 if spot_hedge else 0.0, inverse, centre_l,
-                    outer_l, inner_l, st.spot, cash, cost_sum, trade_count, last_trade, hedge)
+                    inv_adv, discount, 1.0 if spot_hedge else 0.0, inverse, centre_sign,
+                    centre_offset, centre_source, outer_l, inner_l, st.spot, cash, cost_sum,
+                    trade_count, last_trade, hedge)
         if trace != NULL and last_trade[0] == step:
             trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + step] = coin_exposure(market, hedge[0], st.spot[0])
 

@@ -413,8 +413,10 @@ def simulate(
     # through numpy's distributions from one SFC64(child) per block.
     children = seed_sequence.spawn(n_blocks)
     gbm = plan["model_kind"] == _MODEL_KINDS["gbm"]
-    lane_seeds = (np.stack([child.generate_state(3 * LANE_STREAMS, np.uint64) for child in children])
-                  if gbm else np.zeros((n_blocks, 3 * LANE_STREAMS), dtype=np.uint64))
+    lane_seeds = np.zeros((n_blocks, 3 * LANE_STREAMS), dtype=np.uint64)
+    if gbm:
+        for block, child in enumerate(children):
+            lane_seeds[block] = child.generate_state(3 * LANE_STREAMS, np.uint64)
     streams = [] if gbm else [np.random.SFC64(child) for child in children]
     addresses = bitgen_addresses(streams) if streams else np.zeros(n_blocks, dtype=np.uintp)
 
