@@ -6,7 +6,8 @@ Layers, as in the rest of the compiled core:
    book's delta and gamma from per-step coefficient tables, the band formulas cimported
    from _bands.pxd; all `noexcept nogil`, never failing;
 2. the loop driver `simulate_blocks`: a `prange` over blocks of paths. Block b draws from
-   its own bit generator (numpy's, seeded from SeedSequence(seed).spawn), so a path's
+   its own streams (seeded from SeedSequence(seed).spawn: eight SFC64 streams stepped in
+   SIMD lanes for GBM, numpy's SFC64 through its distributions otherwise), so a path's
    numbers depend on its block only, never on the thread count or on the policies;
    within a block each path is walked once, all policies ride along it (common random
    numbers) and only per-path results are written: memory O(paths), never O(paths x steps);

@@ -2,7 +2,7 @@
 
 A `SimulationSpec` describes a price model, the option book being hedged, the hedge
 instrument, trading costs and one or more hedging policies. `simulate` validates the spec,
-seeds one independent bit generator per fixed-size block of paths and hands everything to
+seeds independent SFC64 streams per fixed-size block of paths and hands everything to
 the compiled kernel (hedgecore._sim), which walks every path once and runs all policies
 along it (common random numbers). Memory is O(paths): no price path is ever stored.
 
