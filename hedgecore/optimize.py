@@ -31,7 +31,7 @@ import numpy as np
 
 from hedgecore.errors import ConfigError, Fields, finite_number, join_path
 from hedgecore.simconfig import COMMON_POLICY_KEYS, DOCUMENT, METHOD_KEYS, POLICY_METHODS, integer, parse_policy
-from hedgecore.simulation import PolicySpec, SimulationResult, SimulationSpec, simulate
+from hedgecore.simulation import HistoricalModel, PolicySpec, SimulationResult, SimulationSpec, simulate
 
 ObjectiveKind = Literal["mean_variance", "cvar", "min_cost"]
 OBJECTIVES: tuple[str, ...] = ("mean_variance", "cvar", "min_cost")
@@ -563,6 +563,20 @@ def _duration_text(seconds: float) -> str:
     return f"{whole}s" if abs(seconds - whole) < 1e-6 else f"{seconds:.3f}s"
 
 
+def _min_order_contracts(min_trade: float, instrument: str, underlying: str, spec: SimulationSpec) -> float:
+    """A minimum trade in units of the underlying as contracts of `instrument`."""
+    from hedgecore.policy import hedge_instrument_name
+
+    parsed = hedge_instrument_name(instrument, underlying)
+    if parsed is None:
+        raise ValueError(f"cannot express min_trade in contracts of {instrument!r}: unknown contract size")
+    if not parsed.is_inverse:
+        return min_trade / parsed.contract_size
+    model = spec.model
+    spot = float(model.prices[0]) if isinstance(model, HistoricalModel) and model.spot is None else model.spot
+    return min_trade * float(spot) / parsed.contract_size
+
+
 def policy_document(
     result: OptimizeResult,
     spec: SimulationSpec,
@@ -576,7 +590,10 @@ def policy_document(
     risk_aversion, nested outer/inner or risk_aversion with the fixed cost); a `time`
     policy becomes a zero-width fixed band with a minimum interval of `every` steps.
     Minimum intervals in steps become durations (one step = horizon / steps). The hedge
-    instrument carries the simulated costs. `leland` has no band form and is refused.
+    instrument carries the simulated costs, and a minimum trade (units of the underlying)
+    becomes its `min_order` in contracts: the coins themselves for spot, coins / contract
+    size for linear contracts, coins x the simulation's starting spot / USD per contract
+    for inverse ones. `leland` has no band form and is refused.
     """
     chosen = result.chosen.policy
     step_seconds = spec.horizon_years / result.steps * 365.0 * 86400.0
@@ -616,6 +633,8 @@ def policy_document(
     }
     if spec.hedge.instrument != "spot":
         hedge_instrument["funding_rate_8h"] = costs.funding_rate_8h
+    if chosen.min_trade > 0.0:
+        hedge_instrument["min_order"] = _min_order_contracts(chosen.min_trade, instrument, underlying, spec)
     parameters = ", ".join(f"{name}={_plain(value)}" for name, value in result.chosen.parameters.items())
     entry: dict[str, Any] = {
         "band": band,

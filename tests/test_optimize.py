@@ -308,6 +308,34 @@ def test_policy_document_is_read_by_the_policy_reader():
     assert instrument.fixed_cost_usd == 2.0
 
 
+@pytest.mark.parametrize(
+    ("hedge", "instrument", "expected"),
+    [
+        ("spot", None, 0.05),                               # coins
+        ("linear_perp", None, 0.05),                        # BTC_USDC-PERPETUAL: 1 coin per contract
+        ("inverse_perp", None, 0.05 * 49.0 / 10.0),         # BTC-PERPETUAL: 10 USD per contract at S0 = 49
+    ],
+)
+def test_policy_document_writes_the_minimum_trade_as_contracts(hedge, instrument, expected):
+    from hedgecore.simulation import HedgeSpec
+
+    spec = replace(SPEC, hedge=HedgeSpec(instrument=hedge))
+    result = optimize(
+        spec,
+        replace(FIXED, min_trade=0.02),
+        {"width": (0.5,), "min_trade": (0.05,)},
+        Objective("mean_variance"),
+        simulator=SyntheticSimulator(),
+    )
+    assert result.chosen.policy.min_trade == 0.05
+    document = policy_document(result, spec, underlying="BTC", instrument=instrument)
+    hedge_instrument = parse_policy(document).underlyings["BTC"].instruments[0]
+    assert hedge_instrument.min_order == pytest.approx(expected, rel=1e-15)
+    # no minimum trade, no min_order: the instrument's default (one lot) applies
+    plain = optimize(spec, FIXED, {"width": (0.5,)}, Objective("mean_variance"), simulator=SyntheticSimulator())
+    assert "min_order" not in policy_document(plain, spec, underlying="BTC")["underlyings"]["BTC"]["instruments"][0]
+
+
 def test_policy_document_band_forms():
     spec = SPEC
     time_result = optimize(
