@@ -573,7 +573,11 @@ def _min_order_contracts(min_trade: float, instrument: str, underlying: str, spe
     if not parsed.is_inverse:
         return min_trade / parsed.contract_size
     model = spec.model
-    spot = float(model.prices[0]) if isinstance(model, HistoricalModel) and model.spot is None else model.spot
+    spot = model.spot
+    if spot is None and isinstance(model, HistoricalModel):
+        spot = float(model.prices[0])
+    if spot is None:
+        raise ValueError("cannot express min_trade in contracts: the model has no starting spot")
     return min_trade * float(spot) / parsed.contract_size
 
 
