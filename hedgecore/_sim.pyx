@@ -856,10 +856,6 @@ cdef struct scratch_t:
     int64_t* last_trade
 
 
-cdef enum:
-    HALF_LANES = LANES // 2
-
-
 cdef inline Py_ssize_t table_index(const book_t* book, Py_ssize_t coef_set, Py_ssize_t step,
                                    Py_ssize_t option) noexcept nogil:
     return ((coef_set * (book.steps + 1) + step) * book.n_options + option) * book.n_terms

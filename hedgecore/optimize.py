@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hedgecore.errors import ConfigError, Fields, finite_number, join_path
+from hedgecore.policy import hedge_instrument_name
 from hedgecore.simconfig import COMMON_POLICY_KEYS, DOCUMENT, METHOD_KEYS, POLICY_METHODS, integer, parse_policy
 from hedgecore.simulation import HistoricalModel, PolicySpec, SimulationResult, SimulationSpec, simulate
 
@@ -565,8 +566,6 @@ def _duration_text(seconds: float) -> str:
 
 def _min_order_contracts(min_trade: float, instrument: str, underlying: str, spec: SimulationSpec) -> float:
     """A minimum trade in units of the underlying as contracts of `instrument`."""
-    from hedgecore.policy import hedge_instrument_name
-
     parsed = hedge_instrument_name(instrument, underlying)
     if parsed is None:
         raise ValueError(f"cannot express min_trade in contracts of {instrument!r}: unknown contract size")
