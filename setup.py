@@ -103,6 +103,8 @@ def _extensions() -> list[Extension]:
     only = {name.strip() for name in os.environ.get("HEDGECORE_ONLY", "").split(",") if name.strip()}
     random_lib = os.path.join(os.path.dirname(np.__file__), "random", "lib")
     libm = [] if sys.platform == "win32" else ["m"]
+    # _sim looks glibc's libmvec up with dlopen at import (libdl before glibc 2.34)
+    libdl = ["dl"] if sys.platform.startswith("linux") else []
     extensions = []
     for module, needs_random in COMPILED_MODULES.items():
         if only and module not in only:
@@ -113,7 +115,7 @@ def _extensions() -> list[Extension]:
                 [f"hedgecore/{module}.pyx"],
                 include_dirs=[np.get_include()],
                 library_dirs=[random_lib] if needs_random else [],
-                libraries=(["npyrandom"] if needs_random else []) + libm,
+                libraries=(["npyrandom"] if needs_random else []) + libm + (libdl if module == "_sim" else []),
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
             )
         )

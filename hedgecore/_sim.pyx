@@ -51,36 +51,46 @@ from hedgecore._bands cimport (
 
 import numpy as np
 
-# glibc's libmvec: on x86-64 glibc >= 2.35 with AVX2 at run time, the 4-wide exp, erfc,
-# cbrt, log, sin and cos (a few ulp, like the scalar libm; libm.so pulls libmvec in as
-# needed). Table-driven, they beat the portable polynomials below on the same CPU, so the
-# GBM step and the delta use them when present (hs_gbm, hs_cdf). vector_exp and
-# vector_cbrt: y = f(x) over n doubles, through libmvec when present, else plain libm loops
-# (the portable path has its own cbrt, hs_cbrt_lanes).
+# glibc's libmvec: the 4-wide (AVX2) and 8-wide (AVX-512) exp, erfc, cbrt, log, sin and cos
+# (a few ulp, like the scalar libm). Table-driven, they beat the portable polynomials below
+# on the same CPU, so the GBM step and the delta use them when present (hs_gbm, hs_cdf).
+# They are looked up at import with dlopen/dlsym, not linked: a wheel built on an old glibc
+# (manylinux_2_28) still finds them on a machine whose glibc has them all (>= 2.35), and
+# runs the portable kernels elsewhere. vector_exp and vector_cbrt: y = f(x) over n doubles,
+# through libmvec when present, else plain libm loops (the portable path has its own cbrt,
+# hs_cbrt_lanes).
 cdef extern from *:
     """
     #include <math.h>
     #include <stdlib.h>
     #define HEDGECORE_TWO_PI 6.28318530717958647693
     #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) \
-        && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) \
         && !defined(HEDGECORE_NO_LIBMVEC)
     #include <immintrin.h>
+    #include <dlfcn.h>
     #define HEDGECORE_LIBMVEC 1
     #pragma GCC diagnostic push
     #pragma GCC diagnostic ignored "-Wpsabi"
-    __m256d _ZGVdN4v_exp(__m256d);
-    __m256d _ZGVdN4v_erfc(__m256d);
-    __m256d _ZGVdN4v_cbrt(__m256d);
-    __m256d _ZGVdN4v_log(__m256d);
-    __m256d _ZGVdN4v_sin(__m256d);
-    __m256d _ZGVdN4v_cos(__m256d);
-    __m512d _ZGVeN8v_exp(__m512d);
-    __m512d _ZGVeN8v_erfc(__m512d);
-    __m512d _ZGVeN8v_cbrt(__m512d);
-    __m512d _ZGVeN8v_log(__m512d);
-    __m512d _ZGVeN8v_sin(__m512d);
-    __m512d _ZGVeN8v_cos(__m512d);
+    typedef __m256d (*hedgecore_mvec4_fn)(__m256d);
+    typedef __m512d (*hedgecore_mvec8_fn)(__m512d);
+    /* the variants in use; the kernels call them by their libmvec names */
+    #define HEDGECORE_MVEC_ROUTINES(X) X(exp) X(erfc) X(cbrt) X(log) X(sin) X(cos)
+    #define HEDGECORE_MVEC_POINTERS(name) \
+        static hedgecore_mvec4_fn hedgecore_mvec4_##name; \
+        static hedgecore_mvec8_fn hedgecore_mvec8_##name;
+    HEDGECORE_MVEC_ROUTINES(HEDGECORE_MVEC_POINTERS)
+    #define _ZGVdN4v_exp hedgecore_mvec4_exp
+    #define _ZGVdN4v_erfc hedgecore_mvec4_erfc
+    #define _ZGVdN4v_cbrt hedgecore_mvec4_cbrt
+    #define _ZGVdN4v_log hedgecore_mvec4_log
+    #define _ZGVdN4v_sin hedgecore_mvec4_sin
+    #define _ZGVdN4v_cos hedgecore_mvec4_cos
+    #define _ZGVeN8v_exp hedgecore_mvec8_exp
+    #define _ZGVeN8v_erfc hedgecore_mvec8_erfc
+    #define _ZGVeN8v_cbrt hedgecore_mvec8_cbrt
+    #define _ZGVeN8v_log hedgecore_mvec8_log
+    #define _ZGVeN8v_sin hedgecore_mvec8_sin
+    #define _ZGVeN8v_cos hedgecore_mvec8_cos
     /* One AVX2 array function per routine: four lanes at a time, libm for the tail. */
     #define HEDGECORE_MVEC4(name, vector_call) \
         __attribute__((target("avx2,fma"))) \
@@ -102,15 +112,28 @@ cdef extern from *:
         }
     HEDGECORE_MVEC8(exp, _ZGVeN8v_exp)
     HEDGECORE_MVEC8(cbrt, _ZGVeN8v_cbrt)
-    #pragma GCC diagnostic pop
     /* 0: no libmvec, 1: its AVX2 variants, 2: its AVX-512 variants */
     static int hedgecore_use_mvec = 0;
+    /* Every routine of one width from the library, or 0 if one is missing (glibc < 2.35
+       has no erfc or cbrt variants). */
+    #define HEDGECORE_MVEC_FIND4(name) \
+        ok = ok && (hedgecore_mvec4_##name = (hedgecore_mvec4_fn)dlsym(lib, "_ZGVdN4v_" #name));
+    #define HEDGECORE_MVEC_FIND8(name) \
+        ok = ok && (hedgecore_mvec8_##name = (hedgecore_mvec8_fn)dlsym(lib, "_ZGVeN8v_" #name));
+    static int hedgecore_find_mvec4(void *lib) { int ok = 1; HEDGECORE_MVEC_ROUTINES(HEDGECORE_MVEC_FIND4) return ok; }
+    static int hedgecore_find_mvec8(void *lib) { int ok = 1; HEDGECORE_MVEC_ROUTINES(HEDGECORE_MVEC_FIND8) return ok; }
+    #pragma GCC diagnostic pop
     static void hedgecore_detect_simd(void) {
         __builtin_cpu_init();
-        hedgecore_use_mvec = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-            && !getenv("HEDGECORE_NO_LIBMVEC");
-        if (hedgecore_use_mvec && __builtin_cpu_supports("avx512f")
-                && __builtin_cpu_supports("avx512dq") && !getenv("HEDGECORE_NO_AVX512"))
+        if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+                || getenv("HEDGECORE_NO_LIBMVEC"))
+            return;
+        void *lib = dlopen("libmvec.so.1", RTLD_NOW | RTLD_LOCAL);   /* kept open */
+        if (lib == NULL || !hedgecore_find_mvec4(lib))
+            return;
+        hedgecore_use_mvec = 1;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+                && !getenv("HEDGECORE_NO_AVX512") && hedgecore_find_mvec8(lib))
             hedgecore_use_mvec = 2;
     }
     #else
