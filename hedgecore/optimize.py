@@ -540,12 +540,22 @@ def parse_optimize_section(data: Any, path: str = "optimize") -> OptimizeSetup:
         objective = Objective("min_cost", max_std=objective_fields.positive("max_std"))
 
     output = Fields(fields.mapping("output"), fields.sub("output"), DOCUMENT, allowed=OUTPUT_KEYS)
+    underlying = output.text("underlying").strip().upper() if output.has("underlying") else None
+    instrument = output.text("instrument").strip() if output.has("instrument") else None
+    if instrument is not None:
+        # the policy file names it, and a minimum trade is written in its contracts
+        parsed = hedge_instrument_name(instrument, underlying or "")
+        if parsed is None:
+            output.fail("instrument", f"unknown hedge instrument {instrument!r} "
+                                      "(e.g. BTC-PERPETUAL, ETH_USDC-PERPETUAL, spot)")
+        elif underlying is not None and parsed.underlying != underlying:
+            output.fail("instrument", f"{instrument} is on {parsed.underlying}, not {underlying}")
     return OptimizeSetup(
         policy=policy,
         search=search,
         objective=objective,
-        underlying=output.text("underlying").strip().upper() if output.has("underlying") else None,
-        instrument=output.text("instrument").strip() if output.has("instrument") else None,
+        underlying=underlying,
+        instrument=instrument,
         batch_size=integer(fields, "batch_size", 16, minimum=1),
         refine=integer(fields, "refine", 0, minimum=0),
         refine_points=integer(fields, "refine_points", 4, minimum=1),

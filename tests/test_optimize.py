@@ -251,6 +251,14 @@ def test_optimize_section_parsing_and_errors():
     )
     assert path_of({**base, "search": {"risk_aversio": [1]}})[0] == "optimize.search.risk_aversio"
     assert path_of({**base, "search": {}})[0] == "optimize.search"
+    assert path_of({**base, "output": {"underlying": "BTC", "instrument": "FOO-BAR"}}) == (
+        "optimize.output.instrument",
+        "unknown hedge instrument 'FOO-BAR' (e.g. BTC-PERPETUAL, ETH_USDC-PERPETUAL, spot)",
+    )
+    assert path_of({**base, "output": {"underlying": "BTC", "instrument": "ETH-PERPETUAL"}}) == (
+        "optimize.output.instrument",
+        "ETH-PERPETUAL is on ETH, not BTC",
+    )
 
 
 # ---- on the real simulator -----------------------------------------------------------------
