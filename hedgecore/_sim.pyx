@@ -209,6 +209,15 @@ cdef extern from *:
        extension (the compiler splits it to the target's width); plain loops elsewhere. */
     #define HS_STREAMS 8
     #define HS_INV_2_53 1.1102230246251565404e-16
+    /* one draw of one stream (a, b, c, counter n), for seeding and for plain C */
+    static HS_INLINE uint64_t hs_sfc64_next(uint64_t *a, uint64_t *b, uint64_t *c, uint64_t *n) {
+        uint64_t out = *a + *b + *n;
+        *n += 1;
+        *a = *b ^ (*b >> 11);
+        *b = *c + (*c << 3);
+        *c = ((*c << 24) | (*c >> 40)) + out;
+        return out;
+    }
     #if defined(__GNUC__)
     typedef uint64_t hs_u64v __attribute__((vector_size(8 * HS_STREAMS)));
     typedef int64_t hs_i64v __attribute__((vector_size(8 * HS_STREAMS)));
@@ -252,14 +261,9 @@ cdef extern from *:
         uint64_t *n = state + 3 * HS_STREAMS;
         (void)cvt;
         for (int v = 0; v < HS_LANES; v += HS_STREAMS)
-            for (int i = 0; i < HS_STREAMS; ++i) {
-                uint64_t out = a[i] + b[i] + n[i];
-                n[i] += 1;
-                a[i] = b[i] ^ (b[i] >> 11);
-                b[i] = c[i] + (c[i] << 3);
-                c[i] = ((c[i] << 24) | (c[i] >> 40)) + out;
-                u[v + i] = (double)(int64_t)(out >> 11) * HS_INV_2_53;
-            }
+            for (int i = 0; i < HS_STREAMS; ++i)
+                u[v + i] = (double)(int64_t)(hs_sfc64_next(a + i, b + i, c + i, n + i) >> 11)
+                           * HS_INV_2_53;
     }
     #endif
     /* Stream i from the seed words words[3 i .. 3 i + 2] exactly as numpy seeds an SFC64
@@ -267,13 +271,8 @@ cdef extern from *:
     static void hs_seed_streams(uint64_t *state, const uint64_t *words) {
         for (int i = 0; i < HS_STREAMS; ++i) {
             uint64_t a = words[3 * i], b = words[3 * i + 1], c = words[3 * i + 2], n = 1;
-            for (int round = 0; round < 12; ++round) {
-                uint64_t out = a + b + n;
-                n += 1;
-                a = b ^ (b >> 11);
-                b = c + (c << 3);
-                c = ((c << 24) | (c >> 40)) + out;
-            }
+            for (int round = 0; round < 12; ++round)
+                (void)hs_sfc64_next(&a, &b, &c, &n);
             state[i] = a;
             state[HS_STREAMS + i] = b;
             state[2 * HS_STREAMS + i] = c;
@@ -502,8 +501,8 @@ cdef extern from *:
     static void hs_trade_avx2(HS_TRADE_ARGS) {
         hs_trade_body(HS_TRADE_FORWARD);
     }
-    /* The portable kernels also in 8-lane AVX-512 (x86 CPUs with AVX-512 on builds without
-       libmvec, as manylinux_2_28 wheels): the same operations and the same fused
+    /* The portable kernels also in 8-lane AVX-512 (x86 CPUs with AVX-512 where libmvec is
+       missing: glibc < 2.35, musl, macOS): the same operations and the same fused
        multiply-adds as the AVX2 copy, so the same results, about 1.4x faster per lane. The
        uniforms convert their 53 bits with AVX-512DQ's vcvtqq2pd (exact either way). */
     __attribute__((target("avx512f,avx512dq,avx2,fma")))
