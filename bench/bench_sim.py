@@ -15,7 +15,7 @@ The machine may be shared: timings are best-of-N, and published numbers should c
 a quiet machine.
 
     python bench/bench_sim.py [--paths 200000] [--steps 250] [--repeat 3] [--pfhedge-small 50000]
-                              [--big] [--no-pfhedge]
+                              [--big] [--no-pfhedge] [--vector-paths]
 """
 
 from __future__ import annotations
@@ -176,6 +176,53 @@ def big_run(threads: int) -> None:
           f"(bar 1024 MiB: {verdict})   std {std:.1f}  mean trades {trades:.0f}")
 
 
+# Environment switches that force each vector path of the kernel (read at import).
+VECTOR_PATHS = (
+    {},
+    {"HEDGECORE_NO_AVX512": "1"},
+    {"HEDGECORE_NO_LIBMVEC": "1"},
+    {"HEDGECORE_NO_LIBMVEC": "1", "HEDGECORE_NO_AVX512": "1"},
+    {"HEDGECORE_NO_LIBMVEC": "1", "HEDGECORE_NO_AVX2": "1"},
+)
+
+
+def vector_paths_table(paths: int, steps: int, repeat: int, threads: int) -> None:
+    """BS and WW speed on every vector path this machine has, each in a fresh interpreter
+    with its environment switches (the README's table of paths)."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(HERE)!r})
+        import bench_sim
+        from hedgecore._sim import vector_isa
+        cells = []
+        for policy in (bench_sim.PolicySpec("bs", "time", every=1),
+                       bench_sim.PolicySpec("ww", "whalley_wilmott", risk_aversion=0.01)):
+            spec = bench_sim.problem(policy, {paths}, {steps})
+            for n_threads in (1, {threads}):
+                seconds, _ = bench_sim.time_ours(spec, n_threads, {repeat})
+                cells.append({paths * steps} / seconds / 1e6)
+        print(vector_isa(), *cells)
+        """
+    )
+    print(f"\nvector paths (M path-steps/s, threads=1 / threads={threads}), {paths:,} paths x {steps} steps:")
+    print(f"  {'path':16s} {'Black-Scholes':>17s} {'Whalley-Wilmott':>17s}")
+    seen = set()
+    for switches in VECTOR_PATHS:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**os.environ, **switches})
+        if done.returncode != 0:
+            print(f"  {switches}: failed\n{done.stderr[-1000:]}")
+            continue
+        isa, *cells = done.stdout.split()
+        if isa in seen:     # a switch this machine does not need (e.g. no AVX-512)
+            continue
+        seen.add(isa)
+        bs1, bs2, ww1, ww2 = (float(cell) for cell in cells)
+        print(f"  {isa:16s} {bs1:7.1f} / {bs2:7.1f} {ww1:7.1f} / {ww2:7.1f}   "
+              f"({' '.join(f'{k}=1' for k in switches) or 'default'})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--paths", type=int, default=200_000)
@@ -187,6 +234,8 @@ def main() -> None:
                              "measured on the same problem (--paths)")
     parser.add_argument("--big", action="store_true", help="also run 1M paths x 8,760 steps for peak memory")
     parser.add_argument("--no-pfhedge", action="store_true")
+    parser.add_argument("--vector-paths", action="store_true",
+                        help="also time every vector path of the kernel (libmvec, portable AVX-512/AVX2, baseline)")
     args = parser.parse_args()
 
     threads = 2
@@ -229,6 +278,8 @@ def main() -> None:
                     bar = "  (bar 20x: " + ("PASS" if ratio >= 20 else "FAIL") + ")"
                 print(f"  {label:16s} {theirs['seconds']:7.3f} s  {their_rate:7.2f} M path-steps/s  "
                       f"std {theirs['std_pnl']:.5f}   hedgecore/pfhedge = {ratio:6.1f}x{bar}")
+    if args.vector_paths:
+        vector_paths_table(args.paths, args.steps, args.repeat, threads)
     if args.big:
         big_run(threads)
 
