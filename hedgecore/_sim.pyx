@@ -908,33 +908,22 @@ cdef inline double book_tau_eff(const book_t* book, Py_ssize_t step, double log_
     return tau_min
 
 
-cdef inline double book_delta_at_vol(const book_t* book, Py_ssize_t step, double spot,
-                                     double vol) noexcept nogil:
-    """Position delta with the hedger's diffusion vol replaced by `vol` (Zakamouline)."""
-    cdef Py_ssize_t i, n, base, term
-    cdef double total = 0.0, option_delta, tau
-    cdef greeks_t g
-    for i in range(book.n_options):
-        if step >= book.expiry_step[i]:
-            continue
-        base = table_index(book, 0, step, i)
-        term = (step * book.n_options + i) * book.n_terms
-        tau = book.tau[step * book.n_options + i]
-        option_delta = 0.0
-        for n in range(book.n_terms):
-            g = option_greeks(MODEL_BSM, spot, book.strike[i], tau,
-                              sqrt(vol * vol + book.term_var[term + n]),
-                              book.omega[i] > 0.0, book.term_rate[term + n], 0.0)
-            option_delta = option_delta + book.weight[base + n] * g.delta
-        total = total + book.quantity[i] * option_delta
-    return total
+cdef struct book_sums_t:
+    double value                # quote currency
+    double delta                # units of the underlying
 
 
-cdef inline double book_value(const book_t* book, Py_ssize_t step, double spot) noexcept nogil:
-    """Model value (quote currency) of the options still alive at `step`."""
+cdef inline book_sums_t book_at_vol(const book_t* book, Py_ssize_t step, double spot,
+                                    double vol) noexcept nogil:
+    """Model value and position delta of the options still alive at `step`, with the
+    hedger's diffusion vol set to `vol`: the hedging vol for the book's value, Zakamouline's
+    modified vol for his band centre."""
     cdef Py_ssize_t i, n, base, term
-    cdef double total = 0.0, option_value, tau
+    cdef double option_value, option_delta, tau
+    cdef book_sums_t total
     cdef greeks_t g
+    total.value = 0.0
+    total.delta = 0.0
     for i in range(book.n_options):
         if step >= book.expiry_step[i]:
             continue
@@ -942,12 +931,15 @@ cdef inline double book_value(const book_t* book, Py_ssize_t step, double spot) 
         term = (step * book.n_options + i) * book.n_terms
         tau = book.tau[step * book.n_options + i]
         option_value = 0.0
+        option_delta = 0.0
         for n in range(book.n_terms):
             g = option_greeks(MODEL_BSM, spot, book.strike[i], tau,
-                              sqrt(book.hedge_vol * book.hedge_vol + book.term_var[term + n]),
+                              sqrt(vol * vol + book.term_var[term + n]),
                               book.omega[i] > 0.0, book.term_rate[term + n], 0.0)
             option_value = option_value + book.weight[base + n] * g.price
-        total = total + book.quantity[i] * option_value
+            option_delta = option_delta + book.weight[base + n] * g.delta
+        total.value = total.value + book.quantity[i] * option_value
+        total.delta = total.delta + book.quantity[i] * option_delta
     return total
 
 
@@ -1175,7 +1167,7 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
                     if tau_eff > 0.0:
                         zak = zakamouline(st.gamma[lane], st.spot[lane], book.hedge_vol, tau_eff,
                                           cost_rate, pol.risk_aversion, book.rate)
-                        centre = -book_delta_at_vol(book, step, st.spot[lane], zak.modified_vol) - coin_premium
+                        centre = -book_at_vol(book, step, st.spot[lane], zak.modified_vol).delta - coin_premium
                         outer = zak.half_width
                     inner = outer * inner_share
                 elif method == POLICY_NESTED:
@@ -1294,7 +1286,7 @@ cdef void simulate_lanes(const model_t* model, const stepper_t* stepper, const b
     horizon_growth = exp(book.rate * market.dt * steps)
     for lane in range(n_valid):
         value = (st.book_cash[lane] * horizon_growth + book.coin_premium * st.spot[lane]
-                 + book_value(book, steps, st.spot[lane]))
+                 + book_at_vol(book, steps, st.spot[lane], book.hedge_vol).value)
         for p in range(n_policies):
             slot = p * LANE_STRIDE + lane
             out_pnl[p * n_paths + first_path + lane] = (
