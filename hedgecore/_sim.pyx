@@ -465,66 +465,30 @@ cdef extern from *:
         }
         return outside > 0;
     }
-    static int hs_cbrt_base(double *x) { return hs_cbrt_body(x, 0); }
-    #ifdef HS_X86_DISPATCH
-    __attribute__((target("avx2,fma")))
-    static int hs_cbrt_avx2(double *x) { return hs_cbrt_body(x, 1); }
-    #endif
-
     static void hs_uniforms_base(uint64_t *state, double *u) { hs_uniforms_body(state, u, 0); }
-    static void hs_gbm_base(uint64_t *rng, double *z, double *log_spot, double *spot,
-                            double drift, double vol) {
-        hs_gbm_body(0, 0, rng, z, log_spot, spot, drift, vol);
-    }
-    static int hs_cdf_base(const double *log_spot, double shift, double scale, double *x,
-                           double *cdf, double *half_gauss) {
-        return hs_cdf_body(log_spot, shift, scale, 0, x, cdf, half_gauss);
-    }
-    static void hs_accumulate_base(HS_ACCUMULATE_ARGS) { HS_ACCUMULATE_CALL; }
-    static void hs_trade_base(HS_TRADE_ARGS) {
-        hs_trade_body(HS_TRADE_FORWARD);
-    }
+    /* One copy of the portable kernels per instruction set, from the same bodies: `attr`
+       the target attribute (none for the build's baseline), `fused` the fused
+       multiply-adds of HV_MADD, `cvt` SIMD 64-bit integer to double (AVX-512DQ). The AVX2
+       and AVX-512 copies do the same operations and fuse the same multiply-adds, so they
+       give the same results; the AVX-512 one runs on x86 CPUs with AVX-512 where libmvec
+       is missing (glibc < 2.35, musl, macOS), about 1.4x faster per lane. The
+       accumulation and the trade pass have no fused arithmetic: every copy agrees. */
+    #define HS_PORTABLE_KERNELS(suffix, attr, fused, cvt) \
+        attr static void hs_gbm_##suffix(uint64_t *rng, double *z, double *log_spot, \
+                                         double *spot, double drift, double vol) { \
+            hs_gbm_body(fused, cvt, rng, z, log_spot, spot, drift, vol); \
+        } \
+        attr static int hs_cdf_##suffix(const double *log_spot, double shift, double scale, \
+                                        double *x, double *cdf, double *half_gauss) { \
+            return hs_cdf_body(log_spot, shift, scale, fused, x, cdf, half_gauss); \
+        } \
+        attr static int hs_cbrt_##suffix(double *x) { return hs_cbrt_body(x, fused); } \
+        attr static void hs_accumulate_##suffix(HS_ACCUMULATE_ARGS) { HS_ACCUMULATE_CALL; } \
+        attr static void hs_trade_##suffix(HS_TRADE_ARGS) { hs_trade_body(HS_TRADE_FORWARD); }
+    HS_PORTABLE_KERNELS(base, , 0, 0)
     #ifdef HS_X86_DISPATCH
-    __attribute__((target("avx2,fma")))
-    static void hs_gbm_avx2(uint64_t *rng, double *z, double *log_spot, double *spot,
-                            double drift, double vol) {
-        hs_gbm_body(1, 0, rng, z, log_spot, spot, drift, vol);
-    }
-    __attribute__((target("avx2,fma")))
-    static int hs_cdf_avx2(const double *log_spot, double shift, double scale, double *x,
-                           double *cdf, double *half_gauss) {
-        return hs_cdf_body(log_spot, shift, scale, 1, x, cdf, half_gauss);
-    }
-    __attribute__((target("avx2,fma")))
-    static void hs_accumulate_avx2(HS_ACCUMULATE_ARGS) { HS_ACCUMULATE_CALL; }
-    __attribute__((target("avx2,fma")))
-    static void hs_trade_avx2(HS_TRADE_ARGS) {
-        hs_trade_body(HS_TRADE_FORWARD);
-    }
-    /* The portable kernels also in 8-lane AVX-512 (x86 CPUs with AVX-512 where libmvec is
-       missing: glibc < 2.35, musl, macOS): the same operations and the same fused
-       multiply-adds as the AVX2 copy, so the same results, about 1.4x faster per lane. The
-       uniforms convert their 53 bits with AVX-512DQ's vcvtqq2pd (exact either way). */
-    __attribute__((target("avx512f,avx512dq,avx2,fma")))
-    static void hs_gbm_avx512(uint64_t *rng, double *z, double *log_spot, double *spot,
-                              double drift, double vol) {
-        hs_gbm_body(1, 1, rng, z, log_spot, spot, drift, vol);
-    }
-    __attribute__((target("avx512f,avx512dq,avx2,fma")))
-    static int hs_cdf_avx512(const double *log_spot, double shift, double scale, double *x,
-                             double *cdf, double *half_gauss) {
-        return hs_cdf_body(log_spot, shift, scale, 1, x, cdf, half_gauss);
-    }
-    __attribute__((target("avx512f,avx512dq,avx2,fma")))
-    static int hs_cbrt_avx512(double *x) { return hs_cbrt_body(x, 1); }
-    /* (the accumulation and the trade pass have no fused arithmetic: every copy gives the
-       same results) */
-    __attribute__((target("avx512f,avx512dq,avx2,fma")))
-    static void hs_accumulate_avx512(HS_ACCUMULATE_ARGS) { HS_ACCUMULATE_CALL; }
-    __attribute__((target("avx512f,avx512dq,avx2,fma")))
-    static void hs_trade_avx512(HS_TRADE_ARGS) {
-        hs_trade_body(HS_TRADE_FORWARD);
-    }
+    HS_PORTABLE_KERNELS(avx2, __attribute__((target("avx2,fma"))), 1, 0)
+    HS_PORTABLE_KERNELS(avx512, __attribute__((target("avx512f,avx512dq,avx2,fma"))), 1, 1)
     #endif
 
     static int hs_use_avx2 = 0, hs_use_avx512 = 0;
