@@ -4,7 +4,9 @@ trade that brings the book back into its band, plus the risk-limit breaches.
 How a decision is made, per underlying:
 1. net delta: the sum of the positions' USD deltas dV_usd/dS (measure "usd"; coin equity,
    option premiums in coin and spot holdings count) or of their coin-measured deltas
-   dV_usd/dS - V_usd/S (measure "coin", Deribit's DeltaTotal convention: hedge to 0);
+   (measure "coin", Deribit's DeltaTotal convention: hedge to 0): dV_usd/dS less the value
+   the position holds in coin (V_usd/S for coin-settled options and coin held; USD-settled
+   options and futures have the same delta in both measures);
 2. the band around the target (REFERENCE section 2; formulas in hedgecore.bands) from the
    book's net gamma in the same measure, the cheapest allowed instrument's one-way cost, and for Zakamouline
    the |gamma|-weighted vol and time to expiry of the book's options;
@@ -12,13 +14,20 @@ How a decision is made, per underlying:
    (or the target; for the nested band, to the inner band) with the allowed instrument whose
    estimated cost (fees + half-spread + fixed cost + expected funding over the horizon) is
    lowest, in its own contracts rounded to the lot size, skipped below the minimum order.
+   Within min_interval the book trades anyway when it is urgent: a breach of the
+   underlying's max_abs_delta or max_abs_delta_usd (unless `breach_overrides_interval:
+   false`), or |net delta - target| above `urgent_abs_delta`.
+
+A `last_hedge_at` later than the valuation time is refused, except up to CLOCK_SKEW ahead
+(taken as "just now"). A dated future the policy allows that has expired at the valuation
+time is skipped with a warning (HedgePlan.warnings) while other instruments remain.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hedgecore.errors import ConfigError, NumericalError
@@ -29,6 +38,24 @@ from hedgecore.valuation import INVERSE_OPTION, LINEAR_OPTION, BookGreeks
 
 HOURS_PER_FUNDING_PERIOD = 8.0
 _EDGE_TOLERANCE = 1e-12
+# A last_hedge_at at most this far after the valuation time is clock skew between the machine
+# that hedged and the one that checks: it counts as "just now". Later is refused.
+CLOCK_SKEW = timedelta(seconds=60)
+
+
+def format_elapsed(interval: timedelta) -> str:
+    """A non-negative interval as people read it: "45s", "12m 30s", "3h 05m", "2d 4h"."""
+    seconds = max(int(interval.total_seconds()), 0)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s" if secs else f"{minutes}m"
+    return f"{secs}s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +180,13 @@ class Decision:
 
 @dataclass(frozen=True)
 class HedgePlan:
+    """warnings: one line each for an expired instrument settled in the book or skipped
+    among the policy's hedge instruments (the CLI prints them on stderr)."""
+
     as_of: datetime
     decisions: list[Decision]
     book_breaches: list[Breach]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def trades(self) -> list[Trade]:
@@ -181,8 +212,8 @@ def _limit_breaches(scope: str, limits: Limits, figures: dict[str, float]) -> li
 
 def _option_profile(book: BookGreeks, k: int, measure: str) -> tuple[float, float, float]:
     """|gamma|-weighted vol and tau of an underlying's options, and the sum over them of
-    vanna x vol, vanna being d(delta)/dvol in the book's measure (the coin-measured delta
-    dV/dS - V/S has vanna d(delta_bs)/dvol - (dV/dvol)/S)."""
+    vanna x vol, vanna being d(delta)/dvol in the book's measure (the coin-measured delta of
+    a coin-settled option, dV/dS - V/S, has vanna d(delta_bs)/dvol - (dV/dvol)/S)."""
     import numpy as np
 
     inputs = book.inputs
@@ -190,8 +221,9 @@ def _option_profile(book: BookGreeks, k: int, measure: str) -> tuple[float, floa
     mask &= inputs.tau > 0.0
     weights = np.abs(book.gamma[mask])
     vanna = book.vanna_bs[mask]
-    if measure == "coin":
-        vanna = vanna - book.vega_usd[mask] * 100.0 / inputs.spot[mask]
+    if measure == "coin":   # only coin-settled premiums leave the coin-measured delta
+        in_coin = inputs.kind[mask] == INVERSE_OPTION
+        vanna = vanna - np.where(in_coin, book.vega_usd[mask] * 100.0 / inputs.spot[mask], 0.0)
     vanna_vol = float(np.sum(vanna * inputs.vol[mask]))
     if not mask.any() or weights.sum() <= 0.0:
         return math.nan, math.nan, vanna_vol
@@ -314,7 +346,10 @@ class _Quote:
     funding_rate_8h: float
 
 
-def _quotes(rule: UnderlyingPolicy, data: UnderlyingMarket, as_of: datetime) -> list[_Quote]:
+def _quotes(rule: UnderlyingPolicy, data: UnderlyingMarket, as_of: datetime,
+            warnings: list[str]) -> list[_Quote]:
+    """Quotes of the policy's hedge instruments that can trade at `as_of`; an expired
+    future is skipped with a warning, and refused only when nothing else remains."""
     quotes = []
     for hedge in rule.instruments:
         inst = hedge.instrument
@@ -326,23 +361,60 @@ def _quotes(rule: UnderlyingPolicy, data: UnderlyingMarket, as_of: datetime) -> 
             assert inst.expiry is not None
             tau = year_fraction(as_of, inst.expiry)
             if tau <= 0.0:
-                raise ConfigError(f"{hedge.path}.name", f"{inst.name} has expired", document="policy")
+                warnings.append(f"policy {hedge.path}: hedge instrument {inst.name} expired at "
+                                f"{inst.expiry:%Y-%m-%d %H:%M} UTC; skipped")
+                continue
             price = data.forward(inst.expiry, as_of)
         else:
             price = data.spot
         if hedge.funding_rate_8h is not None:
             funding = hedge.funding_rate_8h
         quotes.append(_Quote(hedge, price, tau, funding))
+    if not quotes:
+        raise ConfigError(f"{rule.path}.instruments", "every hedge instrument has expired at the valuation time "
+                          f"{as_of:%Y-%m-%d %H:%M} UTC; list a perpetual, spot or a later future",
+                          document="policy")
     return quotes
 
 
+def _elapsed_since_hedge(rule: UnderlyingPolicy, as_of: datetime) -> timedelta | None:
+    """Time since last_hedge_at (0 within CLOCK_SKEW ahead); ConfigError when later."""
+    if rule.last_hedge_at is None:
+        return None
+    elapsed = as_of - rule.last_hedge_at
+    if elapsed < -CLOCK_SKEW:
+        raise ConfigError(f"{rule.path}.last_hedge_at",
+                          f"{rule.last_hedge_at:%Y-%m-%d %H:%M:%S} UTC is {format_elapsed(-elapsed)} after the "
+                          f"valuation time {as_of:%Y-%m-%d %H:%M:%S} UTC (up to {format_elapsed(CLOCK_SKEW)} "
+                          "ahead is taken as clock skew)", document="policy")
+    return max(elapsed, timedelta(0))
+
+
+def _urgency(rule: UnderlyingPolicy, net: float, breaches: list[Breach]) -> str | None:
+    """Why the book must trade through min_interval, or None."""
+    if rule.breach_overrides_interval:
+        for breach in breaches:
+            if breach.limit in ("max_abs_delta", "max_abs_delta_usd"):
+                return f"limit breached: {breach.describe()}"
+    if rule.urgent_abs_delta is not None and abs(net - rule.target_delta) > rule.urgent_abs_delta:
+        return (f"|net delta - target| {abs(net - rule.target_delta):,.4g} > urgent_abs_delta "
+                f"{rule.urgent_abs_delta:,.4g}")
+    return None
+
+
 def _act(rule: UnderlyingPolicy, band: Band, net: float, quotes: list[_Quote], spot: float,
-         as_of: datetime) -> tuple[str, str, list[Trade]]:
+         as_of: datetime, breaches: list[Breach]) -> tuple[str, str, list[Trade]]:
     """The action outside the band and the candidate trades, cheapest first."""
-    elapsed = None if rule.last_hedge_at is None else as_of - rule.last_hedge_at
+    elapsed = _elapsed_since_hedge(rule, as_of)
+    through = ""
     if elapsed is not None and elapsed < rule.min_interval:
-        return "wait", (f"outside the band, but the last hedge was {elapsed} ago "
-                        f"(min interval {rule.min_interval})"), []
+        urgent = _urgency(rule, net, breaches)
+        ago = "just now" if elapsed == timedelta(0) else f"{format_elapsed(elapsed)} ago"
+        if urgent is None:
+            return "wait", (f"outside the band, but the last hedge was {ago} "
+                            f"(min interval {format_elapsed(rule.min_interval)})"), []
+        through = (f"; trading through the min interval {format_elapsed(rule.min_interval)} "
+                   f"(last hedge {ago}): {urgent}")
     destination = band.destination(net)
     hours = rule.funding_horizon.total_seconds() / 3600.0
     candidates = [_trade(rule.underlying, q.hedge, destination - net, before=net, band=band, spot=spot,
@@ -350,41 +422,46 @@ def _act(rule: UnderlyingPolicy, band: Band, net: float, quotes: list[_Quote], s
                   for q in quotes]
     trades = sorted((t for t in candidates if t is not None), key=lambda t: t.est_cost_usd)
     if not trades:
-        return "hold", "outside the band, but every trade rounds below the minimum order", []
-    return "hedge", f"outside the band: trade to {destination:.6g} with the cheapest instrument", trades
+        return "hold", "outside the band, but every trade rounds below the minimum order" + through, []
+    return "hedge", f"outside the band: trade to {destination:.6g} with the cheapest instrument" + through, trades
 
 
 def _decide(name: str, rule: UnderlyingPolicy, data: UnderlyingMarket, figures: dict[str, float],
-            profile: tuple[float, float, float], as_of: datetime) -> Decision:
+            profile: tuple[float, float, float], as_of: datetime, warnings: list[str]) -> Decision:
     """The decision for one underlying from its summed figures and option profile."""
     spot = data.spot
-    delta_total = figures["delta_bs"] - figures["value_coin"]      # the coin measure
+    delta_total = figures["delta_coin"]      # the coin measure (DeltaTotal)
     net = figures["delta_bs"] if rule.measure == "usd" else delta_total
-    # The band follows the drift of the measured delta: d/dS of dV/dS - V/S is
-    # gamma - (coin delta)/S for a coin-measured book (REFERENCE: coin gamma
-    # Gamma_BS - NTD/F; an inverse perpetual's N/P drifts at -N/P^2).
-    band_gamma = figures["gamma"] if rule.measure == "usd" else figures["gamma"] - net / spot
+    # The band follows the drift of the measured delta. A position holding c(S) coin has the
+    # coin-measured delta c'(S) S, whose derivative is gamma - (that delta)/S (REFERENCE: coin
+    # gamma Gamma_BS - NTD/F; an inverse perpetual's N/P drifts at -N/P^2); USD-settled
+    # positions keep their gamma.
+    band_gamma = figures["gamma"] if rule.measure == "usd" else figures["gamma"] - figures["delta_coin_held"] / spot
     vol, tau, vanna_vol = profile
-    cheapest = min(rule.instruments, key=lambda h: h.proportional_cost)
+    quotes = _quotes(rule, data, as_of, warnings)
+    cheapest = min((q.hedge for q in quotes), key=lambda h: h.proportional_cost)
     band = compute_band(rule, gamma=band_gamma, spot=spot, rate=data.rate, vol=vol, tau=tau,
                         vanna_vol=vanna_vol, cheapest=cheapest)
+    limit_figures = {"delta": net, "delta_usd": net * spot, "gamma_usd_1pct": figures["gamma_usd_1pct"],
+                     "vega_usd": figures["vega_usd"]}
+    breaches = _limit_breaches(name, rule.limits, limit_figures)
     in_band = band.contains(net)
     action, reason = "none", "inside the band"
     trades: list[Trade] = []
     if not in_band:
-        action, reason, trades = _act(rule, band, net, _quotes(rule, data, as_of), spot, as_of)
+        action, reason, trades = _act(rule, band, net, quotes, spot, as_of, breaches)
+    elif rule.last_hedge_at is not None:
+        _elapsed_since_hedge(rule, as_of)      # refuse a last hedge in the future either way
     trade = trades[0] if action == "hedge" else None
     delta_after = net + (trade.delta_change if trade is not None else 0.0)
     if trade is not None and not all(math.isfinite(x) for x in (trade.quantity, trade.delta_change,
                                                                  trade.est_cost_usd, delta_after)):
         raise NumericalError(f"{name}: the recommended trade is not finite; refusing to print it")
-    limit_figures = {"delta": net, "delta_usd": net * spot, "gamma_usd_1pct": figures["gamma_usd_1pct"],
-                     "vega_usd": figures["vega_usd"]}
     return Decision(
         underlying=name, spot=spot, measure=rule.measure, target=rule.target_delta, delta_before=net,
         delta_total=delta_total, gamma_usd_1pct=figures["gamma_usd_1pct"], vega_usd=figures["vega_usd"],
         band=band, in_band=in_band, action=action, reason=reason, trade=trade, delta_after=delta_after,
-        breaches=_limit_breaches(name, rule.limits, limit_figures), alternatives=trades,
+        breaches=breaches, alternatives=trades,
     )
 
 
@@ -397,7 +474,9 @@ def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: Book
             known = ", ".join(policy.underlyings)
             raise ConfigError("underlyings", f"no policy for {name}, which the portfolio holds at "
                               f"{first.path} (the policy covers {known})", document="policy")
-    empty = dict.fromkeys(("delta", "delta_bs", "value_coin", "gamma", "gamma_usd_1pct", "vega_usd"), 0.0)
+    empty = dict.fromkeys(("delta", "delta_bs", "delta_coin", "delta_coin_held", "value_coin", "gamma",
+                           "gamma_usd_1pct", "vega_usd"), 0.0)
+    warnings = list(book.inputs.warnings)
     decisions: list[Decision] = []
     for name, rule in policy.underlyings.items():
         data = market.get(name)
@@ -408,7 +487,7 @@ def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: Book
             profile = _option_profile(book, book.inputs.underlyings.index(name), rule.measure)
         else:
             profile = (math.nan, math.nan, 0.0)   # the policy covers a coin the book does not hold
-        decisions.append(_decide(name, rule, data, totals.get(name, empty), profile, market.as_of))
+        decisions.append(_decide(name, rule, data, totals.get(name, empty), profile, market.as_of, warnings))
     if not all(math.isfinite(d.delta_before) and math.isfinite(d.band.lower) for d in decisions):
         raise NumericalError("a net delta or band came out non-finite; refusing to recommend trades")
     # Book limits apply to the sum over underlyings of the absolute per-underlying figures.
@@ -417,4 +496,5 @@ def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: Book
         "gamma_usd_1pct": sum(abs(d.gamma_usd_1pct) for d in decisions),
         "vega_usd": sum(abs(d.vega_usd) for d in decisions),
     }
-    return HedgePlan(market.as_of, decisions, _limit_breaches("book", policy.book_limits, book_figures))
+    return HedgePlan(market.as_of, decisions, _limit_breaches("book", policy.book_limits, book_figures), warnings)
+

@@ -7,7 +7,16 @@ future or forward each option is priced on), `basis` (annualised log basis for e
 without a future), `rate`, `perpetuals` (mark `price` and `funding_rate_8h` per perpetual),
 `vols` (implied vol per instrument name) and `smiles` (strike -> vol per expiry,
 interpolated in total variance, flat beyond the outer strikes, and linearly in total
-variance between listed expiries).
+variance between listed expiries), and `delivery_prices` (the settlement price per expiry,
+used to settle instruments that have expired at the valuation time).
+
+Plausibility bounds (refused when the file is read, naming the field): a future's or
+forward's annualised log basis |ln(F/S)| / tau may not exceed MAX_ANNUAL_LOG_BASIS (300% a
+year; crypto basis has peaked near 100% in the 2021 mania) unless |ln(F/S)| itself is at
+most MAX_ABS_LOG_BASIS (5%: very short-dated futures annualise small gaps into large
+numbers); `basis` is bounded by the same 300%; a perpetual's mark may not be more than
+MAX_PERP_DEVIATION (50%) from the index; rates lie in [-1, 1]; vols in (0, 10); a delivery
+price within a factor MAX_DELIVERY_RATIO (2) of the index.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import bisect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hedgecore.errors import ConfigError, Fields, finite_number, join_path, parse_timestamp
@@ -25,7 +34,13 @@ from hedgecore.instruments import Instrument, parse_expiry_code
 DOCUMENT = "market"
 SECONDS_PER_YEAR = 365.0 * 86400.0  # ACT/365: crypto trades every calendar day
 MARKET_KEYS = ("as_of", "rate", "underlyings", "description")
-UNDERLYING_KEYS = ("spot", "futures", "basis", "rate", "perpetuals", "vols", "smiles")
+UNDERLYING_KEYS = ("spot", "futures", "basis", "rate", "perpetuals", "vols", "smiles", "delivery_prices", "quotes")
+QUOTE_KEYS = ("bid", "ask", "bid_size", "ask_size")
+MAX_ANNUAL_LOG_BASIS = 3.0     # |ln(F/S)| / tau, per year
+MAX_ABS_LOG_BASIS = 0.05       # |ln(F/S)| always allowed up to this, whatever tau
+MAX_PERP_DEVIATION = 0.5       # |mark / index - 1|
+MAX_ABS_RATE = 1.0             # continuously compounded, per year
+MAX_DELIVERY_RATIO = 2.0       # delivery price within [S / 2, 2 S]
 PERPETUAL_KEYS = ("price", "funding_rate_8h")
 
 
@@ -38,6 +53,17 @@ def year_fraction(start: datetime, end: datetime) -> float:
 class PerpetualQuote:
     price: float
     funding_rate_8h: float
+
+
+@dataclass(frozen=True, slots=True)
+class OptionQuote:
+    """A listed option's best bid and ask in its native units (coin for coin-settled, USD
+    for USDC-settled) and their sizes in contracts; None where the venue shows no quote."""
+
+    bid: float | None = None
+    ask: float | None = None
+    bid_size: float | None = None
+    ask_size: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +103,12 @@ class UnderlyingMarket:
     perpetuals: Mapping[str, PerpetualQuote] = field(default_factory=dict)
     vols: Mapping[str, float] = field(default_factory=dict)
     smiles: tuple[Smile, ...] = ()
+    delivery_prices: Mapping[datetime, float] = field(default_factory=dict)
+    quotes: Mapping[str, OptionQuote] = field(default_factory=dict)
+
+    def delivery_price(self, expiry: datetime) -> float | None:
+        """The settlement price of an expiry, if the market file gives it."""
+        return self.delivery_prices.get(expiry)
 
     def forward(self, expiry: datetime, as_of: datetime) -> float:
         """The same-expiry future/forward: a listed future, else the basis, else the curve.
@@ -137,12 +169,24 @@ class UnderlyingMarket:
 
 @dataclass(frozen=True, slots=True)
 class Market:
+    """as_of is the valuation time; quoted_at the time the prices were taken (the file's
+    as_of, which --as-of does not move), from which the market's age is measured."""
+
     as_of: datetime
     underlyings: Mapping[str, UnderlyingMarket]
+    quoted_at: datetime | None = None
+
+    @property
+    def quote_time(self) -> datetime:
+        return self.quoted_at if self.quoted_at is not None else self.as_of
 
     def with_as_of(self, as_of: datetime) -> Market:
         """The same market valued at another time (the CLI's --as-of)."""
-        return replace(self, as_of=as_of)
+        return replace(self, as_of=as_of, quoted_at=self.quote_time)
+
+    def age(self, now: datetime) -> timedelta:
+        """How old the prices are at `now` (negative when quoted after it)."""
+        return now - self.quote_time
 
     def get(self, underlying: str) -> UnderlyingMarket | None:
         return self.underlyings.get(underlying)
@@ -178,24 +222,71 @@ def _parse_smile(data: Any, path: str, expiry: datetime) -> Smile:
     return Smile(expiry, tuple(k for k, _ in points), tuple(v for _, v in points))
 
 
-def _parse_underlying(name: str, data: Any, path: str, default_rate: float) -> UnderlyingMarket:
+def _check_rate(value: float, path: str) -> float:
+    if not -MAX_ABS_RATE <= value <= MAX_ABS_RATE:
+        raise ConfigError(path, f"must be a continuously compounded rate in [-1, 1] (0.04 for 4%), "
+                          f"got {value:g}", document=DOCUMENT)
+    return value
+
+
+def _check_basis(price: float, spot: float, tau: float, path: str) -> None:
+    """Refuse a future/forward whose basis over the index no real market shows."""
+    log_basis = math.log(price / spot)
+    if abs(log_basis) <= MAX_ABS_LOG_BASIS:
+        return
+    if tau <= 0.0 or abs(log_basis) / tau > MAX_ANNUAL_LOG_BASIS:
+        annual = f"{abs(log_basis) / tau:.4g} a year" if tau > 0.0 else "at or after expiry"
+        raise ConfigError(path, f"{price:,.10g} is implausible against the index {spot:,.10g}: annualised log "
+                          f"basis {annual}, beyond the bound of {MAX_ANNUAL_LOG_BASIS:g} "
+                          f"(|ln(F/S)| up to {MAX_ABS_LOG_BASIS:g} is always accepted)", document=DOCUMENT)
+
+
+def _parse_quotes(fields: Fields) -> dict[str, OptionQuote]:
+    """`quotes: {NAME: {bid, ask, bid_size, ask_size}}`, each optional, none negative, bid <= ask."""
+    quotes: dict[str, OptionQuote] = {}
+    for option_name, quote in fields.mapping("quotes").items():
+        quote_fields = Fields(quote, join_path(fields.sub("quotes"), str(option_name)), DOCUMENT, allowed=QUOTE_KEYS)
+        values = [quote_fields.optional_number(key) for key in QUOTE_KEYS]
+        for key, value in zip(QUOTE_KEYS, values, strict=True):
+            if value is not None and value < 0:
+                quote_fields.fail(key, f"must be >= 0, got {value:g}")
+        bid, ask = values[0], values[1]
+        if bid is not None and ask is not None and bid > ask:
+            quote_fields.fail("bid", f"crossed quote: bid {bid:g} is above ask {ask:g}")
+        quotes[str(option_name).upper()] = OptionQuote(*values)
+    return quotes
+
+
+def _parse_underlying(name: str, data: Any, path: str, default_rate: float, as_of: datetime) -> UnderlyingMarket:
     fields = Fields(data, path, DOCUMENT, allowed=UNDERLYING_KEYS)
     spot = fields.positive("spot")
-    rate = fields.number("rate", default_rate)
+    rate = _check_rate(fields.number("rate", default_rate), fields.sub("rate"))
     futures: list[tuple[datetime, float]] = []
     for key, value in fields.mapping("futures").items():
         where = join_path(fields.sub("futures"), str(key))
         price = finite_number(value, where, DOCUMENT)
         if price <= 0:
             raise ConfigError(where, f"must be > 0, got {price:g}", document=DOCUMENT)
-        futures.append((_expiry_key(key, where), price))
+        expiry = _expiry_key(key, where)
+        _check_basis(price, spot, year_fraction(as_of, expiry), where)
+        futures.append((expiry, price))
     basis = fields.optional_number("basis")
+    if basis is not None and abs(basis) > MAX_ANNUAL_LOG_BASIS:
+        fields.fail("basis", f"annualised log basis must be within +/-{MAX_ANNUAL_LOG_BASIS:g} "
+                    f"(0.1 for 10% a year), got {basis:g}")
     perpetuals: dict[str, PerpetualQuote] = {}
     for perp_name, quote in fields.mapping("perpetuals").items():
         where = join_path(fields.sub("perpetuals"), str(perp_name))
         perp_fields = Fields(quote, where, DOCUMENT, allowed=PERPETUAL_KEYS)
-        perpetuals[str(perp_name).upper()] = PerpetualQuote(
-            perp_fields.positive("price", spot), perp_fields.number("funding_rate_8h", 0.0))
+        mark = perp_fields.positive("price", spot)
+        if abs(mark / spot - 1.0) > MAX_PERP_DEVIATION:
+            perp_fields.fail("price", f"{mark:,.10g} is implausible: more than {MAX_PERP_DEVIATION:.0%} "
+                             f"from the index {spot:,.10g}")
+        funding = perp_fields.number("funding_rate_8h", 0.0)
+        if abs(funding) > 0.05:
+            perp_fields.fail("funding_rate_8h", f"must be a fraction per 8 hours within +/-0.05 "
+                             f"(0.0001 = 0.01%), got {funding:g}")
+        perpetuals[str(perp_name).upper()] = PerpetualQuote(mark, funding)
     vols: dict[str, float] = {}
     for option_name, vol_value in fields.mapping("vols").items():
         where = join_path(fields.sub("vols"), str(option_name))
@@ -210,18 +301,27 @@ def _parse_underlying(name: str, data: Any, path: str, default_rate: float) -> U
         for key, value in fields.mapping("smiles").items()
     ]
     smiles.sort(key=lambda s: s.expiry)
-    return UnderlyingMarket(name, spot, rate, tuple(futures), basis, perpetuals, vols, tuple(smiles))
+    delivery: dict[datetime, float] = {}
+    for key, value in fields.mapping("delivery_prices").items():
+        where = join_path(fields.sub("delivery_prices"), str(key))
+        price = finite_number(value, where, DOCUMENT)
+        if not spot / MAX_DELIVERY_RATIO <= price <= spot * MAX_DELIVERY_RATIO:
+            raise ConfigError(where, f"delivery price {price:g} is implausible against the index {spot:,.10g} "
+                              f"(must be within a factor {MAX_DELIVERY_RATIO:g} of it)", document=DOCUMENT)
+        delivery[_expiry_key(key, where)] = price
+    return UnderlyingMarket(name, spot, rate, tuple(futures), basis, perpetuals, vols, tuple(smiles), delivery,
+                            _parse_quotes(fields))
 
 
 def parse_market(data: Any) -> Market:
     """Build a Market from a decoded document; raise ConfigError naming the field."""
     top = Fields(data, "", DOCUMENT, allowed=MARKET_KEYS)
     as_of = top.timestamp("as_of")
-    rate = top.number("rate", 0.0)
+    rate = _check_rate(top.number("rate", 0.0), "rate")
     underlyings: dict[str, UnderlyingMarket] = {}
     for key, value in top.mapping("underlyings", required=True).items():
         name = str(key).strip().upper()
-        underlyings[name] = _parse_underlying(name, value, join_path("underlyings", str(key)), rate)
+        underlyings[name] = _parse_underlying(name, value, join_path("underlyings", str(key)), rate, as_of)
     if not underlyings:
         raise ConfigError("underlyings", "must list at least one underlying", document=DOCUMENT)
     return Market(as_of, underlyings)

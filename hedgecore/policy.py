@@ -5,7 +5,9 @@ Schema (README "Policy file"): `underlyings.<COIN>` with `measure` (usd | coin),
 `band` (method fixed | whalley_wilmott | zakamouline | nested and its parameters),
 `rebalance_to` (edge | target), `min_interval`, `last_hedge_at`, `funding_horizon`,
 `instruments` (name, maker_fee, taker_fee, execution, half_spread, fixed_cost_usd,
-funding_rate_8h, lot_size, min_order) and `limits`; and `book.limits` across underlyings.
+funding_rate_8h, lot_size, min_order) and `limits` (plus `breach_overrides_interval` and
+`urgent_abs_delta`); `book.limits` across underlyings; and `max_market_age`, the oldest
+market file `check` accepts.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from hedgecore.instruments import Instrument, parse_instrument_name
 DOCUMENT = "policy"
 BAND_METHODS = ("fixed", "whalley_wilmott", "zakamouline", "nested")
 MEASURES = ("usd", "coin")
-POLICY_KEYS = ("underlyings", "book", "description")
+POLICY_KEYS = ("underlyings", "book", "description", "max_market_age")
 UNDERLYING_KEYS = ("measure", "target_delta", "band", "rebalance_to", "min_interval", "last_hedge_at",
                    "funding_horizon", "instruments", "limits")
 BAND_KEYS = ("method", "half_width", "risk_aversion", "fixed_cost_usd", "min_half_width",
@@ -29,6 +31,14 @@ BAND_KEYS = ("method", "half_width", "risk_aversion", "fixed_cost_usd", "min_hal
 INSTRUMENT_KEYS = ("name", "maker_fee", "taker_fee", "execution", "half_spread", "fixed_cost_usd",
                    "funding_rate_8h", "lot_size", "min_order", "contract_size")
 LIMIT_KEYS = ("max_abs_delta", "max_abs_delta_usd", "max_abs_gamma_usd_1pct", "max_abs_vega_usd")
+# Per-underlying limits also say whether a breach trades through min_interval.
+UNDERLYING_LIMIT_KEYS = (*LIMIT_KEYS, "breach_overrides_interval", "urgent_abs_delta")
+# Lot sizes and minimum orders in contracts: outside these no venue lists the instrument, and
+# 1e-320 lots overflow the contract count.
+MIN_LOT_SIZE, MAX_LOT_SIZE = 1e-8, 1e9
+MAX_MIN_ORDER = 1e12
+# Band methods that take the one-way proportional cost (fee + half-spread), which must be >= 0.
+COST_BANDS = ("whalley_wilmott", "zakamouline", "nested")
 BOOK_KEYS = ("limits",)
 
 
@@ -89,12 +99,15 @@ class UnderlyingPolicy:
     instruments: tuple[HedgeInstrument, ...]
     limits: Limits
     path: str
+    breach_overrides_interval: bool = True
+    urgent_abs_delta: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
     underlyings: Mapping[str, UnderlyingPolicy]
     book_limits: Limits
+    max_market_age: timedelta | None = None
 
 
 def hedge_instrument_name(name: str, underlying: str, contract_size: float | None = None) -> Instrument | None:
@@ -137,7 +150,7 @@ def _band(fields: Fields) -> BandSpec:
     return spec
 
 
-def _instrument(data: Any, path: str, underlying: str) -> HedgeInstrument:
+def _instrument(data: Any, path: str, underlying: str, band_method: str) -> HedgeInstrument:
     fields = Fields(data, path, DOCUMENT, allowed=INSTRUMENT_KEYS)
     name = fields.text("name")
     size = fields.positive("contract_size") if fields.has("contract_size") else None
@@ -159,11 +172,22 @@ def _instrument(data: Any, path: str, underlying: str) -> HedgeInstrument:
         if not -0.01 <= value < 0.05:
             fields.fail(key, f"must be a fraction of notional in [-0.01, 0.05) (0.0005 = 5 bp), got {value:g}")
     lot_size = fields.positive("lot_size", 1.0)
+    if not MIN_LOT_SIZE <= lot_size <= MAX_LOT_SIZE:
+        fields.fail("lot_size", f"must be in [{MIN_LOT_SIZE:g}, {MAX_LOT_SIZE:g}] contracts, got {lot_size:g}")
     min_order = fields.non_negative("min_order", lot_size)
+    if min_order > MAX_MIN_ORDER:
+        fields.fail("min_order", f"must be at most {MAX_MIN_ORDER:g} contracts, got {min_order:g}")
+    fee = taker_fee if execution == "taker" else maker_fee
+    half_spread = fields.non_negative("half_spread", 0.0)
+    if band_method in COST_BANDS and fee + half_spread < 0.0:
+        fee_key = f"{execution}_fee"
+        fields.fail(fee_key, f"{fee_key} {fee:g} + half_spread {half_spread:g} is a negative one-way cost; "
+                    f"the {band_method} band needs fee + half_spread >= 0 (a rebate no larger than the "
+                    "half-spread)")
     return HedgeInstrument(
         instrument=instrument,
-        fee=taker_fee if execution == "taker" else maker_fee,
-        half_spread=fields.non_negative("half_spread", 0.0),
+        fee=fee,
+        half_spread=half_spread,
         fixed_cost_usd=fields.non_negative("fixed_cost_usd", 0.0),
         funding_rate_8h=fields.optional_number("funding_rate_8h"),
         lot_size=lot_size,
@@ -179,8 +203,12 @@ def _underlying(name: str, data: Any, path: str) -> UnderlyingPolicy:
     items = fields.sequence("instruments", required=True)
     if not items:
         fields.fail("instruments", "must list at least one hedge instrument")
-    instruments = tuple(_instrument(item, join_path(fields.sub("instruments"), k), name)
+    # The nested band with both widths written needs no cost; computed widths do.
+    needs_cost = band.method if not (band.method == "nested" and band.outer_half_width is not None
+                                     and band.inner_half_width is not None) else "fixed"
+    instruments = tuple(_instrument(item, join_path(fields.sub("instruments"), k), name, needs_cost)
                         for k, item in enumerate(items))
+    limits = Fields(fields.mapping("limits"), fields.sub("limits"), DOCUMENT, allowed=UNDERLYING_LIMIT_KEYS)
     return UnderlyingPolicy(
         underlying=name,
         measure=fields.choice("measure", MEASURES, "usd"),
@@ -191,8 +219,10 @@ def _underlying(name: str, data: Any, path: str) -> UnderlyingPolicy:
         last_hedge_at=fields.timestamp("last_hedge_at") if fields.has("last_hedge_at") else None,
         funding_horizon=fields.duration("funding_horizon", timedelta(hours=8)),
         instruments=instruments,
-        limits=_limits(Fields(fields.mapping("limits"), fields.sub("limits"), DOCUMENT, allowed=LIMIT_KEYS)),
+        limits=_limits(limits),
         path=path,
+        breach_overrides_interval=limits.boolean("breach_overrides_interval", True),
+        urgent_abs_delta=limits.positive("urgent_abs_delta") if limits.has("urgent_abs_delta") else None,
     )
 
 
@@ -207,4 +237,7 @@ def parse_policy(data: Any) -> Policy:
         raise ConfigError("underlyings", "must list at least one underlying", document=DOCUMENT)
     book = Fields(top.mapping("book"), "book", DOCUMENT, allowed=BOOK_KEYS)
     limits = _limits(Fields(book.mapping("limits"), "book.limits", DOCUMENT, allowed=LIMIT_KEYS))
-    return Policy(underlyings, limits)
+    max_age = top.duration("max_market_age", timedelta(0)) if top.has("max_market_age") else None
+    if max_age is not None and max_age <= timedelta(0):
+        top.fail("max_market_age", "must be a positive duration such as 5m or 1h")
+    return Policy(underlyings, limits, max_age)

@@ -55,25 +55,46 @@ class Portfolio:
         return list(dict.fromkeys(p.book for p in self.positions))
 
 
+def default_position_id(instrument: Instrument, book: str, account: str, *, qualify: bool) -> str:
+    """A position's id when none is written: the instrument name, prefixed with the book
+    ("vol:BTC-...") when not "default"; and with the account ("deribit:vol:BTC-...") when
+    `qualify` (the same instrument and book are held in another account too)."""
+    position_id = instrument.name if book == "default" else f"{book}:{instrument.name}"
+    return f"{account}:{position_id}" if qualify and account != "default" else position_id
+
+
 def parse_portfolio(data: Any) -> Portfolio:
-    """Build a Portfolio from a decoded document; raise ConfigError naming the field."""
+    """Build a Portfolio from a decoded document; raise ConfigError naming the field.
+
+    Ids not written are derived from the instrument and book (default_position_id), with
+    the account added only where two accounts hold the same instrument in the same book, so
+    the ids of existing files stay as they were.
+    """
     if isinstance(data, list):
         data = {"positions": data}
     top = Fields(data, "", DOCUMENT, allowed=PORTFOLIO_KEYS)
     items = top.sequence("positions", required=True)
-    positions: list[Position] = []
-    first_seen: dict[str, int] = {}
+    parsed: list[tuple[Fields, Instrument, float, str, str]] = []
     for index, item in enumerate(items):
-        path = join_path("positions", index)
-        fields = Fields(item, path, DOCUMENT, allowed=POSITION_KEYS)
+        fields = Fields(item, join_path("positions", index), DOCUMENT, allowed=POSITION_KEYS)
         instrument = instrument_from_fields(fields)
         quantity = fields.number("quantity")
         book = fields.text("book", "default")
         account = fields.text("account", "default")
-        default_id = instrument.name if book == "default" else f"{book}:{instrument.name}"
-        position_id = fields.text("id", default_id)
+        parsed.append((fields, instrument, quantity, book, account))
+    accounts_of: dict[str, set[str]] = {}
+    for fields, instrument, _, book, account in parsed:
+        if not fields.has("id"):
+            plain = default_position_id(instrument, book, account, qualify=False)
+            accounts_of.setdefault(plain, set()).add(account)
+    positions: list[Position] = []
+    first_seen: dict[str, int] = {}
+    for index, (fields, instrument, quantity, book, account) in enumerate(parsed):
+        plain = default_position_id(instrument, book, account, qualify=False)
+        shared = len(accounts_of.get(plain, ())) > 1
+        position_id = fields.text("id", default_position_id(instrument, book, account, qualify=shared))
         if position_id in first_seen:
-            where = join_path(path, "id") if fields.has("id") else path
+            where = join_path(fields.path, "id") if fields.has("id") else fields.path
             raise ConfigError(where, f"duplicate id '{position_id}' (first used by "
                               f"positions[{first_seen[position_id]}]); give each position a unique id",
                               document=DOCUMENT)
@@ -82,4 +103,3 @@ def parse_portfolio(data: Any) -> Portfolio:
     if not positions:
         raise ConfigError("positions", "must list at least one position", document=DOCUMENT)
     return Portfolio(str(top.raw("name", "portfolio")), tuple(positions))
-

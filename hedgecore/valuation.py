@@ -14,15 +14,28 @@ Conventions (REFERENCE section 1; the README's "Units"):
 - Futures and perpetuals are marked to market: value 0 (no entry price), delta q F/S for a
   linear future, q for a linear perpetual, N/F (N/P) coin for an inverse one of N USD; their
   USD gamma is zero.
+- Coin rate: coin-settled options are priced at r = 0, so their rho is 0.
+- Two delta measures. The USD measure is dV_usd/dS (`delta_bs`). The coin measure (Deribit's
+  DeltaTotal, `delta_coin`) takes out the value a position holds *in coin*:
+  dV_usd/dS - V_coin_denominated/S, where only coin-settled option premiums, coin held (spot)
+  and inverse futures (value 0 at the mark) are coin-denominated. A USD-settled (linear)
+  option or future has the same delta in both measures.
+- Expired instruments are valued as what their settlement leaves, at the market file's
+  delivery price of the expiry (else the index, with a warning): an inverse option pays
+  (S_T - K)^+ / S_T coin per contract (put (K - S_T)^+ / S_T), which is then coin held (kind
+  SPOT); a linear option pays USD (kind CASH: value, no delta); a dated future settles into
+  its variation margin (value 0 at the mark, no delta). No gamma, vega, theta or rho.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from hedgecore.errors import ConfigError, NumericalError
-from hedgecore.market import Market, year_fraction
+from hedgecore.instruments import Instrument, expiry_code
+from hedgecore.market import Market, UnderlyingMarket, year_fraction
 from hedgecore.portfolio import Portfolio
 
 if TYPE_CHECKING:
@@ -31,8 +44,11 @@ if TYPE_CHECKING:
 
     FloatArray = NDArray[np.float64]
 
-# Position kinds as the vectorized code sees them.
-LINEAR_OPTION, INVERSE_OPTION, LINEAR_FUTURE, INVERSE_FUTURE, SPOT = range(5)
+# Position kinds as the vectorized code sees them. CASH is USD a settlement left (an expired
+# linear option or future): value `units` USD, no delta.
+LINEAR_OPTION, INVERSE_OPTION, LINEAR_FUTURE, INVERSE_FUTURE, SPOT, CASH = range(6)
+# Kinds whose value is held in coin (the coin measure takes that value out of the delta).
+COIN_DENOMINATED = (INVERSE_OPTION, INVERSE_FUTURE, SPOT)
 
 FIGURES = ("value_usd", "delta", "delta_bs", "delta_usd", "gamma_usd_1pct", "vega_usd",
            "theta_usd", "rho_usd")
@@ -43,9 +59,12 @@ class BookInputs:
     """Per-position pricing inputs as flat arrays (one element per position).
 
     units : underlying units per contract for options, linear futures and spot; USD per
-        contract for inverse futures (quantity x contract size).
+        contract for inverse futures (quantity x contract size); USD for CASH.
     forward : the same-expiry future for options and dated futures, the perpetual's mark
-        for perpetuals, the index for spot.
+        for perpetuals, the index for spot; the settlement price for settled instruments.
+    settled : True for an instrument that expired at or before the valuation time and is
+        valued as what its settlement left.
+    warnings : one line per expired instrument (and what it was settled at), for stderr.
     """
 
     underlyings: list[str]
@@ -59,6 +78,8 @@ class BookInputs:
     vol: FloatArray
     is_call: NDArray[np.bool_]
     rate: FloatArray
+    settled: NDArray[np.bool_] | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,7 @@ class BookGreeks:
     rho_usd: FloatArray          # per 1% of rate
     gamma: FloatArray            # d(delta_bs)/dS, units of underlying per USD
     vanna_bs: FloatArray         # d(delta_bs)/dvol, units of underlying per 1.00 of vol
+    delta_coin: FloatArray       # coin measure (DeltaTotal): delta_bs - coin-denominated value / S
 
     def figures(self) -> dict[str, FloatArray]:
         return {name: getattr(self, name) for name in FIGURES}
@@ -90,21 +112,29 @@ class BookGreeks:
                 for name, values in self.figures().items()}
         sums["gamma"] = np.bincount(index, weights=self.gamma, minlength=n)
         sums["vanna_bs"] = np.bincount(index, weights=self.vanna_bs, minlength=n)
-        sums["value_coin"] = np.bincount(index, weights=self.value_usd / self.inputs.spot, minlength=n)
+        sums["delta_coin"] = np.bincount(index, weights=self.delta_coin, minlength=n)
+        # Value held in coin (coin-settled premiums, coin held), in coin: what separates the
+        # two delta measures. USD-settled positions are not in it.
+        in_coin = np.isin(self.inputs.kind, COIN_DENOMINATED)
+        sums["delta_coin_held"] = np.bincount(index, weights=np.where(in_coin, self.delta_coin, 0.0), minlength=n)
+        sums["value_coin"] = np.bincount(index, weights=np.where(in_coin, self.value_usd / self.inputs.spot, 0.0),
+                                         minlength=n)
         return {name: {key: float(values[k]) for key, values in sums.items()}
                 for k, name in enumerate(self.inputs.underlyings)}
 
 
-def book_inputs(portfolio: Portfolio, market: Market, *, allow_expired: bool = False) -> BookInputs:
+def book_inputs(portfolio: Portfolio, market: Market, *, allow_expired: bool = True) -> BookInputs:
     """Gather every position's pricing inputs; refuse what cannot be valued.
 
     Raises ConfigError (document "portfolio") for a position whose underlying has no market
-    data, an option without an implied vol, and (unless allow_expired) an instrument that
-    expired at or before the valuation time; allowed expired instruments are valued at
-    expiry (tau = 0, intrinsic value).
+    data and an unexpired option without an implied vol. An instrument that expired at or
+    before the valuation time is settled (see the module docstring) and named in
+    `warnings`. allow_expired is accepted for compatibility and changes nothing: a book
+    written yesterday keeps valuing on expiry morning without phantom delta.
     """
     import numpy as np
 
+    del allow_expired   # expired instruments are always settled (README "Expiry day")
     as_of = market.as_of
     underlyings = portfolio.underlyings
     n = len(portfolio.positions)
@@ -118,6 +148,8 @@ def book_inputs(portfolio: Portfolio, market: Market, *, allow_expired: bool = F
     vol = np.zeros(n)
     is_call = np.zeros(n, dtype=np.bool_)
     rate = np.zeros(n)
+    settled = np.zeros(n, dtype=np.bool_)
+    warnings: dict[str, str] = {}
     position_of = {name: k for k, name in enumerate(underlyings)}
     for k, position in enumerate(portfolio.positions):
         inst = position.instrument
@@ -130,14 +162,13 @@ def book_inputs(portfolio: Portfolio, market: Market, *, allow_expired: bool = F
         underlying_index[k] = position_of[inst.underlying]
         units[k] = position.quantity * inst.contract_size
         spot[k] = data.spot
+        if inst.expiry is not None and year_fraction(as_of, inst.expiry) <= 0.0:
+            settled[k] = True
+            kind[k], units[k], forward[k], message = _settle(inst, units[k], data, as_of)
+            warnings.setdefault(inst.name, message)
+            continue
         if inst.expiry is not None:
-            years = year_fraction(as_of, inst.expiry)
-            if years <= 0.0 and not allow_expired:
-                raise ConfigError(where, f"{inst.name} expired at {inst.expiry:%Y-%m-%d %H:%M} UTC, not after "
-                                  f"the valuation time {as_of:%Y-%m-%d %H:%M} UTC "
-                                  "(remove it, or pass --allow-expired to value it at expiry)",
-                                  document="portfolio")
-            tau[k] = max(years, 0.0)
+            tau[k] = year_fraction(as_of, inst.expiry)
         if inst.kind == "option":
             assert inst.expiry is not None
             assert inst.strike is not None
@@ -146,11 +177,9 @@ def book_inputs(portfolio: Portfolio, market: Market, *, allow_expired: bool = F
             is_call[k] = inst.is_call
             option_vol = data.vol(inst, position.id, as_of)
             if option_vol is None:
-                if tau[k] > 0.0:
-                    raise ConfigError(where, f"no implied vol for {inst.name} in the market file (add it "
-                                      f"under underlyings.{inst.underlying}.vols or a smile for its expiry)",
-                                      document="portfolio")
-                option_vol = 0.0
+                raise ConfigError(where, f"no implied vol for {inst.name} in the market file (add it "
+                                  f"under underlyings.{inst.underlying}.vols or a smile for its expiry)",
+                                  document="portfolio")
             vol[k] = option_vol
             if inst.is_inverse:
                 kind[k] = INVERSE_OPTION
@@ -168,7 +197,33 @@ def book_inputs(portfolio: Portfolio, market: Market, *, allow_expired: bool = F
                 forward[k] = data.forward(inst.expiry, as_of)
             kind[k] = INVERSE_FUTURE if inst.is_inverse else LINEAR_FUTURE
     return BookInputs(underlyings, underlying_index, kind, units, spot, forward, strike, tau, vol,
-                      is_call, rate)
+                      is_call, rate, settled, tuple(warnings.values()))
+
+
+def _settle(inst: Instrument, units: float, data: UnderlyingMarket, as_of: datetime
+            ) -> tuple[int, float, float, str]:
+    """(kind, units, settlement price, warning) of an expired option or future: what its
+    cash settlement left. units is contracts x contract size as in BookInputs."""
+    assert inst.expiry is not None
+    code = expiry_code(inst.expiry)
+    delivery = data.delivery_price(inst.expiry)
+    if delivery is not None:
+        price, source = delivery, f"the delivery price {delivery:,.10g}"
+    else:
+        price = data.spot
+        source = (f"the index {price:,.10g} (the market file gives no delivery price: add "
+                  f"underlyings.{inst.underlying}.delivery_prices.{code})")
+    head = f"{inst.name} expired at {inst.expiry:%Y-%m-%d %H:%M} UTC (valuation time {as_of:%Y-%m-%d %H:%M} UTC)"
+    if inst.kind != "option":
+        return CASH, 0.0, price, f"{head}: settled at {source}; no delta left"
+    assert inst.strike is not None
+    payoff_usd = max(price - inst.strike, 0.0) if inst.is_call else max(inst.strike - price, 0.0)
+    if inst.is_inverse:
+        coin = payoff_usd / price
+        return SPOT, units * coin, data.spot, (f"{head}: settled at {source}, {coin:.8g} {inst.underlying} "
+                                           "per contract, now counted as coin held")
+    return CASH, units * payoff_usd, price, (f"{head}: settled at {source}, {payoff_usd:,.10g} USD "
+                                             "per contract, no delta left")
 
 
 def evaluate(inputs: BookInputs, *, threads: int | None = None) -> BookGreeks:
@@ -212,7 +267,7 @@ def evaluate(inputs: BookInputs, *, threads: int | None = None) -> BookGreeks:
         gamma[inverse] = q * (g.gamma + g.delta / f) * f / s
         vega[inverse] = q * g.vega * s
         theta[inverse] = q * g.theta * s
-        rho[inverse] = q * g.rho * s
+        # rho stays 0: coin-settled options are priced at r = 0, their value ignores the rate.
         vanna[inverse] = q * (g.vanna + g.vega)
     linear_futures = np.flatnonzero(kind == LINEAR_FUTURE)
     delta[linear_futures] = units[linear_futures] * np.where(
@@ -222,8 +277,12 @@ def evaluate(inputs: BookInputs, *, threads: int | None = None) -> BookGreeks:
     spots = np.flatnonzero(kind == SPOT)
     value[spots] = units[spots] * spot[spots]
     delta[spots] = units[spots]
-    not_options = np.concatenate([linear_futures, inverse_futures, spots])
+    cash = np.flatnonzero(kind == CASH)
+    value[cash] = units[cash]
+    not_options = np.concatenate([linear_futures, inverse_futures, spots, cash])
     delta_bs[not_options] = delta[not_options]
+    in_coin = np.isin(kind, COIN_DENOMINATED)
+    delta_coin = np.where(in_coin, delta_bs - value / spot, delta_bs)
 
     result = BookGreeks(
         inputs=inputs,
@@ -237,6 +296,7 @@ def evaluate(inputs: BookInputs, *, threads: int | None = None) -> BookGreeks:
         rho_usd=rho / 100.0,
         gamma=gamma,
         vanna_bs=vanna,
+        delta_coin=delta_coin,
     )
     return result
 
@@ -254,12 +314,17 @@ def check_finite(book: BookGreeks, position_ids: list[str]) -> None:
                              f"figures; check its quantity, strike, vol and market prices")
 
 
-def value_book(portfolio: Portfolio, market: Market, *, allow_expired: bool = False,
+def value_book(portfolio: Portfolio, market: Market, *, allow_expired: bool = True,
                threads: int | None = None) -> BookGreeks:
-    """Validate, price and check a book: the one entry point the commands use."""
+    """Validate, price and check a book: the one entry point the commands use.
+
+    Expired instruments are settled (book.inputs.warnings names them); allow_expired is
+    accepted for compatibility and changes nothing.
+    """
+    del allow_expired
     import numpy as np
 
-    inputs = book_inputs(portfolio, market, allow_expired=allow_expired)
+    inputs = book_inputs(portfolio, market)
     with np.errstate(all="ignore"):   # overflow is reported below, naming the position
         book = evaluate(inputs, threads=threads)
     check_finite(book, [p.id for p in portfolio.positions])

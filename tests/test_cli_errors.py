@@ -124,12 +124,6 @@ def exposures_error(paths: Any, book: str, market: str = MARKET) -> str:
           "(add it under underlyings.BTC.vols or a smile for its expiry)"),
     ("""
      positions:
-       - instrument: BTC-20NOV26-100000-C
-         quantity: 1
-     """, "book.yaml:2: positions[0].instrument: BTC-20NOV26-100000-C expired at 2026-11-20 08:00 UTC, not after "
-          "the valuation time 2026-11-21 08:00 UTC (remove it, or pass --allow-expired to value it at expiry)"),
-    ("""
-     positions:
        - id: hedge
          instrument: BTC-PERPETUAL
          quantity: 1

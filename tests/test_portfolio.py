@@ -217,7 +217,7 @@ def test_tiny_book_exposures_by_hand() -> None:
         "gamma_usd_1pct": Q_INV * norm_pdf(d1) / (F * sd) * (F / S) * S**2 / 100,
         "vega_usd": Q_INV * S * norm_pdf(d1) * sqrt_tau / 100,
         "theta_usd": Q_INV * S * (-norm_pdf(d1) * VOL_INV / (2 * sqrt_tau)) / 365,
-        "rho_usd": Q_INV * S * (-TAU * coin_price) / 100,
+        "rho_usd": 0.0,      # priced at r = 0: the value ignores the rate
     }
     perp_delta = PERP_CONTRACTS * 10.0 / PERP_PRICE     # inverse: N USD is N/P coin
     zero = dict.fromkeys(("value_usd", "gamma_usd_1pct", "vega_usd", "theta_usd", "rho_usd"), 0.0)
@@ -262,14 +262,14 @@ def test_missing_market_data_names_the_position() -> None:
     assert info.value.message.startswith("no implied vol for BTC-25DEC26-120000-C")
 
 
-def test_expired_refused_unless_allowed() -> None:
+def test_expired_is_settled_at_the_index_with_a_warning() -> None:
     market = parse_market({**TINY_MARKET, "as_of": "2027-01-01T00:00:00Z"})
     book = parse_portfolio({"positions": [{"instrument": "BTC-25DEC26-95000-C", "quantity": 2}]})
-    with pytest.raises(ConfigError, match="expired"):
-        value_book(book, market)
-    valued = value_book(book, market, allow_expired=True)
-    # At expiry the coin call is worth (F - K)/F coin, with F the last future.
-    assert valued.value_usd[0] == pytest.approx(2 * (F - K_INV) / F * S, rel=1e-14)
+    valued = value_book(book, market)
+    # Settled at the index (no delivery price): (S - K)/S coin a contract, held as coin.
+    assert valued.value_usd[0] == pytest.approx(2 * (S - K_INV) / S * S, rel=1e-14)
+    assert valued.delta[0] == pytest.approx(2 * (S - K_INV) / S, rel=1e-14)
+    assert "settled at the index" in valued.inputs.warnings[0]
 
 
 def test_one_greeks_call_per_model(monkeypatch: pytest.MonkeyPatch) -> None:
