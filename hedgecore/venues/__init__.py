@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from hedgecore.errors import ConfigError
 from hedgecore.venues.base import HttpClient, Snapshot, VenueError
 
 # venue name -> module; the module's fetch_market/fetch_positions do the work.
@@ -25,8 +26,8 @@ __all__ = ["VENUES", "HttpClient", "Snapshot", "VenueError", "venue_module"]
 
 
 def venue_module(name: str) -> ModuleType:
-    """The module of a venue by its name (case-insensitive); VenueError if unknown."""
+    """The module of a venue by its name (case-insensitive); ConfigError (exit 2) if unknown."""
     key = name.strip().lower()
     if key not in VENUES:
-        raise VenueError(name, "-", f"unknown venue (known: {', '.join(VENUES)})")
+        raise ConfigError("--venue", f"unknown venue '{name}' (known: {', '.join(VENUES)})", document="cli")
     return importlib.import_module(VENUES[key])

@@ -5,9 +5,10 @@ document in the schema of hedgecore.market (and private answers into a portfolio
 so that a snapshot can be written to YAML, read back by the ordinary parsers and valued the
 same way. This module holds what every venue shares:
 
-- `VenueError`: market data or positions unavailable (the CLI's exit code 4), naming the
-  venue, the endpoint and the reason. Its text never holds a credential: the client redacts
-  every secret it was given from reasons and keeps query strings (which may carry them) out.
+- `VenueError` (defined in hedgecore.errors): market data or positions unavailable (the
+  CLI's exit code 4), naming the venue, the endpoint and the reason. Its text never holds
+  a credential: the client redacts every secret it was given from reasons and keeps query
+  strings (which may carry them) out.
 - `HttpClient`: the standard library's http.client over one connection reused for every
   call. The standard library keeps `import hedgecore` and `check` light (requests or httpx
   would add 30-100 ms and a dependency for a handful of GETs). Connect and read timeouts,
@@ -30,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hedgecore.errors import VenueError as VenueError  # re-exported: the venue modules raise it
+
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 CONNECT_TIMEOUT_SECONDS = 5.0
 READ_TIMEOUT_SECONDS = 15.0
@@ -37,22 +40,6 @@ MAX_ATTEMPTS = 4
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_CAP_SECONDS = 4.0
 USER_AGENT = "hedgecore (risk snapshot)"
-
-
-class VenueError(Exception):
-    """Market data or positions unavailable from a venue (exit code 4).
-
-    venue : "deribit", "bybit", ...
-    endpoint : the API method, e.g. "public/get_book_summary_by_currency" (never its query).
-    reason : what went wrong, e.g. "HTTP 503 after 4 attempts" or
-        "BTC-27DEC26-100000-C: mark_price must be >= 0, got -0.01".
-    """
-
-    def __init__(self, venue: str, endpoint: str, reason: str) -> None:
-        self.venue = venue
-        self.endpoint = endpoint
-        self.reason = reason
-        super().__init__(f"{venue} {endpoint}: {reason}")
 
 
 class _Retryable(Exception):
@@ -198,6 +185,11 @@ class HttpClient:
                     self.close()
                     raise self.error(endpoint, f"answer larger than {MAX_RESPONSE_BYTES // 2**20} MB")
                 chunks.append(chunk)
+            declared = answer.getheader("Content-Length")
+            if declared is not None and declared.strip().isdigit() and size < int(declared):
+                # http.client's read(amt) returns what came before the peer closed, silently.
+                self.close()
+                raise _Retryable("connection dropped mid-answer")
             if answer.will_close:
                 self.close()
             return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()}, b"".join(chunks))
