@@ -56,6 +56,26 @@ class NumericalError(HedgecoreError):
     """
 
 
+class VenueError(HedgecoreError):
+    """Market data or positions unavailable from a venue (the CLI's exit code 4): a network
+    error, a timeout, HTTP 5xx, a rate limit still hit after retries, an error payload, a
+    malformed or incomplete payload. Defined here, not in hedgecore.venues, so that the
+    command line maps it to its exit code without importing the venue layer.
+
+    venue : "deribit", "bybit", ...
+    endpoint : the API method, e.g. "public/get_book_summary_by_currency" (never its query,
+        which may carry a credential).
+    reason : what went wrong, e.g. "HTTP 503 after 4 attempts" or
+        "BTC-27DEC26-100000-C: mark_price must be >= 0, got -0.01".
+    """
+
+    def __init__(self, venue: str, endpoint: str, reason: str) -> None:
+        self.venue = venue
+        self.endpoint = endpoint
+        self.reason = reason
+        super().__init__(f"{venue} {endpoint}: {reason}")
+
+
 def join_path(parent: str, key: str | int) -> str:
     """``join_path("positions", 3) == "positions[3]"``, ``join_path("a", "b") == "a.b"``."""
     if isinstance(key, int):
