@@ -19,12 +19,13 @@ from typing import Any
 import typer
 
 from hedgecore.cli._yaml import InputFileError, LineMap
-from hedgecore.errors import ConfigError, NumericalError
+from hedgecore.errors import ConfigError, NumericalError, VenueError
 
 EXIT_OK = 0
 EXIT_ACTION = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
+EXIT_UNAVAILABLE = 4  # market data or positions unavailable from a venue
 
 
 @dataclass
@@ -68,6 +69,7 @@ def _os_error(error: BaseException, sources: Sources) -> str:
 # The single table: exception type -> (exit code, one-line message). First match wins.
 ERROR_TABLE: list[tuple[type[BaseException], int, Callable[[BaseException, Sources], str]]] = [
     (InputFileError, EXIT_BAD_INPUT, _plain),
+    (VenueError, EXIT_UNAVAILABLE, _plain),
     (ConfigError, EXIT_BAD_INPUT, _config),
     (NumericalError, EXIT_BAD_INPUT, _numerical),
     (OSError, EXIT_BAD_INPUT, _os_error),

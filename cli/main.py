@@ -40,7 +40,8 @@ def _build_app() -> "typer.Typer":
         name="hedgecore",
         help="Greeks, hedge bands and hedge recommendations for crypto options books "
              "(linear and coin-settled). Exit codes: 0 ok, 1 hedge due or limit breached (check), "
-             "2 bad input or usage, 3 internal error.",
+             "2 bad input or usage, 3 internal error, "
+             "4 market data or positions unavailable from a venue.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
@@ -58,6 +59,13 @@ def _build_app() -> "typer.Typer":
     application.command()(scenarios)
     application.command()(hedge)
     application.command()(check)
+    # Venue snapshots (cli/market.py, cli/positions.py): the venue layer is imported only
+    # when one of them runs.
+    from hedgecore.cli.market import market_app
+    from hedgecore.cli.positions import positions_app
+
+    application.add_typer(market_app)
+    application.add_typer(positions_app)
 
     # --- simulation commands: cli/simulate.py and cli/optimize.py (the simulation side owns
     # them). One line each in SIMULATION_COMMANDS below registers a command.
