@@ -23,14 +23,19 @@ class GroupBy(str, Enum):
 
 
 def _parse_as_of(value: str | None) -> str | None:
+    """Check --as-of early (usage error); "now" (any case) is the wall clock, resolved when
+    the market loads (cli._load.load_market)."""
     if value is None:
         return None
+    if value.strip().lower() == "now":
+        return "now"
     from hedgecore.errors import ConfigError, parse_timestamp
 
     try:
         parse_timestamp(value, "--as-of", "cli")
     except ConfigError:
-        raise typer.BadParameter(f"must be an ISO-8601 time such as 2026-11-21T08:00:00Z, got '{value}'") from None
+        raise typer.BadParameter(f"must be 'now' or an ISO-8601 time such as 2026-11-21T08:00:00Z, "
+                                 f"got '{value}'") from None
     return value
 
 
@@ -46,7 +51,8 @@ PolicyOpt = Annotated[Path, typer.Option(
 FormatOpt = Annotated[OutputFormat, typer.Option(
     "--format", "-f", help="Output format (json: nothing else on stdout).", case_sensitive=False)]
 AsOfOpt = Annotated[str | None, typer.Option(
-    "--as-of", help="Valuation time overriding the market file's (ISO-8601, UTC if no zone).",
+    "--as-of", help="Valuation time overriding the market file's: 'now' (the wall clock) or ISO-8601 "
+    "(UTC if no zone).",
     metavar="TIME", callback=_parse_as_of, show_default=False)]
 OutputOpt = Annotated[Path | None, typer.Option(
     "--output", "-o", help="Write the result to FILE (atomically) instead of stdout.",

@@ -1,14 +1,18 @@
 """`hedgecore check`: the hedge computation for cron; the exit code says what to do.
 
 Exit 0 when every underlying is inside its band (or waiting for its minimum interval) and
-within limits; 1 when a hedge is due or a limit is breached; 2 on bad input or usage. With
---format json the document carries "status": "ok" | "action" | "error" (an error document
-goes to stdout too, so a pipeline always gets JSON). Plain text when stdout is not a
-terminal.
+within limits; 1 when a hedge is due or a limit is breached; 2 on bad input or usage; 4 when
+the market data is unavailable or stale: older than the policy's `max_market_age`, the age
+being the valuation time (--as-of, else the wall clock) minus the market file's as_of. With
+--format json the document carries "status": "ok" | "action" | "error" | "stale" (an error
+or stale document goes to stdout too, so a pipeline always gets JSON). Plain text when
+stdout is not a terminal.
 """
 
 import json
 import sys
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -26,11 +30,57 @@ from hedgecore.cli._options import (
     PortfolioArg,
     ThreadsOpt,
 )
-from hedgecore.cli._render import Report, render, write_atomically
+from hedgecore.cli._render import Report, printable, render, write_atomically
 from hedgecore.cli.hedge import build_report, compute_plan
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from hedgecore.hedging import HedgePlan
+    from hedgecore.market import Market
+    from hedgecore.policy import Policy
+
+# Market data unavailable or stale: do not hedge against it (README "Exit codes").
+EXIT_MARKET_DATA = 4
+
+
+class StaleMarket(Exception):
+    """The market file is older than the policy's max_market_age (exit 4, status "stale")."""
+
+    def __init__(self, message: str, document: dict[str, object]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.document = document
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def market_age_check(market_path: Path, as_of: str | None) -> "Callable[[Market, Policy], None]":
+    """The test compute_plan runs before valuation: raise StaleMarket when the market is
+    older than max_market_age at the valuation time (--as-of, else the wall clock now)."""
+
+    def refuse_stale(market: "Market", policy: "Policy") -> None:
+        limit = policy.max_market_age
+        if limit is None:
+            return
+        from hedgecore.hedging import format_elapsed
+
+        now = market.as_of if as_of is not None else datetime.now(timezone.utc)
+        age = market.age(now)
+        if age <= limit:
+            return
+        message = (f"{market_path}: market data is stale: as_of {market.quote_time:%Y-%m-%d %H:%M:%S} UTC is "
+                   f"{format_elapsed(age)} old at {now:%Y-%m-%d %H:%M:%S} UTC, older than the policy's "
+                   f"max_market_age {format_elapsed(limit)}; not hedging against it")
+        raise StaleMarket(message, {
+            "status": "stale", "exit_code": EXIT_MARKET_DATA, "error": message, "as_of": _iso(now),
+            "market_as_of": _iso(market.quote_time), "market_age_seconds": age.total_seconds(),
+            "max_market_age_seconds": limit.total_seconds(),
+        })
+
+    return refuse_stale
 
 
 def plain_lines(plan: "HedgePlan") -> list[str]:
@@ -66,12 +116,13 @@ def check(
     threads: ThreadsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """For cron: exit 0 all in band and within limits, 1 hedge due or limit breached, 2 bad input."""
+    """For cron: exit 0 all in band and within limits, 1 hedge due or limit breached, 2 bad input,
+    4 market data stale (older than the policy's max_market_age)."""
     sources = Sources()
 
-    def emit_error(code: int, message: str) -> None:
+    def emit_document(document: dict[str, object]) -> None:
         if format is OutputFormat.json:
-            text = json.dumps({"status": "error", "exit_code": code, "error": message}, indent=2) + "\n"
+            text = json.dumps(document, indent=2) + "\n"
             if output is None:
                 sys.stdout.write(text)
             else:
@@ -80,12 +131,24 @@ def check(
                 except OSError:
                     pass
 
+    def emit_error(code: int, message: str) -> None:
+        emit_document({"status": "error", "exit_code": code, "error": message})
+
+    stale: StaleMarket | None = None
     with guarded(debug, sources, on_error=emit_error):
-        plan = compute_plan(portfolio, market, policy, sources, as_of=as_of, allow_expired=allow_expired,
-                            threads=threads)
+        try:
+            plan = compute_plan(portfolio, market, policy, sources, as_of=as_of, allow_expired=allow_expired,
+                                threads=threads, inspect=market_age_check(market, as_of))
+        except StaleMarket as error:
+            stale = error
+    if stale is not None:
+        sys.stderr.write(f"hedgecore: stale: {stale.message}\n")
+        emit_document(stale.document)
+        raise typer.Exit(EXIT_MARKET_DATA)
+    with guarded(debug, sources, on_error=emit_error):
         report = build_report(plan, include_status=True)
         if format is OutputFormat.table and output is None and not sys.stdout.isatty():
-            sys.stdout.write("\n".join(plain_lines(plan)) + "\n")
+            sys.stdout.write("\n".join(printable(line) for line in plain_lines(plan)) + "\n")
         else:
             if format is OutputFormat.table:
                 report = Report(report.document, report.tables, [*report.notes, f"status: {plan.status}"])

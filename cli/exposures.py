@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hedgecore.cli._errors import Sources, guarded
-from hedgecore.cli._load import load_market, load_portfolio
+from hedgecore.cli._load import load_market, load_portfolio, report_warnings
 from hedgecore.cli._options import (
     AllowExpiredOpt,
     AsOfOpt,
@@ -70,6 +70,7 @@ def build_report(portfolio: "Portfolio", market: "Market", book: "BookGreeks", b
         "positions": positions,
         "underlyings": underlyings,
         "totals": totals,
+        "warnings": list(book.inputs.warnings),
     }
     groups: list[dict[str, Any]] = []
     if by is not None:
@@ -121,4 +122,5 @@ def exposures(
         book_portfolio = load_portfolio(portfolio, sources)
         market_data = load_market(market, sources, as_of)
         book = value_book(book_portfolio, market_data, allow_expired=allow_expired, threads=threads)
+        report_warnings(book.inputs.warnings)
         render(build_report(book_portfolio, market_data, book, by), format, output)

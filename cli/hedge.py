@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hedgecore.cli._errors import Sources, guarded
-from hedgecore.cli._load import load_market, load_policy, load_portfolio
+from hedgecore.cli._load import load_market, load_policy, load_portfolio, report_warnings
 from hedgecore.cli._options import (
     AllowExpiredOpt,
     AsOfOpt,
@@ -20,20 +20,33 @@ from hedgecore.cli._options import (
 from hedgecore.cli._render import Column, Report, Table, fmt_number, render
 
 if TYPE_CHECKING:  # the library (and numpy) load only when a command runs
+    from collections.abc import Callable
+
     from hedgecore.hedging import HedgePlan, Trade
+    from hedgecore.market import Market
+    from hedgecore.policy import Policy
 
 
 def compute_plan(portfolio: Path, market: Path, policy: Path, sources: Sources, *, as_of: str | None,
-                 allow_expired: bool, threads: int | None) -> "HedgePlan":
-    """Load the three files, value the book and decide the hedges (shared with `check`)."""
+                 allow_expired: bool, threads: int | None,
+                 inspect: "Callable[[Market, Policy], None] | None" = None) -> "HedgePlan":
+    """Load the three files, value the book and decide the hedges (shared with `check`).
+
+    inspect(market, policy) runs before valuation (check's market age test). Warnings
+    (expired instruments settled or skipped) go to stderr, one line each.
+    """
     from hedgecore.hedging import plan_hedges
     from hedgecore.valuation import value_book
 
     book_portfolio = load_portfolio(portfolio, sources)
     market_data = load_market(market, sources, as_of)
     hedge_policy = load_policy(policy, sources)
+    if inspect is not None:
+        inspect(market_data, hedge_policy)
     book = value_book(book_portfolio, market_data, allow_expired=allow_expired, threads=threads)
-    return plan_hedges(book_portfolio, market_data, hedge_policy, book)
+    plan = plan_hedges(book_portfolio, market_data, hedge_policy, book)
+    report_warnings(plan.warnings)
+    return plan
 
 
 def _trade_text(trade: "Trade | None") -> str:
@@ -49,6 +62,7 @@ def plan_document(plan: "HedgePlan") -> dict[str, Any]:
         "underlyings": [d.as_dict() for d in plan.decisions],
         "trades": [t.as_dict() for t in plan.trades],
         "book": {"breaches": [b.as_dict() for b in plan.book_breaches]},
+        "warnings": list(plan.warnings),
     }
 
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hedgecore.cli._errors import Sources, guarded
-from hedgecore.cli._load import load_market, load_portfolio
+from hedgecore.cli._load import load_market, load_portfolio, report_warnings
 from hedgecore.cli._options import (
     AllowExpiredOpt,
     AsOfOpt,
@@ -87,6 +87,7 @@ def scenarios(
         book_portfolio = load_portfolio(portfolio, sources)
         market_data = load_market(market, sources, as_of)
         inputs = book_inputs(book_portfolio, market_data, allow_expired=allow_expired)
+        report_warnings(inputs.warnings)
         grids = scenario_grids(inputs, spot_range=spot_range, steps=steps, vol_up=vol_up, vol_down=vol_down,
                                threads=threads)
         report, long_table = build_report(grids, market_data.as_of.isoformat().replace("+00:00", "Z"))

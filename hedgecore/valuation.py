@@ -218,6 +218,8 @@ def _settle(inst: Instrument, units: float, data: UnderlyingMarket, as_of: datet
         return CASH, 0.0, price, f"{head}: settled at {source}; no delta left"
     assert inst.strike is not None
     payoff_usd = max(price - inst.strike, 0.0) if inst.is_call else max(inst.strike - price, 0.0)
+    if payoff_usd == 0.0:
+        return CASH, 0.0, price, f"{head}: settled worthless at {source}"
     if inst.is_inverse:
         coin = payoff_usd / price
         return SPOT, units * coin, data.spot, (f"{head}: settled at {source}, {coin:.8g} {inst.underlying} "
