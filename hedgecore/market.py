@@ -231,7 +231,7 @@ def _check_rate(value: float, path: str) -> float:
 
 def _check_basis(price: float, spot: float, tau: float, path: str) -> None:
     """Refuse a future/forward whose basis over the index no real market shows."""
-    log_basis = math.log(price / spot)
+    log_basis = math.log(price) - math.log(spot)     # not log(price / spot): that can under/overflow
     if abs(log_basis) <= MAX_ABS_LOG_BASIS:
         return
     if tau <= 0.0 or abs(log_basis) / tau > MAX_ANNUAL_LOG_BASIS:

@@ -517,3 +517,11 @@ def test_check_json_keeps_its_keys() -> None:
             "band_lower", "band_upper", "band_method", "band_detail", "rebalance_lower", "rebalance_upper",
             "in_band", "action", "reason", "gamma_usd_1pct", "vega_usd", "breaches", "alternatives"}
     assert keys <= set(document["underlyings"][0])
+
+
+def test_extreme_futures_prices_are_refused_not_crashed() -> None:
+    """ln(F/S) taken as ln F - ln S: F/S itself under- or overflows at these magnitudes."""
+    for spot, future in ((1e300, 1e-300), (1e-300, 1e308)):
+        with pytest.raises(ConfigError) as info:
+            parse_market({"as_of": AS_OF, "underlyings": {"BTC": {"spot": spot, "futures": {"25DEC26": future}}}})
+        assert info.value.path == "underlyings.BTC.futures.25DEC26"
