@@ -57,8 +57,10 @@ AsOfOpt = Annotated[str | None, typer.Option(
 OutputOpt = Annotated[Path | None, typer.Option(
     "--output", "-o", help="Write the result to FILE (atomically) instead of stdout.",
     show_default=False, dir_okay=False)]
+# max: hedgecore._inputs.MAX_THREADS (not imported here: it would import numpy for --help)
 ThreadsOpt = Annotated[int | None, typer.Option(
-    "--threads", min=1, help="Threads for the compiled core (default: all).", show_default=False)]
+    "--threads", min=1, max=1024, help="Threads for the compiled core (default: all; at most 1024).",
+    show_default=False)]
 DebugOpt = Annotated[bool, typer.Option(
     "--debug", envvar="HEDGECORE_DEBUG", help="Show the traceback of an error (or HEDGECORE_DEBUG=1).")]
 AllowExpiredOpt = Annotated[bool, typer.Option(

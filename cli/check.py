@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hedgecore.cli._errors import EXIT_ACTION, EXIT_OK, Sources, guarded
+from hedgecore.cli._errors import EXIT_ACTION, EXIT_OK, EXIT_UNAVAILABLE, Sources, guarded
 from hedgecore.cli._options import (
     AllowExpiredOpt,
     AsOfOpt,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from hedgecore.policy import Policy
 
 # Market data unavailable or stale: do not hedge against it (README "Exit codes").
-EXIT_MARKET_DATA = 4
+EXIT_MARKET_DATA = EXIT_UNAVAILABLE
 
 
 class StaleMarket(Exception):
