@@ -26,6 +26,49 @@ EXIT_ACTION = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 EXIT_UNAVAILABLE = 4  # market data or positions unavailable from a venue
+# Stopped by a signal: 128 + the signal number, as a shell reports a process it killed.
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+# The longest message printed, in characters: whatever an input echoes, an error stays a line.
+MAX_MESSAGE_CHARS = 1000
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: unwind (temporary files are removed on the way) and exit
+    with 128 + the signal number. A BaseException, so that no `except Exception` keeps it."""
+
+    def __init__(self, signal_name: str, exit_code: int) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.exit_code = exit_code
+
+    @property
+    def message(self) -> str:
+        return f"interrupted by {self.signal_name}: stopped, no output written"
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`message` as one printable line of at most `limit` characters.
+
+    Line breaks, terminal escapes, NUL and every other non-printable character (lone
+    surrogates from undecodable bytes, bidirectional overrides, U+2028) are written as
+    Python escapes (\\n, \\x1b, \\u2028); a longer message is cut with a note of how much.
+    """
+    parts: list[str] = []  # one piece per character of the message, escaped
+    size = 0
+    for character in message:
+        piece = character if character.isprintable() else character.encode("unicode_escape").decode("ascii")
+        if size + len(piece) > limit:
+            note = ""
+            while parts and (not note or size + len(note) > limit):
+                size -= len(parts.pop())
+                note = f"... ({len(message) - len(parts):,} more characters)"
+            parts.append(note)
+            break
+        parts.append(piece)
+        size += len(piece)
+    return "".join(parts)
 
 
 @dataclass
@@ -60,6 +103,15 @@ def _value(error: BaseException, sources: Sources) -> str:
     return f"bad input: {error}"
 
 
+def _warning(error: BaseException, sources: Sources) -> str:
+    return (f"cannot compute: the numbers overflowed ({error}); an input is out of any plausible "
+            "range (a vol, drift, horizon, price or size far too large or too small)")
+
+
+def _overflow(error: BaseException, sources: Sources) -> str:
+    return f"bad input: a number is too large ({error})"
+
+
 def _os_error(error: BaseException, sources: Sources) -> str:
     assert isinstance(error, OSError)
     name = f" {error.filename}" if error.filename else ""
@@ -74,6 +126,10 @@ ERROR_TABLE: list[tuple[type[BaseException], int, Callable[[BaseException, Sourc
     (NumericalError, EXIT_BAD_INPUT, _numerical),
     (OSError, EXIT_BAD_INPUT, _os_error),
     (ValueError, EXIT_BAD_INPUT, _value),
+    # numpy's overflow warnings, turned into errors by the command line (cli/main.py): the
+    # last guard behind the range checks of the readers
+    (RuntimeWarning, EXIT_BAD_INPUT, _warning),
+    (OverflowError, EXIT_BAD_INPUT, _overflow),
 ]
 
 
@@ -90,7 +146,9 @@ def classify(error: BaseException, sources: Sources) -> tuple[int, str]:
 
 
 def report_error(message: str) -> None:
-    """One line on stderr; a red panel when stderr is a terminal."""
+    """One line on stderr (control characters escaped, length bounded); a red panel when
+    stderr is a terminal."""
+    message = one_line(message)
     if sys.stderr.isatty():
         from rich.console import Console
         from rich.panel import Panel
@@ -111,6 +169,7 @@ def guarded(debug: bool, sources: Sources,
         raise
     except Exception as error:  # noqa: BLE001 - the table above decides what each means
         code, message = classify(error, sources)
+        message = one_line(message)
         if debug_enabled(debug):
             import traceback
 

@@ -3,6 +3,7 @@ chosen policy as a policy YAML that `hedgecore hedge --policy` reads."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +13,10 @@ from hedgecore.cli._errors import Sources, guarded
 from hedgecore.cli._options import DebugOpt, FormatOpt, OutputFormat, OutputOpt, ThreadsOpt
 from hedgecore.cli._render import Column, Report, Table, render, write_atomically
 from hedgecore.cli.simulate import (
+    WORK_BOUND_HINT,
     ConfigArg,
+    MaxMemoryOpt,
+    MaxWorkOpt,
     PathsOpt,
     PlotOpt,
     SeedOpt,
@@ -21,6 +25,7 @@ from hedgecore.cli.simulate import (
     check_plot_available,
     load_simulation,
     progress_bar,
+    work_bounds,
 )
 
 WritePolicyOpt = Annotated[
@@ -28,7 +33,9 @@ WritePolicyOpt = Annotated[
     typer.Option(
         "--write-policy",
         help="Write the chosen policy as a policy YAML for `hedgecore hedge --policy` "
-        "(needs optimize.output.underlying, or a portfolio config).",
+        "(needs optimize.output.underlying, or a portfolio config). An existing policy file is "
+        "updated: the underlying's band, rebalance_to and min_interval change, everything else "
+        "stays (its comments are not kept).",
         show_default=False,
         dir_okay=False,
     ),
@@ -45,6 +52,7 @@ def build_report(result: Any, policy: dict[str, Any] | None, config_name: str) -
     columns = [
         *parameter_columns,
         Column("mean cost", "mean_cost"),
+        Column("funding", "mean_funding"),
         Column(risk_header, "risk"),
         Column("mean PnL", "mean_pnl"),
         Column("trades", "mean_trades"),
@@ -70,6 +78,8 @@ def build_report(result: Any, policy: dict[str, Any] | None, config_name: str) -
     csv_keys = [
         *result.parameter_names,
         "mean_cost",
+        "mean_trading_cost",
+        "mean_funding",
         "std_pnl",
         "cvar",
         "mean_pnl",
@@ -92,6 +102,7 @@ def build_report(result: Any, policy: dict[str, Any] | None, config_name: str) -
         f"objective {result.chosen.objective:,.6g}).",
         f"{len(result.candidates)} candidates on the same {result.paths:,} paths x {result.steps} steps "
         f"(seed {result.seed}); cost = trading costs + funding per path, quote currency.",
+        *(f"Note: {note}" for note in result.edge_notes()),
     ]
     return Report(document, [table], notes)
 
@@ -106,13 +117,18 @@ def optimize(
     output: OutputOpt = None,
     plot: PlotOpt = None,
     write_policy: WritePolicyOpt = None,
+    max_work: MaxWorkOpt = None,
+    max_memory_gib: MaxMemoryOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Search a policy's parameters (CONFIG's `optimize` section) on common random numbers.
 
     Prints every candidate's cost and risk, marks the efficient frontier and the choice;
-    --write-policy writes the choice as a policy file for `hedgecore hedge`.
-    Exit codes: 0 ok, 2 bad config or option (or no candidate within max_std), 3 internal error.
+    --write-policy writes the choice as a policy file for `hedgecore hedge` (into an existing
+    policy file: only that underlying's band and timer change). A chosen value at the edge of
+    the search is said in a note (JSON: on_grid_edge). A search beyond the work bounds is
+    refused before it starts. Exit codes: 0 ok, 2 bad config or option (or no candidate within
+    max_std), 3 internal error, 130/143 stopped by SIGINT/SIGTERM.
     """
     sources = Sources()
     check_plot_available(plot)
@@ -120,7 +136,7 @@ def optimize(
     with guarded(debug, sources):
         from hedgecore.errors import ConfigError
         from hedgecore.optimize import optimize as run_optimize
-        from hedgecore.optimize import parse_optimize_section, policy_document
+        from hedgecore.optimize import optimize_work, parse_optimize_section, policy_document
         from hedgecore.simconfig import DOCUMENT
 
         loaded = load_simulation(config, sources)
@@ -136,6 +152,9 @@ def optimize(
             raise ConfigError(
                 "optimize.output", "needs 'underlying' (e.g. BTC) to write a policy file", document=DOCUMENT
             )
+        work_limit, memory_limit = work_bounds(max_work, max_memory_gib)
+        optimize_work(loaded.spec, setup.search, paths=paths, steps=steps, refine=setup.refine,
+                      refine_points=setup.refine_points).check(work_limit, memory_limit, WORK_BOUND_HINT)
         with progress_bar("optimising", enabled=format is not OutputFormat.json) as progress:
             result = run_optimize(
                 loaded.spec,
@@ -150,6 +169,8 @@ def optimize(
                 batch_size=setup.batch_size,
                 refine=setup.refine,
                 refine_points=setup.refine_points,
+                max_work=work_limit,
+                max_memory_bytes=memory_limit,
             )
         policy = None
         if underlying is not None and result.chosen.policy.method != "leland":
@@ -168,11 +189,35 @@ def optimize(
 
 
 def _write_policy_yaml(path: Path, policy: dict[str, Any]) -> None:
-    """Check the document with the policy reader `hedgecore hedge` uses, then write it."""
+    """Check the document with the policy reader `hedgecore hedge` uses, then write it.
+
+    An existing policy file is updated in place (atomically): the chosen underlying's band,
+    rebalance_to and min_interval change and everything else stays, but its comments and
+    layout are not kept (a note on stderr says so). An existing file that is not a policy
+    is refused, never replaced."""
     import yaml
 
+    from hedgecore.cli._errors import one_line
+    from hedgecore.cli._yaml import InputFileError, load_yaml
+    from hedgecore.errors import ConfigError
+    from hedgecore.optimize import merge_policy_document
     from hedgecore.policy import parse_policy
 
-    parse_policy(policy)
     header = "# Written by `hedgecore optimize`; read by `hedgecore hedge --policy`.\n"
-    write_atomically(path, header + yaml.safe_dump(policy, sort_keys=False, default_flow_style=False))
+    document = policy
+    if path.exists():
+        try:
+            existing, _ = load_yaml(path)
+            parse_policy(existing)
+        except (InputFileError, ConfigError) as error:
+            raise InputFileError(str(path), None, f"--write-policy: the file exists and is not a policy file "
+                                 f"({error}); give a new path or a policy file to update") from None
+        document, added = merge_policy_document(existing, policy)
+        underlying = next(iter(policy["underlyings"]))
+        header = (f"# Updated by `hedgecore optimize` ({underlying}: band, rebalance_to, min_interval); "
+                  "read by `hedgecore hedge --policy`.\n")
+        what = "added" if added else "band, rebalance_to and min_interval updated"
+        sys.stderr.write(one_line(f"hedgecore: note: {path}: {underlying} {what}; its other underlyings, limits "
+                                  "and instruments kept, its comments not") + "\n")
+    parse_policy(document)
+    write_atomically(path, header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False))

@@ -55,7 +55,42 @@ PlotOpt = Annotated[
     ),
 ]
 
+MaxWorkOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-work",
+        envvar="HEDGECORE_MAX_WORK",
+        min=1.0,
+        help="Refuse a run needing more than this many path-steps x policies (default 1e11, "
+        "about two hours on two cores); 'inf' lifts the bound.",
+        show_default=False,
+    ),
+]
+MaxMemoryOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-memory-gib",
+        envvar="HEDGECORE_MAX_MEMORY_GIB",
+        min=0.001,
+        help="Refuse a run whose arrays need more than this many GiB (default 8); 'inf' lifts the bound.",
+        show_default=False,
+    ),
+]
+
 PROGRESS_AFTER_SECONDS = 1.0
+WORK_BOUND_HINT = (
+    "use fewer paths (--paths), steps (--steps) or policies, or raise the bound with --max-work N "
+    "or --max-memory-gib N (or HEDGECORE_MAX_WORK, HEDGECORE_MAX_MEMORY_GIB)"
+)
+
+
+def work_bounds(max_work: float | None, max_memory_gib: float | None) -> tuple[float | None, float | None]:
+    """The library's bounds (path-steps x policies, bytes) from the options; inf lifts one."""
+    from hedgecore.simulation import MAX_MEMORY_BYTES, MAX_WORK
+
+    work = MAX_WORK if max_work is None else max_work
+    memory = MAX_MEMORY_BYTES if max_memory_gib is None else max_memory_gib * 2.0**30
+    return (None if work == float("inf") else work), (None if memory == float("inf") else memory)
 
 
 def load_simulation(path: Path, sources: Sources) -> SimulationConfig:
@@ -147,6 +182,8 @@ def build_report(result: Any, config_name: str) -> Report:
         Column("CVaR 95", "cvar_95"),
         Column("CVaR 99", "cvar_99"),
         Column("mean cost", "mean_cost"),
+        Column("trading", "mean_trading_cost"),
+        Column("funding", "mean_funding"),
         Column("trades", "mean_trades"),
     ]
     rows = [policy.as_dict() for policy in result.policies]
@@ -161,6 +198,7 @@ def build_report(result: Any, config_name: str) -> Report:
         "cvar_95",
         "cvar_99",
         "mean_cost",
+        "mean_trading_cost",
         "mean_funding",
         "mean_trades",
     ]
@@ -177,7 +215,9 @@ def build_report(result: Any, config_name: str) -> Report:
     notes = [
         f"Option value at the start {result.option_value:,.2f} (quote currency, whole book); "
         f"{result.paths:,} paths x {result.steps} steps, seed {result.seed}, all policies on the same paths.",
-        "PnL and costs per path in the quote currency; VaR and CVaR are positive numbers for losses.",
+        "PnL and costs per path in the quote currency; VaR and CVaR are positive numbers for losses. "
+        "mean cost = trading (fees, spread, fixed, impact) + funding (perpetual funding paid; "
+        "negative = received), as in `hedgecore optimize`.",
     ]
     return Report(document, [table], notes)
 
@@ -191,22 +231,30 @@ def simulate(
     format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
     plot: PlotOpt = None,
+    max_work: MaxWorkOpt = None,
+    max_memory_gib: MaxMemoryOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Simulate the hedged PnL of a book under each policy of CONFIG, on common paths.
 
     Prints per policy the mean and std of the PnL, VaR/CVaR (positive = loss), mean cost
-    and trades. Exit codes: 0 ok, 2 bad config or option, 3 internal error.
+    (trading + funding, each also in its own column) and trades. A run beyond the work
+    bounds is refused before it starts. Exit codes: 0 ok, 2 bad config or option,
+    3 internal error, 130/143 stopped by SIGINT/SIGTERM.
     """
     sources = Sources()
     check_plot_available(plot)
     with guarded(debug, sources):
+        from hedgecore.simulation import estimate_work
         from hedgecore.simulation import simulate as run_simulation
 
         loaded = load_simulation(config, sources)
+        work_limit, memory_limit = work_bounds(max_work, max_memory_gib)
+        estimate_work(loaded.spec, paths=paths, steps=steps).check(work_limit, memory_limit, WORK_BOUND_HINT)
         with progress_bar("simulating", enabled=format is not OutputFormat.json) as progress:
             result = run_simulation(
-                loaded.spec, paths=paths, steps=steps, seed=seed, threads=threads, progress=progress
+                loaded.spec, paths=paths, steps=steps, seed=seed, threads=threads, progress=progress,
+                max_work=work_limit, max_memory_bytes=memory_limit,
             )
         render(build_report(result, config.name), format, output)
         if plot is not None:

@@ -11,6 +11,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+# The most threads a compiled loop may be asked for. OpenMP gives every thread its own stack
+# and the simulator its own scratch: 100,000 threads crash the process (a segmentation
+# fault), and more threads than cores only add waiting.
+MAX_THREADS = 1024
+
 # Codes shared with the compiled core (the enum in _maths.pxd).
 MODEL_CODES: dict[str, int] = {"bsm": 0, "black76": 1, "inverse": 2}
 
@@ -25,15 +30,20 @@ def model_code(model: str) -> int:
 
 
 def resolve_threads(threads: int | None) -> int:
-    """Threads for a compiled loop: None means every thread OpenMP offers."""
+    """Threads for a compiled loop: None means every thread OpenMP offers (at most
+    MAX_THREADS); an explicit count must be in [1, MAX_THREADS] (ValueError otherwise)."""
     from hedgecore._runtime import max_threads
 
     if threads is None:
-        return max(1, max_threads())
+        return min(MAX_THREADS, max(1, max_threads()))
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        text = repr(threads)
+        raise ValueError(f"threads must be a positive integer or None, got {text[:60]}")
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
+    if threads > MAX_THREADS:
+        shown = f"{threads:,}" if threads < 10**18 else f"a number of {len(str(int(threads)))} digits"
+        raise ValueError(f"threads must be at most {MAX_THREADS:,}, got {shown}")
     return int(threads)
 
 

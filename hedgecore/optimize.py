@@ -32,7 +32,17 @@ import numpy as np
 from hedgecore.errors import ConfigError, Fields, finite_number, join_path
 from hedgecore.policy import hedge_instrument_name
 from hedgecore.simconfig import COMMON_POLICY_KEYS, DOCUMENT, METHOD_KEYS, POLICY_METHODS, integer, parse_policy
-from hedgecore.simulation import HistoricalModel, PolicySpec, SimulationResult, SimulationSpec, simulate
+from hedgecore.simulation import (
+    MAX_MEMORY_BYTES,
+    MAX_WORK,
+    HistoricalModel,
+    PolicySpec,
+    SimulationResult,
+    SimulationSpec,
+    WorkEstimate,
+    estimate_work,
+    simulate,
+)
 
 ObjectiveKind = Literal["mean_variance", "cvar", "min_cost"]
 OBJECTIVES: tuple[str, ...] = ("mean_variance", "cvar", "min_cost")
@@ -54,6 +64,12 @@ SECTION_KEYS = ("policy", "search", "objective", "output", "batch_size", "refine
 OBJECTIVE_KEYS = ("type", "risk_weight", "level", "max_std")
 RANGE_KEYS = ("min", "max", "num", "scale", "values")
 OUTPUT_KEYS = ("underlying", "instrument")
+# Values one parameter's search may list or generate (a grid is their product, bounded by
+# the work bound), refinement rounds and points, candidates per simulation batch.
+MAX_SEARCH_VALUES = 10_000
+MAX_REFINE = 20
+MAX_REFINE_POINTS = 1_000
+MAX_BATCH_SIZE = 4_096
 
 Simulator = Callable[..., SimulationResult]
 ProgressCallback = Callable[[int, int], None]
@@ -110,9 +126,9 @@ class Objective:
 class Candidate:
     """One evaluated parameter set. Money in the quote currency, per path.
 
-    mean_cost: trading costs plus funding; risk: std_pnl or the CVaR, per the objective;
-    feasible: within max_std (always True for the other objectives); efficient: on the
-    cost/risk frontier.
+    mean_cost: trading costs plus funding (mean_trading_cost + mean_funding, the definition
+    `simulate` reports too); risk: std_pnl or the CVaR, per the objective; feasible: within
+    max_std (always True for the other objectives); efficient: on the cost/risk frontier.
     """
 
     parameters: dict[str, float]
@@ -127,11 +143,15 @@ class Candidate:
     objective: float
     feasible: bool
     efficient: bool = False
+    mean_trading_cost: float = 0.0
+    mean_funding: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             **{name: _plain(value) for name, value in self.parameters.items()},
             "mean_cost": self.mean_cost,
+            "mean_trading_cost": self.mean_trading_cost,
+            "mean_funding": self.mean_funding,
             "mean_pnl": self.mean_pnl,
             "std_pnl": self.std_pnl,
             "stderr_pnl": self.stderr_pnl,
@@ -157,6 +177,7 @@ class OptimizeResult:
     steps: int
     seed: int
     results: tuple[SimulationResult, ...] = field(repr=False, default=())
+    on_grid_edge: tuple[str, ...] = ()
 
     @property
     def frontier(self) -> tuple[Candidate, ...]:
@@ -177,9 +198,21 @@ class OptimizeResult:
                 "parameters": {name: _plain(value) for name, value in self.chosen.parameters.items()},
                 **{k: v for k, v in self.chosen.as_dict().items() if k not in self.chosen.parameters},
             },
+            "on_grid_edge": list(self.on_grid_edge),
             "frontier": [candidate.as_dict() for candidate in self.frontier],
             "candidates": [candidate.as_dict() for candidate in self.candidates],
         }
+
+    def edge_notes(self) -> list[str]:
+        """One sentence per parameter whose chosen value is the edge of what was searched."""
+        notes = []
+        for name in self.on_grid_edge:
+            values = [candidate.parameters[name] for candidate in self.candidates]
+            chosen = self.chosen.parameters[name]
+            side = "largest" if chosen >= max(values) else "smallest"
+            notes.append(f"{name}={_plain(chosen)} is the {side} value searched: the best value may lie "
+                         f"beyond it; widen the search of {name} past {_plain(chosen)} and run again.")
+        return notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +293,20 @@ def candidate_policies(
     return grid
 
 
+def grid_size(search: Mapping[str, Sequence[float]]) -> int:
+    """How many candidates the grid holds at most (before skipping inner > outer)."""
+    return math.prod(len(values) for values in search.values())
+
+
+def optimize_work(spec: SimulationSpec, search: Mapping[str, Sequence[float]], *, paths: int | None = None,
+                  steps: int | None = None, refine: int = 0, refine_points: int = 4) -> WorkEstimate:
+    """The work and memory of an `optimize` run, counted before any candidate is built:
+    every candidate of the grid and of the refinement rounds is a policy simulated on all
+    paths, and its per-path results are kept (for the plots and the tail measures)."""
+    candidates = grid_size(search) + refine * len(search) * refine_points
+    return estimate_work(spec, paths=paths, steps=steps, policies=candidates)
+
+
 def _tail_loss(pnl: np.ndarray, level: float) -> float:
     """CVaR as a positive loss: minus the mean of the PnL at or below its (1 - level) quantile."""
     cut = np.quantile(pnl, 1.0 - level)
@@ -281,6 +328,8 @@ def optimize(
     refine: int = 0,
     refine_points: int = 4,
     simulator: Simulator = simulate,
+    max_work: float | None = MAX_WORK,
+    max_memory_bytes: float | None = MAX_MEMORY_BYTES,
 ) -> OptimizeResult:
     """Evaluate `policy` at every point of the `search` grid and choose by `objective`.
 
@@ -295,12 +344,22 @@ def optimize(
     parameter at a time (the others held at the current choice), `refine_points` new values
     are tried between the chosen value and its nearest searched neighbours (log-spaced for
     risk_aversion, linear otherwise, whole numbers for every/min_interval), on the same
-    paths. The refined candidates join the frontier like the others.
+    paths. The refined candidates join the frontier like the others. A refined value is
+    never degenerate: min_interval 1 step (the same as 0, no interval) is not tried.
+
+    The result's `on_grid_edge` names the parameters whose chosen value is the largest
+    value searched, or the smallest where smaller values exist (0 is the floor of a width
+    or an interval): the optimum may lie beyond the search.
+
+    max_work, max_memory_bytes: the work bounds of hedgecore.simulation (see optimize_work);
+    beyond them WorkLimitError is raised before any candidate runs.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if refine < 0 or refine_points < 1:
         raise ValueError(f"refine must be >= 0 and refine_points >= 1, got {refine}, {refine_points}")
+    optimize_work(spec, search, paths=paths, steps=steps, refine=refine,
+                  refine_points=refine_points).check(max_work, max_memory_bytes)
     grid = candidate_policies(policy, search)
     run_seed = seed if seed is not None else spec.seed
     if run_seed is None:
@@ -327,6 +386,8 @@ def optimize(
                 seed=run_seed,
                 threads=threads,
                 progress=batch_progress if progress is not None else None,
+                max_work=None,  # the whole search was checked against the bounds above
+                max_memory_bytes=None,
             )
             results.append(result)
             for (parameters, candidate), outcome in zip(batch, result.policies, strict=True):
@@ -350,6 +411,7 @@ def optimize(
     rows = _mark_efficient(rows)
     chosen = _choose(rows, objective)
     first = results[0]
+    on_edge = tuple(name for name in search if _on_edge(name, chosen.parameters[name], searched[name]))
     return OptimizeResult(
         objective=objective,
         base=policy,
@@ -361,12 +423,30 @@ def optimize(
         steps=first.steps,
         seed=run_seed,
         results=tuple(results),
+        on_grid_edge=on_edge,
     )
+
+
+# The largest value a parameter can take (inner_ratio: the inner band never exceeds the outer).
+_CEILINGS = {"inner_ratio": 1.0}
+
+
+def _on_edge(name: str, chosen: float, searched: list[float]) -> bool:
+    """Whether `chosen` is an end of the searched values past which the search could go."""
+    if len(searched) < 2:
+        return False  # a fixed value, not a search
+    kind, floor = SEARCHABLE[name]
+    if name == "min_interval":
+        floor = 1  # 0 and 1 step are the same: no interval
+    at_floor = chosen <= floor and kind != "positive"
+    if chosen <= searched[0]:
+        return not at_floor
+    return chosen >= searched[-1] and chosen < _CEILINGS.get(name, math.inf)
 
 
 def _candidate(parameters: dict[str, float], policy: PolicySpec, outcome: Any, objective: Objective) -> Candidate:
     """Score one simulated policy against the objective."""
-    mean_cost = outcome.mean_cost + outcome.mean_funding
+    mean_cost = outcome.mean_cost  # trading costs + funding
     if objective.kind == "cvar":
         if math.isclose(objective.level, 0.95):
             cvar = outcome.cvar_95
@@ -394,6 +474,8 @@ def _candidate(parameters: dict[str, float], policy: PolicySpec, outcome: Any, o
         risk=risk,
         objective=value,
         feasible=feasible,
+        mean_trading_cost=float(np.mean(outcome.cost)),
+        mean_funding=outcome.mean_funding,
     )
 
 
@@ -418,15 +500,20 @@ def _refined_values(name: str, chosen: float, searched: list[float], points: int
     high = above[0] if above else chosen
     if not high > low:
         return []
-    kind, _ = SEARCHABLE[name]
+    kind, floor = SEARCHABLE[name]
     if kind == "integer":
         span = np.linspace(low, high, points + 2)[1:-1]
         candidates = sorted({float(round(value)) for value in span})
+        if name == "min_interval":
+            # an interval of 1 step is no interval (a trade can come every step): the same
+            # policy as 0, not a new point between 0 and 2
+            candidates = [value for value in candidates if value != 1.0]
     elif kind == "positive" and low > 0.0:
         candidates = [float(f"{value:.12g}") for value in np.geomspace(low, high, points + 2)[1:-1]]
     else:
         candidates = [float(f"{value:.12g}") for value in np.linspace(low, high, points + 2)[1:-1]]
-    return [value for value in candidates if value not in searched and low < value < high]
+    return [value for value in candidates
+            if value not in searched and low < value < high and value >= floor and (kind != "positive" or value > 0.0)]
 
 
 def _mark_efficient(rows: list[Candidate]) -> list[Candidate]:
@@ -448,6 +535,8 @@ def _values(data: Any, path: str, name: str) -> tuple[float, ...]:
     """A list of values or {min, max, num, scale} or {values: [...]}."""
     kind, minimum = SEARCHABLE[name]
     if isinstance(data, list):
+        if len(data) > MAX_SEARCH_VALUES:
+            raise ConfigError(path, f"lists {len(data):,} values; at most {MAX_SEARCH_VALUES:,}", document=DOCUMENT)
         raw = [finite_number(item, join_path(path, k), DOCUMENT) for k, item in enumerate(data)]
         if not raw:
             raise ConfigError(path, "must list at least one value", document=DOCUMENT)
@@ -463,7 +552,7 @@ def _values(data: Any, path: str, name: str) -> tuple[float, ...]:
         high = fields.number("max")
         if high < low:
             fields.fail("max", f"must be >= min ({high:g} < {low:g})")
-        count = integer(fields, "num", 2 if high > low else 1, minimum=1)
+        count = integer(fields, "num", 2 if high > low else 1, minimum=1, maximum=MAX_SEARCH_VALUES)
         scale = fields.choice("scale", ("log", "linear"), "log" if kind == "positive" else "linear")
         if scale == "log":
             if low <= 0.0:
@@ -556,9 +645,9 @@ def parse_optimize_section(data: Any, path: str = "optimize") -> OptimizeSetup:
         objective=objective,
         underlying=underlying,
         instrument=instrument,
-        batch_size=integer(fields, "batch_size", 16, minimum=1),
-        refine=integer(fields, "refine", 0, minimum=0),
-        refine_points=integer(fields, "refine_points", 4, minimum=1),
+        batch_size=integer(fields, "batch_size", 16, minimum=1, maximum=MAX_BATCH_SIZE),
+        refine=integer(fields, "refine", 0, minimum=0, maximum=MAX_REFINE),
+        refine_points=integer(fields, "refine_points", 4, minimum=1, maximum=MAX_REFINE_POINTS),
     )
 
 
@@ -606,7 +695,8 @@ def policy_document(
     instrument carries the simulated costs, and a minimum trade (units of the underlying)
     becomes its `min_order` in contracts: the coins themselves for spot, coins / contract
     size for linear contracts, coins x the simulation's starting spot / USD per contract
-    for inverse ones. `leland` has no band form and is refused.
+    for inverse ones. The simulated funding rate is left out, so that `hedge` uses the
+    market's live funding. `leland` has no band form and is refused.
     """
     chosen = result.chosen.policy
     step_seconds = spec.horizon_years / result.steps * 365.0 * 86400.0
@@ -644,8 +734,8 @@ def policy_document(
         "half_spread": costs.half_spread,
         "fixed_cost_usd": costs.fixed,
     }
-    if spec.hedge.instrument != "spot":
-        hedge_instrument["funding_rate_8h"] = costs.funding_rate_8h
+    # No funding_rate_8h: the simulation's rate was an assumption; a live policy uses the
+    # market file's funding quote (a perpetual's funding changes every 8 hours).
     if chosen.min_trade > 0.0:
         hedge_instrument["min_order"] = _min_order_contracts(chosen.min_trade, instrument, underlying, spec)
     parameters = ", ".join(f"{name}={_plain(value)}" for name, value in result.chosen.parameters.items())
@@ -663,3 +753,40 @@ def policy_document(
         ),
         "underlyings": {underlying: entry},
     }
+
+
+def merge_policy_document(existing: Mapping[str, Any], chosen: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Write the chosen underlying's band, rebalance_to and min_interval into an existing
+    policy document (a decoded policy file), keeping everything else: other underlyings,
+    limits, book limits, the underlying's measure, target, timer state and instruments
+    with their lot sizes. A band's min_half_width / max_half_width clamps are kept. A
+    chosen minimum trade becomes the min_order of the existing instrument of the same
+    name. An underlying the file lacks is added whole. Returns (document, added: whether
+    the underlying was new)."""
+    merged = dict(existing)
+    underlyings = dict(merged.get("underlyings") or {})
+    ((underlying, entry),) = chosen["underlyings"].items()
+    key = next((name for name in underlyings if str(name).strip().upper() == underlying), None)
+    if key is None:
+        underlyings[underlying] = dict(entry)
+        merged["underlyings"] = underlyings
+        return merged, True
+    current = dict(underlyings[key])
+    band = dict(entry["band"])
+    for clamp in ("min_half_width", "max_half_width"):
+        if isinstance(current.get("band"), Mapping) and clamp in current["band"]:
+            band[clamp] = current["band"][clamp]
+    current["band"] = band
+    current["rebalance_to"] = entry["rebalance_to"]
+    current["min_interval"] = entry["min_interval"]
+    wanted = entry["instruments"][0]
+    if "min_order" in wanted and isinstance(current.get("instruments"), list):
+        instruments = []
+        for item in current["instruments"]:
+            if isinstance(item, Mapping) and str(item.get("name", "")).strip().upper() == str(wanted["name"]).upper():
+                item = {**item, "min_order": wanted["min_order"]}
+            instruments.append(item)
+        current["instruments"] = instruments
+    underlyings[key] = current
+    merged["underlyings"] = underlyings
+    return merged, False

@@ -40,6 +40,8 @@ from typing import Any
 
 from hedgecore.errors import ConfigError, Fields, join_path
 from hedgecore.simulation import (
+    MAX_PATHS,
+    MAX_STEPS,
     CostSpec,
     GBMModel,
     HedgeSpec,
@@ -53,6 +55,11 @@ from hedgecore.simulation import (
 )
 
 DOCUMENT = "simulation"
+
+# Integer fields that travel to the compiled kernel as C ints (every, min_interval,
+# block_size), and seeds (numpy's SeedSequence takes any size; 128 bits is plenty).
+MAX_C_INT = 2**31 - 1
+MAX_SEED = 2**128 - 1
 
 TOP_KEYS = (
     "model",
@@ -115,8 +122,9 @@ class SimulationConfig:
     base_dir: Path
 
 
-def integer(fields: Fields, key: str, default: int | None = None, *, minimum: int = 0) -> int:
-    """An integer field (YAML int, or a float with an integral value) >= minimum."""
+def integer(fields: Fields, key: str, default: int | None = None, *, minimum: int = 0,
+            maximum: int | None = None) -> int:
+    """An integer field (YAML int, or a float with an integral value) in [minimum, maximum]."""
     if not fields.has(key):
         if default is None:
             fields.required(key)
@@ -127,11 +135,21 @@ def integer(fields: Fields, key: str, default: int | None = None, *, minimum: in
         or not isinstance(value, (int, float))
         or (isinstance(value, float) and not (math.isfinite(value) and value.is_integer()))
     ):
-        fields.fail(key, f"must be a whole number, got {value!r}")
+        fields.fail(key, f"must be a whole number, got {_short(value)}")
     number = int(value)
     if number < minimum:
-        fields.fail(key, f"must be >= {minimum}, got {number}")
+        fields.fail(key, f"must be >= {minimum}, got {_short(number)}")
+    if maximum is not None and number > maximum:
+        fields.fail(key, f"must be <= {maximum:,}, got {_short(number)}")
     return number
+
+
+def _short(value: Any) -> str:
+    """A value for a message, bounded (a 400-digit integer is named by its size)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+        return f"a number of {len(str(abs(value)))} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def parse_simulation(
@@ -149,9 +167,10 @@ def parse_simulation(
     base = Path(base_dir)
     top = Fields(data, "", DOCUMENT, allowed=TOP_KEYS)
     horizon = top.positive("horizon_years")
-    steps = integer(top, "steps", minimum=1)
-    paths = integer(top, "paths", 10_000, minimum=1)
-    seed: int | None = None if ("seed" in top.data and top.data["seed"] is None) else integer(top, "seed", 0)
+    steps = integer(top, "steps", minimum=1, maximum=MAX_STEPS)
+    paths = integer(top, "paths", 10_000, minimum=1, maximum=MAX_PATHS)
+    seed: int | None = (None if ("seed" in top.data and top.data["seed"] is None)
+                        else integer(top, "seed", 0, maximum=MAX_SEED))
     rate = top.number("rate", 0.0)
     model = _model(Fields(top.mapping("model", required=True), "model", DOCUMENT), base)
 
@@ -233,7 +252,7 @@ def _model(fields: Fields, base: Path) -> PriceModel:
         )
     csv_name = fields.text("csv")
     csv_path = Path(csv_name) if Path(csv_name).is_absolute() else base / csv_name
-    block_size = integer(fields, "block_size", minimum=1) if fields.has("block_size") else None
+    block_size = integer(fields, "block_size", minimum=1, maximum=MAX_C_INT) if fields.has("block_size") else None
     spot = fields.positive("spot") if fields.has("spot") else None
     if not csv_path.is_file():
         fields.fail("csv", f"no such file: {csv_path}")
@@ -354,7 +373,7 @@ def parse_policy(data: Any, path: str) -> PolicySpec:
     name = fields.text("name", method).strip()
     if not name:
         fields.fail("name", "must not be empty")
-    every = integer(fields, "every", 1, minimum=1)
+    every = integer(fields, "every", 1, minimum=1, maximum=MAX_C_INT)
     width = fields.non_negative("width") if method == "fixed" else None
     risk_aversion = None
     if method in ("whalley_wilmott", "zakamouline"):
@@ -376,7 +395,7 @@ def parse_policy(data: Any, path: str) -> PolicySpec:
         if method in ("none", "time", "leland", "nested"):
             fields.fail("rebalance", f"does not apply to method '{method}'")
         rebalance = fields.choice("rebalance", ("edge", "target"))
-    min_interval = integer(fields, "min_interval", 0, minimum=0)
+    min_interval = integer(fields, "min_interval", 0, minimum=0, maximum=MAX_C_INT)
     min_trade = fields.non_negative("min_trade", 0.0)
     return PolicySpec(
         name=name,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,22 @@ PATHS_PER_BLOCK = 1024
 SECONDS_PER_YEAR = 365.0 * 24.0 * 3600.0
 
 QUANTILE_LEVELS: tuple[float, ...] = (0.01, 0.05, 0.25, 0.50, 0.75, 0.95, 0.99)
+
+# Work bounds (README "Work bounds"): a run is refused before it starts when it needs more
+# than MAX_WORK path-steps x policies (about two hours at 1.5e7 a second, the rate of two
+# cores on the BTC example) or more than MAX_MEMORY_BYTES (the per-path results of every
+# policy are kept: about 56 bytes a path and policy, plus the per-step tables of the book).
+# Both bounds can be raised per call (max_work=, max_memory_bytes=; the CLI's --max-work and
+# --max-memory-gib) or lifted with None.
+MAX_WORK = 100_000_000_000
+MAX_MEMORY_BYTES = 8 * 2**30
+# Hard limits whatever the bounds: the kernel counts steps in a C int, and a path count
+# beyond 2^53 is not even an exact float.
+MAX_STEPS = 2**31 - 2
+MAX_PATHS = 2**53
+# The compiled loop runs in chunks of path blocks sized to return to Python about this
+# often, so that a progress bar moves and Ctrl-C (SIGINT) and SIGTERM stop a run promptly.
+CHUNK_SECONDS = 0.15
 
 OptionType = Literal["call", "put"]
 Settlement = Literal["linear", "inverse"]
@@ -280,9 +297,10 @@ class PolicyResult:
 
     Money in the quote currency. var_* and cvar_* are positive numbers for losses
     (VaR = -quantile(pnl, 1 - level), CVaR = -mean of the pnl at or below that quantile).
-    mean_cost: trading costs (fees, spread, fixed, impact) per path; mean_funding:
-    perpetual funding paid per path (negative = received); both already in the PnL.
-    pnl, cost, funding, trades: per-path arrays (for histograms).
+    mean_cost: what hedging costs per path, trading costs plus funding (the definition
+    `optimize` uses); mean_trading_cost: the trading costs alone (fees, spread, fixed,
+    impact); mean_funding: perpetual funding paid per path (negative = received). All are
+    already in the PnL. pnl, cost (trading costs), funding, trades: per-path arrays.
     """
 
     name: str
@@ -303,6 +321,11 @@ class PolicyResult:
     funding: NDArray[np.float64] = field(repr=False)
     trades: NDArray[np.float64] = field(repr=False)
 
+    @property
+    def mean_trading_cost(self) -> float:
+        """Trading costs per path (fees, spread, fixed, impact), without funding."""
+        return float(np.mean(self.cost))
+
     def as_dict(self) -> dict[str, Any]:
         """The summary numbers (no per-path arrays), JSON-ready."""
         return {
@@ -316,6 +339,7 @@ class PolicyResult:
             "cvar_95": self.cvar_95,
             "cvar_99": self.cvar_99,
             "mean_cost": self.mean_cost,
+            "mean_trading_cost": self.mean_trading_cost,
             "mean_funding": self.mean_funding,
             "mean_trades": self.mean_trades,
             "quantiles": dict(self.quantiles),
@@ -371,6 +395,85 @@ class SimulationResult:
 ProgressCallback = Callable[[int, int], None]
 
 
+class WorkLimitError(ValueError):
+    """A run beyond the work or memory bound (README "Work bounds"), refused before it starts."""
+
+    def __init__(self, estimate: WorkEstimate, max_work: float | None, max_memory_bytes: float | None,
+                 how: str = "use fewer paths, steps or policies, or raise the bound "
+                             "(max_work=, max_memory_bytes=; None lifts it)") -> None:
+        self.estimate = estimate
+        limits = []
+        if max_work is not None and estimate.work > max_work:
+            limits.append(f"the bound of {max_work:.3g} path-steps x policies")
+        if max_memory_bytes is not None and estimate.memory_bytes > max_memory_bytes:
+            limits.append(f"the memory bound of {_bytes_text(max_memory_bytes)}")
+        super().__init__(f"the run needs about {estimate.describe()}, beyond {' and '.join(limits)}: {how}")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkEstimate:
+    """What a run will cost before it starts.
+
+    work: path-steps x policies (the kernel's time is proportional to it); memory_bytes:
+    the peak memory of the arrays the run allocates, per-path results of every policy and
+    the per-step tables of the book (an estimate, within a factor of about two).
+    """
+
+    paths: int
+    steps: int
+    policies: int
+    work: float
+    memory_bytes: float
+
+    def describe(self) -> str:
+        return (f"{self.work:.3g} path-steps x policies ({self.paths:,} paths x {self.steps:,} steps x "
+                f"{self.policies:,} policies) and {_bytes_text(self.memory_bytes)} of memory")
+
+    def check(self, max_work: float | None = MAX_WORK, max_memory_bytes: float | None = MAX_MEMORY_BYTES,
+              how: str | None = None) -> None:
+        """Raise WorkLimitError when the run is beyond a bound (None: no bound)."""
+        if ((max_work is not None and self.work > max_work)
+                or (max_memory_bytes is not None and self.memory_bytes > max_memory_bytes)):
+            if how is None:
+                raise WorkLimitError(self, max_work, max_memory_bytes)
+            raise WorkLimitError(self, max_work, max_memory_bytes, how)
+
+
+# Bytes per path and policy: the four per-path result arrays plus the summary's temporaries.
+_BYTES_PER_PATH_POLICY = 56
+# Bytes per path block: its seed words, SeedSequence and bit generator objects.
+_BYTES_PER_BLOCK = 2048
+
+
+def estimate_work(spec: SimulationSpec, *, paths: int | None = None, steps: int | None = None,
+                  policies: int | None = None) -> WorkEstimate:
+    """The work and memory of `simulate(spec, paths=, steps=)` (policies: count instead of
+    the spec's, as `optimize` runs its candidates). Raises ValueError for a path or step
+    count that is not a positive integer within the hard limits (MAX_PATHS, MAX_STEPS)."""
+    n_paths = _positive_int("paths", spec.paths if paths is None else paths, MAX_PATHS)
+    n_steps = _positive_int("steps", spec.steps if steps is None else steps, MAX_STEPS)
+    n_policies = max(1, len(spec.policies) if policies is None else int(policies))
+    n_options = max(1, len(spec.options))
+    n_sets = 1 + sum(1 for policy in spec.policies if policy.method == "leland")
+    try:
+        longest = max(float(option.expiry_years) for option in spec.options) if spec.options else 0.0
+        n_terms = _jump_terms(spec, longest)[3] if math.isfinite(longest) else 1
+    except (TypeError, ValueError, OverflowError):
+        n_terms = 1  # the validation that follows names the field
+    per_step = 16.0 * n_options * n_terms * (2 * n_sets + 6) + 32.0 * n_policies
+    memory = (float(n_paths) * n_policies * _BYTES_PER_PATH_POLICY
+              + -(-n_paths // PATHS_PER_BLOCK) * _BYTES_PER_BLOCK + (n_steps + 1) * per_step)
+    return WorkEstimate(paths=n_paths, steps=n_steps, policies=n_policies,
+                        work=float(n_paths) * n_steps * n_policies, memory_bytes=memory)
+
+
+def _bytes_text(size: float) -> str:
+    for unit, scale in (("TiB", 2.0**40), ("GiB", 2.0**30), ("MiB", 2.0**20)):
+        if size >= scale:
+            return f"{size / scale:,.3g} {unit}"
+    return f"{size / 2.0**10:,.3g} KiB"
+
+
 def simulate(
     spec: SimulationSpec,
     *,
@@ -379,12 +482,19 @@ def simulate(
     seed: int | None = None,
     threads: int | None = None,
     progress: ProgressCallback | None = None,
+    max_work: float | None = MAX_WORK,
+    max_memory_bytes: float | None = MAX_MEMORY_BYTES,
 ) -> SimulationResult:
     """Simulate every policy of `spec` on the same paths and summarise the hedged PnL.
 
     paths, steps, seed override the spec's values when given. threads: OpenMP threads
     (None: all); results do not depend on it. progress(done_paths, total_paths) is called
-    with the GIL held between chunks of path blocks.
+    with the GIL held between chunks of path blocks; the compiled loop returns to Python
+    about every CHUNK_SECONDS whether or not there is a progress callback, so that signal
+    handlers run. max_work, max_memory_bytes: the work bounds (see estimate_work; None
+    lifts one); beyond them WorkLimitError (a ValueError) is raised before any work.
+    A summary figure that comes out non-finite (an overflow from extreme inputs) raises
+    ValueError naming the policy and the figure.
 
     The premium is the model price at the start at the hedging vol (HedgeSpec.vol):
     Black-Scholes for GBM, Heston (a BS price at the hedging vol, sqrt(theta) by default:
@@ -393,8 +503,9 @@ def simulate(
     """
     if not isinstance(spec, SimulationSpec):
         raise ValueError(f"spec must be a SimulationSpec, got {type(spec).__name__}")
-    n_paths = _positive_int("paths", spec.paths if paths is None else paths)
-    n_steps = _positive_int("steps", spec.steps if steps is None else steps)
+    estimate = estimate_work(spec, paths=paths, steps=steps)
+    estimate.check(max_work, max_memory_bytes)
+    n_paths, n_steps = estimate.paths, estimate.steps
     seed_value = spec.seed if seed is None else seed
     n_threads = resolve_threads(threads)
     if progress is not None and not callable(progress):
@@ -426,9 +537,13 @@ def simulate(
     funding = np.empty((n_policies, n_paths))
     trades = np.empty((n_policies, n_paths))
     trace = np.full((n_policies, 4, n_steps + 1), np.nan)
-    chunk = n_blocks if progress is None else max(1, 4 * n_threads)
-    for first in range(0, n_blocks, chunk):
+    # Chunks start at one block per thread and grow (or shrink) to take about
+    # CHUNK_SECONDS each; a block's numbers do not depend on its chunk.
+    chunk = n_threads
+    first = 0
+    while first < n_blocks:
         last = min(first + chunk, n_blocks)
+        started = time.perf_counter()
         simulate_blocks(
             **plan,
             bitgens=addresses[first:last],
@@ -438,6 +553,10 @@ def simulate(
             pnl=pnl, cost=cost, funding=funding, trades=trades, trace=trace,
             n_threads=n_threads,
         )
+        elapsed = time.perf_counter() - started
+        growth = min(4.0, max(0.25, CHUNK_SECONDS / elapsed)) if elapsed > 0.0 else 4.0
+        chunk = max(n_threads, int(chunk * growth) // n_threads * n_threads)
+        first = last
         if progress is not None:
             progress(min(last * PATHS_PER_BLOCK, n_paths), n_paths)
 
@@ -445,6 +564,7 @@ def simulate(
         _summarise(policy, pnl[p], cost[p], funding[p], trades[p])
         for p, policy in enumerate(spec.policies)
     )
+    _refuse_non_finite(results, option_value)
     traces = tuple(PathTrace(spot=trace[p, 0], target=trace[p, 1], half_width=trace[p, 2], hedge=trace[p, 3])
                    for p in range(n_policies))
     return SimulationResult(
@@ -460,17 +580,45 @@ _INSTRUMENTS = {"spot": 0, "linear_perp": 1, "inverse_perp": 2}
 _METHODS = {"none": 0, "time": 1, "fixed": 2, "whalley_wilmott": 3, "zakamouline": 4,
             "leland": 5, "nested": 6}
 _HOURS_PER_YEAR = 365.0 * 24.0
+_MAX_C_INT = 2**31 - 1  # every, min_interval and block_size travel to the kernel as C ints
 
 
-def _positive_int(name: str, value: Any) -> int:
+def _positive_int(name: str, value: Any, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise ValueError(f"{name} must be a positive integer, got {_short(value)}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum:,}, got {_short(value)}")
     return int(value)
 
 
+def _short(value: Any) -> str:
+    """A value for a message, bounded: a 400-digit integer is named by its size."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and abs(int(value)) >= 10**18:
+        return f"a number of {len(str(abs(int(value))))} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _refuse_non_finite(results: tuple[PolicyResult, ...], option_value: float) -> None:
+    """A figure that came out inf or NaN means an input beyond what float64 can carry
+    (a price path that overflows, a book too large): refuse rather than report null."""
+    if not math.isfinite(option_value):
+        raise ValueError("the book's starting value is not finite: check the option quantities, strikes, "
+                         "spot and vols for values far out of range")
+    for result in results:
+        for name, value in result.as_dict().items():
+            figures = value.values() if isinstance(value, dict) else [value]
+            if any(isinstance(x, float) and not math.isfinite(x) for x in figures):
+                raise ValueError(
+                    f"policy {result.name!r}: {name} came out non-finite (the simulation overflowed): "
+                    "check model.vol, model.drift, horizon_years, the option quantities and costs "
+                    "for values far out of range")
+
+
 def _count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0 (steps), got {value!r}")
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0
+            or value > _MAX_C_INT):
+        raise ValueError(f"{name} must be an integer in [0, {_MAX_C_INT}] (steps), got {_short(value)}")
     return int(value)
 
 
@@ -543,7 +691,7 @@ def _model_arrays(spec: SimulationSpec, n_steps: int) -> tuple[int, NDArray[np.f
                 raise ValueError(f"steps ({n_steps}) exceeds the {returns.size} returns of model.prices; "
                                  "use fewer steps or a block bootstrap (model.block_size)")
         else:
-            bootstrap = _positive_int("model.block_size", model.block_size)
+            bootstrap = _positive_int("model.block_size", model.block_size, _MAX_C_INT)
             if bootstrap > returns.size:
                 raise ValueError(f"model.block_size ({bootstrap}) exceeds the {returns.size} returns of the series")
     else:
@@ -665,7 +813,7 @@ def _policy_arrays(spec: SimulationSpec, dt: float, hedge_vol: float, cost_rate:
         if policy.method not in _METHODS:
             known = ", ".join(_METHODS)
             raise ValueError(f"{where}.method must be one of {known}, got {policy.method!r}")
-        every = _positive_int(f"{where}.every", policy.every)
+        every = _positive_int(f"{where}.every", policy.every, _MAX_C_INT)
         min_interval = _count(f"{where}.min_interval", policy.min_interval)
         min_trade = _finite(f"{where}.min_trade", policy.min_trade, low=0.0)
         if policy.rebalance not in (None, "edge", "target"):
@@ -783,7 +931,7 @@ def _summarise(policy: PolicySpec, pnl: NDArray[np.float64], cost: NDArray[np.fl
         var_99=float(-q01),
         cvar_95=float(-np.mean(pnl[pnl <= q05])),
         cvar_99=float(-np.mean(pnl[pnl <= q01])),
-        mean_cost=float(np.mean(cost)),
+        mean_cost=float(np.mean(cost) + np.mean(funding)),
         mean_funding=float(np.mean(funding)),
         mean_trades=float(np.mean(trades)),
         quantiles={_quantile_key(level): float(value) for level, value in zip(levels, quantiles, strict=True)},
