@@ -55,7 +55,8 @@ AsOfOpt = Annotated[str | None, typer.Option(
     "(UTC if no zone).",
     metavar="TIME", callback=_parse_as_of, show_default=False)]
 OutputOpt = Annotated[Path | None, typer.Option(
-    "--output", "-o", help="Write the result to FILE (atomically) instead of stdout.",
+    "--output", "-o", help="Write the result to FILE instead of stdout: a regular file atomically (a link's "
+    "target; mode kept, new files follow the umask), a device or FIFO written through, a read-only file refused.",
     show_default=False, dir_okay=False)]
 # max: hedgecore._inputs.MAX_THREADS (not imported here: it would import numpy for --help)
 ThreadsOpt = Annotated[int | None, typer.Option(

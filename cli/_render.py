@@ -3,16 +3,21 @@
 A command builds a `Report` (the JSON document pipelines parse, plus tables of columns and
 rows for people and spreadsheets) and hands it to `render`. With --format json only the
 document is written to stdout; diagnostics always go to stderr. --output writes the same
-bytes to a file atomically (a temporary file in the target's directory, then os.replace).
+bytes to a file (write_atomically: atomic replacement of regular files, write-through for
+devices and FIFOs). Tables never cut a word: `_layout` tightens the spacing, wraps headers
+and then text cells at separators, and escapes control characters in every cell.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
 import os
+import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -81,8 +86,11 @@ class Report:
 
 
 def _json_ready(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    """Non-finite floats become null; -0.0 becomes 0.0 (a flat position is not "minus zero")."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return 0.0 if value == 0.0 else value
     if isinstance(value, dict):
         return {k: _json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -110,33 +118,156 @@ def _as_csv(report: Report) -> str:
 # takes seconds for a 5,000-position book; plain text takes milliseconds.
 RICH_MAX_ROWS = 500
 
+# Characters that must not reach a terminal raw: C0/C1 controls (ESC starts an escape
+# sequence), format characters (bidirectional overrides, zero-width joiners), line and
+# paragraph separators, surrogates (undecodable bytes) and unassigned code points.
+_UNPRINTABLE = frozenset(("Cc", "Cf", "Cs", "Cn", "Zl", "Zp"))
+
+
+def printable(text: str) -> str:
+    """`text` with every unprintable character shown as its Python escape (ESC -> \x1b)."""
+    if text.isprintable():
+        return text
+    import unicodedata
+
+    out = []
+    for char in text:
+        if unicodedata.category(char) in _UNPRINTABLE:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
+                       else f"\\U{code:08x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+# Where a text cell may break: after a space, or after '-', '_' or '/' between two word
+# characters (never inside a word or a number such as "-1.5M" or "1,234").
+_BREAKS = re.compile(r"(?<=\w[-_/])(?=\w)|(?<=\s)(?=\S)")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy lines of at most `width` cells, broken only at _BREAKS (a longer piece stays whole)."""
+    from rich.cells import cell_len
+
+    lines: list[str] = []
+    current = ""
+    for piece in _BREAKS.split(text):
+        if current and cell_len(current + piece.rstrip()) > width:
+            lines.append(current.rstrip())
+            current = piece
+        else:
+            current += piece
+    lines.append(current.rstrip())
+    return lines
+
+
+def _longest_piece(text: str) -> int:
+    from rich.cells import cell_len
+
+    return max((cell_len(piece.rstrip()) for piece in _BREAKS.split(text)), default=0)
+
+
+@dataclass
+class _Layout:
+    """How a table fits a width: the spacing, each column's width and every cell's lines."""
+
+    edge: bool                       # rich's outer edge (a blank column each side)
+    padding: int                     # spaces each side of a cell (collapsed between columns)
+    widths: list[int]
+    headers: list[list[str]]         # lines, bottom-aligned (blank lines on top)
+    cells: list[list[list[str]]]     # [row][column] lines
+
+    @property
+    def total(self) -> int:
+        return sum(self.widths) + _overhead(len(self.widths), self.edge, self.padding)
+
+
+def _overhead(columns: int, edge: bool, padding: int) -> int:
+    """Characters rich's SIMPLE_HEAD box adds (pad_edge off, collapse_padding on)."""
+    if edge:
+        return 2 * columns
+    return (1 + 2 * padding) * (columns - 1) if padding else columns - 1
+
+
+# From the roomiest to the tightest: (edge, padding, headers wrapped at spaces).
+_RICH_SPACINGS = ((True, 1, False), (True, 1, True), (False, 1, True), (False, 0, True))
+_PLAIN_SPACINGS = ((False, 0, False), (False, 0, True))
+
+
+def _layout(table: Table, width: int, spacings: tuple[tuple[bool, int, bool], ...]) -> _Layout:
+    """Fit a table into `width` columns without ever cutting a word.
+
+    Tried in order: the spacings from roomiest to tightest (headers wrapped at spaces), then
+    text columns wrapped at spaces and word separators, widest first. Numbers are never
+    broken. If a single word is still too wide, the table is wider than `width` (a terminal
+    wraps the line; nothing is cut).
+    """
+    from rich.cells import cell_len
+
+    texts = [[printable(column.formatter(row.get(column.key))) for column in table.columns] for row in table.rows]
+    headers = [printable(column.header) for column in table.columns]
+    count = len(headers)
+    widest_cell = [max((cell_len(row[k]) for row in texts), default=0) for k in range(count)]
+    header_full = [cell_len(h) for h in headers]
+    header_word = [max((cell_len(word) for word in h.split()), default=0) for h in headers]
+
+    def widths_for(edge: bool, padding: int, wrap_headers: bool) -> list[int]:
+        """Full headers, then (if allowed) the header overhanging its cells most wrapped first."""
+        widths = [max(widest_cell[k], header_full[k]) for k in range(count)]
+        excess = sum(widths) + _overhead(count, edge, padding) - width
+        floors = [max(widest_cell[k], header_word[k]) for k in range(count)]
+        while wrap_headers and excess > 0:
+            k = max(range(count), key=lambda j: widths[j] - floors[j])
+            if widths[k] <= floors[k]:
+                break
+            cut = min(excess, widths[k] - floors[k])
+            widths[k] -= cut
+            excess -= cut
+        return widths
+
+    for edge, padding, wrap_headers in spacings:
+        widths = widths_for(edge, padding, wrap_headers)
+        if sum(widths) + _overhead(count, edge, padding) <= width:
+            break
+    excess = sum(widths) + _overhead(count, edge, padding) - width
+    # Wrap text cells (the widest text column first) down to their longest unbreakable piece.
+    wrappable = [k for k, column in enumerate(table.columns)
+                 if not column.numeric or any(" " in row[k] for row in texts)]
+    floors = {k: max(header_word[k], max((_longest_piece(row[k]) for row in texts), default=0)) for k in wrappable}
+    while excess > 0:
+        roomy = [k for k in wrappable if widths[k] > floors[k]]
+        if not roomy:
+            break
+        k = max(roomy, key=lambda j: widths[j] - floors[j])
+        widths[k] -= 1
+        excess -= 1
+    cells = [[_wrap(text, widths[k]) if k in floors and cell_len(text) > widths[k] else [text]
+              for k, text in enumerate(row)] for row in texts]
+    header_lines = [_wrap(h, widths[k]) if cell_len(h) > widths[k] else [h] for k, h in enumerate(headers)]
+    height = max((len(lines) for lines in header_lines), default=1)
+    header_lines = [[""] * (height - len(lines)) + lines for lines in header_lines]
+    return _Layout(edge, padding, widths, header_lines, cells)
+
 
 def _plain_table(table: Table, width: int) -> str:
-    """Aligned text for big tables: numbers right-aligned, text columns truncated to fit."""
-    cells = [[column.formatter(row.get(column.key)) for column in table.columns] for row in table.rows]
-    headers = [column.header for column in table.columns]
-    widths = [max([len(h), *(len(r[k]) for r in cells)]) for k, h in enumerate(headers)]
-    gap = 1
-    excess = sum(widths) + gap * (len(widths) - 1) - width
-    for k, column in enumerate(table.columns):
-        if excess <= 0:
-            break
-        if not column.numeric:
-            cut = min(excess, widths[k] - max(10, len(headers[k])))
-            if cut > 0:
-                widths[k] -= cut
-                excess -= cut
+    """Aligned text for big tables: numbers right-aligned, text wrapped, never cut."""
+    from rich.cells import cell_len
 
-    def line(values: list[str]) -> str:
-        parts = []
-        for k, (value, column) in enumerate(zip(values, table.columns, strict=True)):
-            if len(value) > widths[k]:
-                value = value[: widths[k] - 1] + "~"
-            parts.append(value.rjust(widths[k]) if column.numeric else value.ljust(widths[k]))
-        return (" " * gap).join(parts).rstrip()
+    layout = _layout(table, width, _PLAIN_SPACINGS)
 
-    rule = "-" * min(width, sum(widths) + gap * (len(widths) - 1))
-    return "\n".join([table.title, "", line(headers), rule, *(line(r) for r in cells), ""])
+    def pad(value: str, k: int) -> str:
+        fill = " " * max(0, layout.widths[k] - cell_len(value))
+        return fill + value if table.columns[k].numeric else value + fill
+
+    def lines(cells: list[list[str]]) -> list[str]:
+        height = max(len(c) for c in cells)
+        return [" ".join(pad(c[i] if i < len(c) else "", k) for k, c in enumerate(cells)).rstrip()
+                for i in range(height)]
+
+    rule = "-" * min(width, layout.total)
+    body = [line for row in layout.cells for line in lines(row)]
+    return "\n".join([printable(table.title), "", *lines(layout.headers), rule, *body, ""])
 
 
 def _draw_tables(report: Report, console: Any) -> None:
@@ -147,23 +278,33 @@ def _draw_tables(report: Report, console: Any) -> None:
         if len(table.rows) > RICH_MAX_ROWS:
             console.print(_plain_table(table, console.width), markup=False, highlight=False, soft_wrap=True)
             continue
-        drawn = RichTable(title=table.title, box=box.SIMPLE_HEAD, title_justify="left",
-                          pad_edge=False, expand=False, collapse_padding=True)
-        for column in table.columns:
-            if column.numeric:
-                drawn.add_column(column.header, justify="right", no_wrap=True)
-            else:
-                drawn.add_column(column.header, justify="left", overflow="fold", min_width=6)
-        for index, row in enumerate(table.rows):
+        layout = _layout(table, console.width, _RICH_SPACINGS)
+        drawn = RichTable(title=_escape(printable(table.title)), box=box.SIMPLE_HEAD, title_justify="left",
+                          pad_edge=False, expand=False, collapse_padding=True, show_edge=layout.edge,
+                          padding=(0, layout.padding))
+        for k, column in enumerate(table.columns):
+            drawn.add_column(_escape("\n".join(layout.headers[k])), justify="right" if column.numeric else "left",
+                             width=layout.widths[k], no_wrap=True)
+        for index, row in enumerate(layout.cells):
             cells = []
-            for column in table.columns:
-                text = column.formatter(row.get(column.key))
+            for column, lines in zip(table.columns, row, strict=True):
+                text = _escape("\n".join(lines))
                 style = table.cell_styles.get((index, column.key))
-                cells.append(f"[{style}]{_escape(text)}[/]" if style else _escape(text))
+                cells.append(f"[{style}]{text}[/]" if style else text)
             drawn.add_row(*cells, style=table.row_styles.get(index))
-        console.print(drawn)
+        if layout.total > console.width:
+            # One word wider than the terminal: draw the table wider (the terminal wraps the
+            # line) rather than cutting a position's name.
+            saved = console.width
+            console.width = layout.total
+            try:
+                console.print(drawn)
+            finally:
+                console.width = saved
+        else:
+            console.print(drawn)
     for note in report.notes:
-        console.print(note, highlight=False, markup=False)
+        console.print(printable(note), highlight=False, markup=False)
 
 
 def _escape(text: str) -> str:
@@ -172,22 +313,111 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+def _umask() -> int:
+    """The process umask (os.umask can only be read by setting it; restored at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _is_standard_stream(status: os.stat_result) -> int | None:
+    """1 or 2 when `status` is the file our stdout or stderr already writes to, else None."""
+    for fd in (1, 2):
+        try:
+            stream = os.fstat(fd)
+        except OSError:
+            continue
+        if (stream.st_dev, stream.st_ino) == (status.st_dev, status.st_ino):
+            return fd
+    return None
+
+
+def _named(error: OSError, path: Path) -> OSError:
+    """The same error naming the user's path (never the hidden temporary file)."""
+    return type(error)(error.errno, error.strerror or str(error), str(path))
+
+
 def write_atomically(path: Path, text: str) -> None:
-    """Write text to path via a temporary file in the same directory and os.replace."""
-    directory = path.parent if str(path.parent) else Path(".")
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    """Write `text` (UTF-8) to the user's --output path.
+
+    - A regular file (new or existing) is written atomically: a temporary file in the same
+      directory, fsync, then os.replace, so a reader never sees half a report. A new file gets
+      0666 & ~umask like any shell redirection; a replaced file keeps its mode (and, for root,
+      its owner).
+    - A symbolic link is followed deliberately: its target is written (atomically when it is a
+      regular file) and the link stays a link.
+    - Anything that is not a regular file (/dev/stdout, /dev/null, a terminal, a FIFO) is
+      opened and written through, never replaced; when it is the file our own stdout or stderr
+      already writes to, the text goes to that stream.
+    - An existing file without write permission (no write bit at all, even for root, who
+      bypasses permissions) is refused: "cannot write FILE: read-only file".
+    Every error names `path`, as the user wrote it.
+    """
+    try:
+        status: os.stat_result | None = os.stat(path)      # follows symbolic links
+    except FileNotFoundError:
+        status = None
+    except OSError as error:
+        raise _named(error, path) from None
+    if status is not None and stat.S_ISDIR(status.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+    if status is not None:
+        if not stat.S_ISREG(status.st_mode) or _is_standard_stream(status) is not None:
+            _write_through(path, text, status)
+            return
+        if not status.st_mode & 0o222:
+            raise PermissionError(errno.EACCES, "read-only file", str(path))
+        if not os.access(path, os.W_OK):
+            raise PermissionError(errno.EACCES, "permission denied", str(path))
+    target = Path(os.path.realpath(path))    # a link's target (also a dangling link's)
+    directory = target.parent
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise _named(error, path) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
             stream.flush()
+            if status is None:
+                os.fchmod(stream.fileno(), 0o666 & ~_umask())
+            else:
+                os.fchmod(stream.fileno(), stat.S_IMODE(status.st_mode))
+                _keep_owner(stream.fileno(), status)
             os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
+        os.replace(temp_name, target)
+    except BaseException as error:
         try:
             os.unlink(temp_name)
         except OSError:
             pass
+        if isinstance(error, OSError):
+            raise _named(error, path) from None
         raise
+
+
+def _keep_owner(fd: int, status: os.stat_result) -> None:
+    """Root replacing another user's file gives the new file the old owner (best effort)."""
+    if os.geteuid() == 0 and (status.st_uid, status.st_gid) != (0, 0):
+        try:
+            os.fchown(fd, status.st_uid, status.st_gid)
+        except OSError:
+            pass
+
+
+def _write_through(path: Path, text: str, status: os.stat_result) -> None:
+    """Write into a device, FIFO or our own stdout/stderr without replacing it."""
+    fd = _is_standard_stream(status)
+    if fd is not None:
+        stream = sys.stdout if fd == 1 else sys.stderr
+        stream.write(text)
+        stream.flush()
+        return
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as device:
+            device.write(text)
+    except OSError as error:
+        raise _named(error, path) from None
 
 
 def render(report: Report, fmt: OutputFormat, output: Path | None = None) -> None:
