@@ -26,7 +26,21 @@ if TYPE_CHECKING:
     from hedgecore.valuation import BookGreeks
 
 FIGURES = ("value_usd", "delta", "delta_bs", "delta_usd", "gamma_usd_1pct", "vega_usd", "theta_usd", "rho_usd")
-HEADERS = ("value $", "delta", "BS delta", "delta $", "gamma $/1%", "vega $", "theta $/d", "rho $/1%")
+# "PA delta $" (premium-adjusted delta x spot, per position) is named apart from the policy
+# limit max_abs_delta_usd, which applies to the net delta in the policy's measure x spot.
+HEADERS = ("value $", "PA delta", "BS delta", "PA delta $", "gamma $/1%", "vega $", "theta $/d", "rho $/1%")
+
+# CSV columns: the table's (label, quantity, FIGURES) in their original order, then the
+# identifying columns and the clearer aliases added after them.
+CSV_KEYS = ["label", "quantity", *FIGURES, "row", "id", "instrument", "underlying", "book", "account", "kind",
+            "settlement", "expiry", "strike", "premium_adjusted_delta_usd", "bs_delta_usd"]
+
+
+def _with_aliases(figures: dict[str, Any], spot: float) -> dict[str, Any]:
+    """Clearer names beside delta_usd (kept): premium_adjusted_delta_usd is the same figure,
+    bs_delta_usd the plain Black-Scholes delta x spot (what a USD-measured policy nets)."""
+    return {**figures, "premium_adjusted_delta_usd": figures["delta_usd"],
+            "bs_delta_usd": figures["delta_bs"] * spot}
 
 
 def _sum_rows(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -57,12 +71,14 @@ def build_report(portfolio: "Portfolio", market: "Market", book: "BookGreeks", b
         }
         for name in FIGURES:
             row[name] = figures[name][k]
-        positions.append(row)
+        positions.append(_with_aliases(row, float(market.underlyings[inst.underlying].spot)))
     underlyings: list[dict[str, Any]] = []
     for name in portfolio.underlyings:
         members = [row for row in positions if row["underlying"] == name]
-        underlyings.append({"underlying": name, "spot": market.underlyings[name].spot, **_sum_rows(members)})
-    usd_keys = ("value_usd", "delta_usd", "gamma_usd_1pct", "vega_usd", "theta_usd", "rho_usd")
+        spot = market.underlyings[name].spot
+        underlyings.append({"underlying": name, "spot": spot, **_with_aliases(_sum_rows(members), spot)})
+    usd_keys = ("value_usd", "delta_usd", "gamma_usd_1pct", "vega_usd", "theta_usd", "rho_usd",
+                "premium_adjusted_delta_usd", "bs_delta_usd")
     totals = {key: float(sum(u[key] for u in underlyings)) for key in usd_keys}
     document: dict[str, Any] = {
         "as_of": market.as_of.isoformat().replace("+00:00", "Z"),
@@ -78,29 +94,35 @@ def build_report(portfolio: "Portfolio", market: "Market", book: "BookGreeks", b
         for name in portfolio.underlyings:
             for group in dict.fromkeys(row[key] for row in positions if row["underlying"] == name):
                 members = [row for row in positions if row["underlying"] == name and row[key] == group]
-                groups.append({key: group, "underlying": name, **_sum_rows(members)})
+                spot = market.underlyings[name].spot
+                groups.append({key: group, "underlying": name, **_with_aliases(_sum_rows(members), spot)})
         document[f"{key}s"] = groups
 
     columns = [Column("position", "label", str, numeric=False), Column("qty", "quantity")]
     columns += [Column(header, name) for header, name in zip(HEADERS, FIGURES, strict=True)]
-    rows: list[dict[str, Any]] = [{"label": row["id"], **row} for row in positions]
+    rows: list[dict[str, Any]] = [{"label": row["id"], "row": "position", **row} for row in positions]
     row_styles: dict[int, str] = {}
+    aliases = ("premium_adjusted_delta_usd", "bs_delta_usd")
     for group in groups:
         assert by is not None
         row_styles[len(rows)] = "cyan"
         rows.append({"label": f"{by.value} {group[by.value]} {group['underlying']}", "quantity": None,
-                     **{n: group[n] for n in FIGURES}})
+                     "row": by.value, "underlying": group["underlying"], by.value: group[by.value],
+                     **{n: group[n] for n in (*FIGURES, *aliases)}})
     for entry in underlyings:
         row_styles[len(rows)] = "bold"
-        rows.append({"label": f"TOTAL {entry['underlying']}", "quantity": None,
-                     **{n: entry[n] for n in FIGURES}})
+        rows.append({"label": f"TOTAL {entry['underlying']}", "quantity": None, "row": "total",
+                     "underlying": entry["underlying"], **{n: entry[n] for n in (*FIGURES, *aliases)}})
     if len(underlyings) > 1:
         row_styles[len(rows)] = "bold"
-        rows.append({"label": "TOTAL USD", "quantity": None, **totals})
+        rows.append({"label": "TOTAL USD", "quantity": None, "row": "total", **totals})
     title = f"Exposures of {portfolio.name} at {document['as_of']}"
-    notes = ["delta in units of the underlying vs the index (premium-adjusted for coin-settled options; "
-             "BS delta = plain Black-Scholes); gamma $ per 1% move; vega $ per vol point; theta $ per day."]
-    return Report(document, [Table(title, columns, rows, row_styles)], notes)
+    notes = ["PA delta: units of the underlying vs the index, premium-adjusted for coin-settled options "
+             "(BS delta: plain Black-Scholes dV/dS); PA delta $ = PA delta x spot, per position. A policy's "
+             "max_abs_delta_usd limits another figure: the net delta in the policy's measure x spot "
+             "(hedge and check: net delta $). gamma $ per 1% move; vega $ per vol point; theta $ per day; "
+             "rho $ per 1% of rate."]
+    return Report(document, [Table(title, columns, rows, row_styles, csv_keys=CSV_KEYS)], notes)
 
 
 def exposures(

@@ -56,14 +56,28 @@ def _trade_text(trade: "Trade | None") -> str:
 
 
 def plan_document(plan: "HedgePlan") -> dict[str, Any]:
+    underlyings = []
+    for decision in plan.decisions:
+        entry = decision.as_dict()
+        # The figure a policy's max_abs_delta_usd limits: the net delta in the policy's
+        # measure x spot (not exposures' delta_usd, which is premium-adjusted per position).
+        entry.setdefault("net_delta_usd", decision.delta_before * decision.spot)
+        underlyings.append(entry)
     return {
         "as_of": plan.as_of.isoformat().replace("+00:00", "Z"),
         "status": plan.status,
-        "underlyings": [d.as_dict() for d in plan.decisions],
+        "underlyings": underlyings,
         "trades": [t.as_dict() for t in plan.trades],
         "book": {"breaches": [b.as_dict() for b in plan.book_breaches]},
         "warnings": list(plan.warnings),
     }
+
+
+# CSV columns: the first twelve are the original ones, in their order; the rest were added
+# after them (as_of and status on every row so that appended daily files stay self-describing).
+CSV_KEYS = ["underlying", "delta_before", "band_lower", "band_upper", "in_band", "action", "instrument", "side",
+            "quantity", "est_cost_usd", "delta_after", "breaches", "as_of", "status", "reason", "measure",
+            "spot", "net_delta_usd", "target_delta", "delta_change"]
 
 
 def build_report(plan: "HedgePlan", *, include_status: bool) -> Report:
@@ -73,6 +87,7 @@ def build_report(plan: "HedgePlan", *, include_status: bool) -> Report:
     columns = [
         Column("underlying", "underlying", str, numeric=False),
         Column("net delta", "delta_before"),
+        Column("net delta $", "net_delta_usd"),
         Column("band", "band", str),
         Column("action", "action", str, numeric=False),
         Column("trade", "trade", str, numeric=False),
@@ -80,6 +95,7 @@ def build_report(plan: "HedgePlan", *, include_status: bool) -> Report:
         Column("delta after", "delta_after"),
         Column("breaches", "breaches", str, numeric=False),
     ]
+    shared = {"as_of": document["as_of"], "status": plan.status if include_status else None}
     rows: list[dict[str, Any]] = []
     row_styles: dict[int, str] = {}
     cell_styles: dict[tuple[int, str], str] = {}
@@ -88,6 +104,7 @@ def build_report(plan: "HedgePlan", *, include_status: bool) -> Report:
         rows.append({
             "underlying": decision.underlying,
             "delta_before": decision.delta_before,
+            "net_delta_usd": decision.delta_before * decision.spot,
             "band": f"[{fmt_number(decision.band.lower)}, {fmt_number(decision.band.upper)}]",
             "band_lower": decision.band.lower,
             "band_upper": decision.band.upper,
@@ -100,17 +117,31 @@ def build_report(plan: "HedgePlan", *, include_status: bool) -> Report:
             "est_cost_usd": trade.est_cost_usd if trade else None,
             "delta_after": decision.delta_after,
             "breaches": "; ".join(b.describe() for b in decision.breaches),
+            "reason": decision.reason,
+            "measure": decision.measure,
+            "spot": decision.spot,
+            "target_delta": decision.target,
+            "delta_change": trade.delta_change if trade else None,
+            **shared,
         })
         if not decision.in_band:
             cell_styles[(index, "delta_before")] = "yellow"
             cell_styles[(index, "action")] = "bold yellow" if decision.action == "hedge" else "yellow"
         if decision.breaches:
             row_styles[index] = "red"
-    notes = [f"{d.underlying}: band {d.band.detail}; {d.reason}." for d in plan.decisions]
+    if plan.book_breaches:
+        # Book limits (summed over underlyings) get their own row, so that CSV keeps them.
+        row_styles[len(rows)] = "red"
+        rows.append({"underlying": "book", "action": "", "trade": "", "instrument": "", "side": "",
+                     "breaches": "; ".join(b.describe() for b in plan.book_breaches),
+                     "reason": "book limit breached", **shared})
+    measures = ", ".join(f"{d.underlying} {d.measure}" for d in plan.decisions)
+    notes = [f"net delta: units of the underlying in the policy's measure ({measures}); net delta $ = net "
+             "delta x spot, the figure max_abs_delta_usd limits (not exposures' PA delta $)."]
+    notes += [f"{d.underlying}: band {d.band.detail}; {d.reason}." for d in plan.decisions]
     notes += [f"book limit breached: {b.describe()}" for b in plan.book_breaches]
-    table = Table(f"Hedge plan at {document['as_of']}", columns, rows, row_styles, cell_styles,
-                  csv_keys=["underlying", "delta_before", "band_lower", "band_upper", "in_band", "action",
-                            "instrument", "side", "quantity", "est_cost_usd", "delta_after", "breaches"])
+    keys = CSV_KEYS if include_status else [key for key in CSV_KEYS if key != "status"]
+    table = Table(f"Hedge plan at {document['as_of']}", columns, rows, row_styles, cell_styles, csv_keys=keys)
     return Report(document, [table], notes)
 
 
