@@ -49,7 +49,8 @@ def _build_app() -> "typer.Typer":
         help="Greeks, hedge bands and hedge recommendations for crypto options books "
              "(linear and coin-settled). Exit codes: 0 ok, 1 hedge due or limit breached (check), "
              "2 bad input or usage, 3 internal error, "
-             "4 market data or positions unavailable from a venue.",
+             "4 market data or positions unavailable from a venue, "
+             "130/143 stopped by SIGINT/SIGTERM.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
@@ -70,6 +71,14 @@ def _build_app() -> "typer.Typer":
     application.command()(scenarios)
     application.command()(hedge)
     application.command()(check)
+    # The journal (cli/fill.py, history.py, explain.py, prune.py): sqlite3 loads only when one runs.
+    from hedgecore.cli.explain import explain
+    from hedgecore.cli.fill import fill
+    from hedgecore.cli.history import history
+    from hedgecore.cli.prune import prune
+
+    for journal_command in (fill, history, explain, prune):
+        application.command()(journal_command)
     # Venue snapshots (cli/market.py, cli/positions.py): the venue layer is imported only
     # when one of them runs.
     from hedgecore.cli.market import market_app

@@ -61,6 +61,33 @@ DOCUMENT = "simulation"
 MAX_C_INT = 2**31 - 1
 MAX_SEED = 2**128 - 1
 
+# Plausible ranges (README "Simulation config"): far beyond any market, well inside what
+# float64 paths survive. A value outside is refused with its file, line and field instead
+# of overflowing into inf/NaN figures. Keys: (low, high), both inclusive.
+RANGES: dict[str, tuple[float, float]] = {
+    "vol": (0.0, 10.0),                 # per year: 1,000% a year
+    "drift": (-10.0, 10.0),             # per year
+    "rate": (-1.0, 1.0),                # per year
+    "years": (0.0, 100.0),              # horizon_years, expiry_years
+    "price": (1e-9, 1e12),              # spot, strike (quote currency)
+    "quantity": (-1e12, 1e12),          # options (units of the underlying)
+    "cost_fraction": (0.0, 1.0),        # proportional, half_spread: of the traded notional
+    "fixed_cost": (0.0, 1e12),          # quote currency per trade
+    "funding_rate_8h": (-0.1, 0.1),     # per 8 hours: 10%, beyond any venue's cap
+    "impact_coef": (0.0, 1e3),
+    "kappa": (0.0, 1e3),                # Heston mean reversion per year
+    "jump_intensity": (0.0, 1e3),       # jumps per year
+    "jump_size": (-5.0, 5.0),           # jump_mean, jump_std: log-price units
+}
+
+
+def _in_range(fields: Fields, key: str, value: float, kind: str) -> float:
+    """`value` (already read from fields[key]) within RANGES[kind], else ConfigError."""
+    low, high = RANGES[kind]
+    if not low <= value <= high:
+        fields.fail(key, f"must be within [{low:g}, {high:g}] (hedgecore's plausible range), got {value:g}")
+    return value
+
 TOP_KEYS = (
     "model",
     "rate",
@@ -166,12 +193,12 @@ def parse_simulation(
     """
     base = Path(base_dir)
     top = Fields(data, "", DOCUMENT, allowed=TOP_KEYS)
-    horizon = top.positive("horizon_years")
+    horizon = _in_range(top, "horizon_years", top.positive("horizon_years"), "years")
     steps = integer(top, "steps", minimum=1, maximum=MAX_STEPS)
     paths = integer(top, "paths", 10_000, minimum=1, maximum=MAX_PATHS)
     seed: int | None = (None if ("seed" in top.data and top.data["seed"] is None)
                         else integer(top, "seed", 0, maximum=MAX_SEED))
-    rate = top.number("rate", 0.0)
+    rate = _in_range(top, "rate", top.number("rate", 0.0), "rate")
     model = _model(Fields(top.mapping("model", required=True), "model", DOCUMENT), base)
 
     underlying = top.text("underlying").strip().upper() if top.has("underlying") else None
@@ -190,7 +217,7 @@ def parse_simulation(
     hedge_fields = Fields(top.mapping("hedge"), "hedge", DOCUMENT, allowed=HEDGE_KEYS)
     hedge = HedgeSpec(
         instrument=hedge_fields.choice("instrument", ("spot", "linear_perp", "inverse_perp"), "spot"),  # type: ignore[arg-type]
-        vol=hedge_fields.positive("vol") if hedge_fields.has("vol") else None,
+        vol=_in_range(hedge_fields, "vol", hedge_fields.positive("vol"), "vol") if hedge_fields.has("vol") else None,
     )
     if isinstance(model, HistoricalModel) and hedge.vol is None and len(model.prices) < 3:
         hedge_fields.fail_at("hedge.vol", "is needed: the historical series is too short to estimate a vol")
@@ -226,34 +253,43 @@ def _model(fields: Fields, base: Path) -> PriceModel:
     kind = fields.choice("type", tuple(MODEL_KEYS))
     Fields(fields.data, fields.path, DOCUMENT, allowed=MODEL_KEYS[kind])  # unknown keys
     if kind == "gbm":
-        return GBMModel(spot=fields.positive("spot"), drift=fields.number("drift", 0.0), vol=fields.positive("vol"))
+        return GBMModel(spot=_in_range(fields, "spot", fields.positive("spot"), "price"),
+                        drift=_in_range(fields, "drift", fields.number("drift", 0.0), "drift"),
+                        vol=_in_range(fields, "vol", fields.positive("vol"), "vol"))
     if kind == "heston":
         rho = fields.number("rho", 0.0)
         if not -1.0 <= rho <= 1.0:
             fields.fail("rho", f"must be in [-1, 1], got {rho:g}")
+        v0 = fields.non_negative("v0")
+        theta = fields.positive("theta")
+        for key, variance in (("v0", v0), ("theta", theta)):
+            if variance > RANGES["vol"][1] ** 2:
+                fields.fail(key, f"must be at most {RANGES['vol'][1] ** 2:g} (a variance: vol "
+                                 f"{RANGES['vol'][1]:g}), got {variance:g}")
         return HestonModel(
-            spot=fields.positive("spot"),
-            drift=fields.number("drift", 0.0),
-            v0=fields.non_negative("v0"),
-            kappa=fields.positive("kappa"),
-            theta=fields.positive("theta"),
-            vol_of_vol=fields.non_negative("vol_of_vol"),
+            spot=_in_range(fields, "spot", fields.positive("spot"), "price"),
+            drift=_in_range(fields, "drift", fields.number("drift", 0.0), "drift"),
+            v0=v0,
+            kappa=_in_range(fields, "kappa", fields.positive("kappa"), "kappa"),
+            theta=theta,
+            vol_of_vol=_in_range(fields, "vol_of_vol", fields.non_negative("vol_of_vol"), "vol"),
             rho=rho,
             scheme=fields.choice("scheme", ("qe", "euler"), "qe"),  # type: ignore[arg-type]
         )
     if kind == "merton":
         return MertonModel(
-            spot=fields.positive("spot"),
-            drift=fields.number("drift", 0.0),
-            vol=fields.positive("vol"),
-            jump_intensity=fields.non_negative("jump_intensity"),
-            jump_mean=fields.number("jump_mean", 0.0),
-            jump_std=fields.non_negative("jump_std", 0.0),
+            spot=_in_range(fields, "spot", fields.positive("spot"), "price"),
+            drift=_in_range(fields, "drift", fields.number("drift", 0.0), "drift"),
+            vol=_in_range(fields, "vol", fields.positive("vol"), "vol"),
+            jump_intensity=_in_range(fields, "jump_intensity", fields.non_negative("jump_intensity"),
+                                     "jump_intensity"),
+            jump_mean=_in_range(fields, "jump_mean", fields.number("jump_mean", 0.0), "jump_size"),
+            jump_std=_in_range(fields, "jump_std", fields.non_negative("jump_std", 0.0), "jump_size"),
         )
     csv_name = fields.text("csv")
     csv_path = Path(csv_name) if Path(csv_name).is_absolute() else base / csv_name
     block_size = integer(fields, "block_size", minimum=1, maximum=MAX_C_INT) if fields.has("block_size") else None
-    spot = fields.positive("spot") if fields.has("spot") else None
+    spot = _in_range(fields, "spot", fields.positive("spot"), "price") if fields.has("spot") else None
     if not csv_path.is_file():
         fields.fail("csv", f"no such file: {csv_path}")
     try:
@@ -271,13 +307,13 @@ def _model(fields: Fields, base: Path) -> PriceModel:
 
 def _option(data: Any, path: str) -> OptionSpec:
     fields = Fields(data, path, DOCUMENT, allowed=OPTION_KEYS)
-    quantity = fields.number("quantity")
+    quantity = _in_range(fields, "quantity", fields.number("quantity"), "quantity")
     if quantity == 0.0:
         fields.fail("quantity", "must not be 0 (negative = short)")
     return OptionSpec(
         type=fields.choice("type", ("call", "put")),  # type: ignore[arg-type]
-        strike=fields.positive("strike"),
-        expiry_years=fields.positive("expiry_years"),
+        strike=_in_range(fields, "strike", fields.positive("strike"), "price"),
+        expiry_years=_in_range(fields, "expiry_years", fields.positive("expiry_years"), "years"),
         quantity=quantity,
         settlement=fields.choice("settlement", ("linear", "inverse"), "linear"),  # type: ignore[arg-type]
     )
@@ -339,7 +375,7 @@ def _portfolio_options(
 
 
 def _costs(fields: Fields) -> CostSpec:
-    impact_coef = fields.non_negative("impact_coef", 0.0)
+    impact_coef = _in_range(fields, "impact_coef", fields.non_negative("impact_coef", 0.0), "impact_coef")
     impact_adv = math.inf
     if fields.has("impact_adv"):
         raw = fields.data["impact_adv"]
@@ -349,10 +385,11 @@ def _costs(fields: Fields) -> CostSpec:
             fields.sub("impact_adv"), "is required with impact_coef (average daily volume in units of the underlying)"
         )
     return CostSpec(
-        proportional=fields.non_negative("proportional", 0.0),
-        half_spread=fields.non_negative("half_spread", 0.0),
-        fixed=fields.non_negative("fixed", 0.0),
-        funding_rate_8h=fields.number("funding_rate_8h", 0.0),
+        proportional=_in_range(fields, "proportional", fields.non_negative("proportional", 0.0), "cost_fraction"),
+        half_spread=_in_range(fields, "half_spread", fields.non_negative("half_spread", 0.0), "cost_fraction"),
+        fixed=_in_range(fields, "fixed", fields.non_negative("fixed", 0.0), "fixed_cost"),
+        funding_rate_8h=_in_range(fields, "funding_rate_8h", fields.number("funding_rate_8h", 0.0),
+                                  "funding_rate_8h"),
         impact_coef=impact_coef,
         impact_adv=impact_adv,
     )

@@ -15,11 +15,12 @@ are reported as positive numbers meaning losses.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hedgecore._inputs import resolve_threads
+from hedgecore.errors import InputError, decode_input_text, escape_text, read_input_file, show_text
 
 # Paths per random stream. Fixed, so a seed gives the same paths on any thread count; the
 # block of a path never changes when `paths` grows (path i always draws from stream i // 1024).
@@ -133,24 +135,44 @@ class HistoricalModel:
         """Read a CSV of (timestamp, price) rows; a header row is skipped.
 
         Timestamps may be numbers (seconds since the epoch, or milliseconds when above
-        1e11) or ISO 8601 strings.
+        1e11) or ISO 8601 strings (UTC when they carry no zone) and must strictly increase;
+        prices must be finite numbers > 0. The file is read with bounded memory and time
+        like a YAML input (at most MAX_PRICE_CSV_BYTES, UTF-8 text). A bad row or file
+        raises InputError naming the file and the line (``prices.csv:17: ...``).
         """
+        filename = str(path)
+        text = decode_input_text(read_input_file(path, filename, max_bytes=MAX_PRICE_CSV_BYTES), filename)
+        reader = csv.reader(io.StringIO(text, newline=""))
         stamps: list[float] = []
         prices: list[float] = []
-        with open(path, newline="") as handle:
-            for number, row in enumerate(csv.reader(handle)):
+        header_allowed = True
+        try:
+            for row in reader:
+                line = reader.line_num
                 if not row or not "".join(row).strip():
                     continue
                 if len(row) < 2:
-                    raise ValueError(f"{path}: line {number + 1}: expected timestamp,price")
+                    raise InputError(filename, line, "expected timestamp,price")
                 try:
                     price = float(row[1])
                 except ValueError:
-                    if number == 0:
-                        continue  # header
-                    raise ValueError(f"{path}: line {number + 1}: price {row[1]!r} is not a number") from None
-                stamps.append(_parse_timestamp(row[0].strip(), path, number + 1))
+                    if header_allowed:
+                        header_allowed = False
+                        continue
+                    raise InputError(filename, line, f"price {show_text(row[1])} is not a number") from None
+                header_allowed = False
+                if not (math.isfinite(price) and price > 0.0):
+                    raise InputError(filename, line,
+                                     f"price must be a finite number > 0, got {show_text(row[1].strip())}")
+                stamp = _parse_timestamp(row[0].strip(), filename, line)
+                if stamps and not stamp > stamps[-1]:
+                    raise InputError(filename, line, f"timestamps must increase: {show_text(row[0].strip())} "
+                                     "is not after the previous row's")
+                stamps.append(stamp)
                 prices.append(price)
+        except csv.Error as exc:
+            raise InputError(filename, reader.line_num, f"not a CSV of timestamp,price rows: "
+                             f"{escape_text(str(exc), 100)}") from None
         return cls(prices=tuple(prices), timestamps=tuple(stamps), spot=spot, block_size=block_size)
 
     def log_returns(self) -> NDArray[np.float64]:
@@ -169,16 +191,26 @@ class HistoricalModel:
         return float(np.std(returns, ddof=1) / math.sqrt(period_years))
 
 
-def _parse_timestamp(text: str, path: str | Path, line: int) -> float:
+MAX_PRICE_CSV_BYTES = 64 * 1024 * 1024     # about 1.5 million rows: a year of minute prices
+
+
+def _parse_timestamp(text: str, filename: str, line: int) -> float:
+    """Seconds since the epoch of one CSV timestamp (InputError naming the line if bad)."""
     try:
         value = float(text)
-        return value / 1000.0 if value > 1e11 else value
     except ValueError:
         pass
+    else:
+        if not math.isfinite(value):
+            raise InputError(filename, line, f"timestamp {show_text(text)} must be a finite number")
+        return value / 1000.0 if value > 1e11 else value
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"{path}: line {line}: timestamp {text!r} is neither a number nor ISO 8601") from None
+        raise InputError(filename, line, f"timestamp {show_text(text)} is neither a number nor ISO 8601") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
 
 
 PriceModel = GBMModel | HestonModel | MertonModel | HistoricalModel
@@ -560,6 +592,10 @@ def simulate(
         if progress is not None:
             progress(min(last * PATHS_PER_BLOCK, n_paths), n_paths)
 
+    for p, policy in enumerate(spec.policies):
+        for figure, values in (("PnL", pnl[p]), ("cost", cost[p]), ("funding", funding[p])):
+            if not np.isfinite(values).all():
+                raise ValueError(_non_finite_message(policy.name, f"the per-path {figure}"))
     results = tuple(
         _summarise(policy, pnl[p], cost[p], funding[p], trades[p])
         for p, policy in enumerate(spec.policies)
@@ -599,6 +635,11 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _non_finite_message(policy: str, figure: str) -> str:
+    return (f"policy {policy!r}: {figure} came out non-finite (the simulation overflowed): check model.vol, "
+            "model.drift, horizon_years, the option quantities and the costs for values far out of range")
+
+
 def _refuse_non_finite(results: tuple[PolicyResult, ...], option_value: float) -> None:
     """A figure that came out inf or NaN means an input beyond what float64 can carry
     (a price path that overflows, a book too large): refuse rather than report null."""
@@ -609,10 +650,7 @@ def _refuse_non_finite(results: tuple[PolicyResult, ...], option_value: float) -
         for name, value in result.as_dict().items():
             figures = value.values() if isinstance(value, dict) else [value]
             if any(isinstance(x, float) and not math.isfinite(x) for x in figures):
-                raise ValueError(
-                    f"policy {result.name!r}: {name} came out non-finite (the simulation overflowed): "
-                    "check model.vol, model.drift, horizon_years, the option quantities and costs "
-                    "for values far out of range")
+                raise ValueError(_non_finite_message(result.name, name))
 
 
 def _count(name: str, value: Any) -> int:
