@@ -146,14 +146,21 @@ def printable(text: str) -> str:
 _BREAKS = re.compile(r"(?<=\w[-_/])(?=\w)|(?<=\s)(?=\S)")
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    """Greedy lines of at most `width` cells, broken only at _BREAKS (a longer piece stays whole)."""
+def _width(text: str) -> int:
+    """Terminal cells `text` takes (ASCII, the common case, without rich's per-character lookup)."""
+    if text.isascii():
+        return len(text)
     from rich.cells import cell_len
 
+    return cell_len(text)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy lines of at most `width` cells, broken only at _BREAKS (a longer piece stays whole)."""
     lines: list[str] = []
     current = ""
     for piece in _BREAKS.split(text):
-        if current and cell_len(current + piece.rstrip()) > width:
+        if current and _width(current + piece.rstrip()) > width:
             lines.append(current.rstrip())
             current = piece
         else:
@@ -163,9 +170,7 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def _longest_piece(text: str) -> int:
-    from rich.cells import cell_len
-
-    return max((cell_len(piece.rstrip()) for piece in _BREAKS.split(text)), default=0)
+    return max((_width(piece.rstrip()) for piece in _BREAKS.split(text)), default=0)
 
 
 @dataclass
@@ -176,7 +181,7 @@ class _Layout:
     padding: int                     # spaces each side of a cell (collapsed between columns)
     widths: list[int]
     headers: list[list[str]]         # lines, bottom-aligned (blank lines on top)
-    cells: list[list[list[str]]]     # [row][column] lines
+    cells: list[list[str]]           # [row][column]; a wrapped cell's lines joined by "\n"
 
     @property
     def total(self) -> int:
@@ -203,14 +208,12 @@ def _layout(table: Table, width: int, spacings: tuple[tuple[bool, int, bool], ..
     broken. If a single word is still too wide, the table is wider than `width` (a terminal
     wraps the line; nothing is cut).
     """
-    from rich.cells import cell_len
-
     texts = [[printable(column.formatter(row.get(column.key))) for column in table.columns] for row in table.rows]
     headers = [printable(column.header) for column in table.columns]
     count = len(headers)
-    widest_cell = [max((cell_len(row[k]) for row in texts), default=0) for k in range(count)]
-    header_full = [cell_len(h) for h in headers]
-    header_word = [max((cell_len(word) for word in h.split()), default=0) for h in headers]
+    widest_cell = [max((_width(row[k]) for row in texts), default=0) for k in range(count)]
+    header_full = [_width(h) for h in headers]
+    header_word = [max((_width(word) for word in h.split()), default=0) for h in headers]
 
     def widths_for(edge: bool, padding: int, wrap_headers: bool) -> list[int]:
         """Full headers, then (if allowed) the header overhanging its cells most wrapped first."""
@@ -232,41 +235,54 @@ def _layout(table: Table, width: int, spacings: tuple[tuple[bool, int, bool], ..
             break
     excess = sum(widths) + _overhead(count, edge, padding) - width
     # Wrap text cells (the widest text column first) down to their longest unbreakable piece.
-    wrappable = [k for k, column in enumerate(table.columns)
-                 if not column.numeric or any(" " in row[k] for row in texts)]
-    floors = {k: max(header_word[k], max((_longest_piece(row[k]) for row in texts), default=0)) for k in wrappable}
+    floors: dict[int, int] = {}
+    if excess > 0:
+        wrappable = [k for k, column in enumerate(table.columns)
+                     if not column.numeric or any(" " in row[k] for row in texts)]
+        floors = {k: max(header_word[k], max((_longest_piece(row[k]) for row in texts), default=0))
+                  for k in wrappable}
     while excess > 0:
-        roomy = [k for k in wrappable if widths[k] > floors[k]]
+        roomy = [k for k in floors if widths[k] > floors[k]]
         if not roomy:
             break
         k = max(roomy, key=lambda j: widths[j] - floors[j])
         widths[k] -= 1
         excess -= 1
-    cells = [[_wrap(text, widths[k]) if k in floors and cell_len(text) > widths[k] else [text]
-              for k, text in enumerate(row)] for row in texts]
-    header_lines = [_wrap(h, widths[k]) if cell_len(h) > widths[k] else [h] for k, h in enumerate(headers)]
+    for k in floors:
+        for row in texts:
+            if _width(row[k]) > widths[k]:
+                row[k] = "\n".join(_wrap(row[k], widths[k]))
+    header_lines = [_wrap(h, widths[k]) if _width(h) > widths[k] else [h] for k, h in enumerate(headers)]
     height = max((len(lines) for lines in header_lines), default=1)
     header_lines = [[""] * (height - len(lines)) + lines for lines in header_lines]
-    return _Layout(edge, padding, widths, header_lines, cells)
+    return _Layout(edge, padding, widths, header_lines, texts)
 
 
 def _plain_table(table: Table, width: int) -> str:
     """Aligned text for big tables: numbers right-aligned, text wrapped, never cut."""
-    from rich.cells import cell_len
-
     layout = _layout(table, width, _PLAIN_SPACINGS)
 
+    numeric = [column.numeric for column in table.columns]
+    widths = layout.widths
+
     def pad(value: str, k: int) -> str:
-        fill = " " * max(0, layout.widths[k] - cell_len(value))
-        return fill + value if table.columns[k].numeric else value + fill
+        if value.isascii():
+            return value.rjust(widths[k]) if numeric[k] else value.ljust(widths[k])
+        fill = " " * max(0, widths[k] - _width(value))
+        return fill + value if numeric[k] else value + fill
 
     def lines(cells: list[list[str]]) -> list[str]:
         height = max(len(c) for c in cells)
         return [" ".join(pad(c[i] if i < len(c) else "", k) for k, c in enumerate(cells)).rstrip()
                 for i in range(height)]
 
+    body = []
+    for row in layout.cells:
+        if any("\n" in cell for cell in row):
+            body += lines([cell.split("\n") for cell in row])
+        else:
+            body.append(" ".join(pad(cell, k) for k, cell in enumerate(row)).rstrip())
     rule = "-" * min(width, layout.total)
-    body = [line for row in layout.cells for line in lines(row)]
     return "\n".join([printable(table.title), "", *lines(layout.headers), rule, *body, ""])
 
 
@@ -287,8 +303,8 @@ def _draw_tables(report: Report, console: Any) -> None:
                              width=layout.widths[k], no_wrap=True)
         for index, row in enumerate(layout.cells):
             cells = []
-            for column, lines in zip(table.columns, row, strict=True):
-                text = _escape("\n".join(lines))
+            for column, cell in zip(table.columns, row, strict=True):
+                text = _escape(cell)
                 style = table.cell_styles.get((index, column.key))
                 cells.append(f"[{style}]{text}[/]" if style else text)
             drawn.add_row(*cells, style=table.row_styles.get(index))

@@ -51,11 +51,11 @@ def build_report(grids: "list[ScenarioGrid]", as_of: str) -> tuple[Report, Table
             for s, shock in enumerate(grid.spot_shocks):
                 csv_rows.append({"underlying": grid.underlying, "spot_shock": shock, "vol_scenario": name,
                                  "pnl_usd": grid.pnl_usd[v][s],
-                                 "worst": v == worst_vol and s == worst_spot})
+                                 "worst": v == worst_vol and s == worst_spot, "as_of": as_of})
     notes = [f"{g.underlying}: worst {g.worst[2]:,.0f} USD at spot {g.spot_shocks[g.worst[1]]:+.1%}, "
              f"vol {g.vol_scenarios[g.worst[0]]}" for g in grids]
     long_table = Table("scenarios", [Column(k, k) for k in ("underlying", "spot_shock", "vol_scenario",
-                                                              "pnl_usd", "worst")], csv_rows)
+                                                              "pnl_usd", "worst", "as_of")], csv_rows)
     # CSV gets the long form (one row per scenario) instead of the grids.
     return Report(document, tables, notes), long_table
 

@@ -328,6 +328,12 @@ def test_exposures_csv_carries_identifying_columns(name: str) -> None:
     assert all(row["account"] and row["underlying"] for row in accounts)
 
 
+def test_scenarios_csv_keeps_its_columns_and_adds_as_of() -> None:
+    header, rows = parse_csv(run("scenarios", *files("eth"), "-f", "csv"))
+    assert header == ["underlying", "spot_shock", "vol_scenario", "pnl_usd", "worst", "as_of"]
+    assert {row["as_of"] for row in rows} == {"2026-11-21T08:00:00Z"}
+
+
 def breaching_policy(write_yaml: Callable[[str, str], Path]) -> Path:
     text = (CONFIGS / "btc_policy.yaml").read_text()
     assert "max_abs_delta_usd: 3000000" in text
