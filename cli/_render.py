@@ -169,6 +169,10 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines
 
 
+def _longest_word(text: str) -> int:
+    return max((_width(word) for word in text.split()), default=0)
+
+
 def _longest_piece(text: str) -> int:
     return max((_width(piece.rstrip()) for piece in _BREAKS.split(text)), default=0)
 
@@ -234,20 +238,22 @@ def _layout(table: Table, width: int, spacings: tuple[tuple[bool, int, bool], ..
         if sum(widths) + _overhead(count, edge, padding) <= width:
             break
     excess = sum(widths) + _overhead(count, edge, padding) - width
-    # Wrap text cells (the widest text column first) down to their longest unbreakable piece.
+    # Wrap text cells (the widest text column first): at spaces down to their longest word,
+    # then, only if still too wide, at '-', '_' and '/' down to their longest piece.
     floors: dict[int, int] = {}
     if excess > 0:
         wrappable = [k for k, column in enumerate(table.columns)
                      if not column.numeric or any(" " in row[k] for row in texts)]
-        floors = {k: max(header_word[k], max((_longest_piece(row[k]) for row in texts), default=0))
-                  for k in wrappable}
-    while excess > 0:
-        roomy = [k for k in floors if widths[k] > floors[k]]
-        if not roomy:
-            break
-        k = max(roomy, key=lambda j: widths[j] - floors[j])
-        widths[k] -= 1
-        excess -= 1
+        for pieces in (_longest_word, _longest_piece):
+            floors = {k: max(header_word[k], max((pieces(row[k]) for row in texts), default=0))
+                      for k in wrappable}
+            while excess > 0:
+                roomy = [k for k in floors if widths[k] > floors[k]]
+                if not roomy:
+                    break
+                k = max(roomy, key=lambda j: widths[j] - floors[j])
+                widths[k] -= 1
+                excess -= 1
     for k in floors:
         for row in texts:
             if _width(row[k]) > widths[k]:
