@@ -76,6 +76,21 @@ class VenueError(HedgecoreError):
         super().__init__(f"{venue} {endpoint}: {reason}")
 
 
+class JournalError(HedgecoreError):
+    """The journal (hedgecore.journal) cannot be opened, read or written: locked by another
+    process past the busy timeout, corrupt, on a full disk, not a hedgecore journal, or
+    written by a newer hedgecore. Here, not in hedgecore.journal, so that the command line
+    maps it (exit code EXIT_CODE) without importing sqlite3 for --help.
+    """
+
+    EXIT_CODE = 5
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"journal {path}: {reason}")
+
+
 def join_path(parent: str, key: str | int) -> str:
     """``join_path("positions", 3) == "positions[3]"``, ``join_path("a", "b") == "a.b"``."""
     if isinstance(key, int):
