@@ -19,7 +19,7 @@ from typing import Any
 import typer
 
 from hedgecore.cli._yaml import InputFileError, LineMap
-from hedgecore.errors import ConfigError, JournalError, NumericalError, VenueError
+from hedgecore.errors import ConfigError, InputError, JournalError, NumericalError, VenueError
 
 EXIT_OK = 0
 EXIT_ACTION = 1
@@ -121,6 +121,7 @@ def _os_error(error: BaseException, sources: Sources) -> str:
 # The single table: exception type -> (exit code, one-line message). First match wins.
 ERROR_TABLE: list[tuple[type[BaseException], int, Callable[[BaseException, Sources], str]]] = [
     (InputFileError, EXIT_BAD_INPUT, _plain),
+    (InputError, EXIT_BAD_INPUT, _plain),
     (VenueError, EXIT_UNAVAILABLE, _plain),
     (JournalError, JournalError.EXIT_CODE, _plain),  # the journal unusable (exit 5)
     (ConfigError, EXIT_BAD_INPUT, _config),

@@ -13,9 +13,20 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
+import re
+import select
+import stat
+import time
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, NoReturn
+
+# Bounds on what a document may hold, documented in the README ("Input limits").
+MAX_SHOWN_CHARS = 60            # characters of a value echoed in a message
+MAX_TEXT_CHARS = 1000           # characters of a text field (names, ids, books, paths)
+MIN_YEAR, MAX_YEAR = 1970, 2200  # valuation times, expiries, last hedge times
+MAX_DURATION = timedelta(days=36525)   # 100 years of 365.25 days
 
 
 class HedgecoreError(Exception):
@@ -41,11 +52,34 @@ class ConfigError(HedgecoreError, ValueError):
         super().__init__(self.describe())
 
     def describe(self) -> str:
-        """`path: message (did you mean 'x'?)` without the file name."""
-        text = f"{self.path}: {self.message}" if self.path else self.message
+        """`path: message (did you mean 'x'?)` without the file name.
+
+        The path may hold a key the user wrote (an unknown key of 100,000 characters, a key
+        with a newline): it is shown bounded and escaped, like every echoed value.
+        """
+        path = escape_text(self.path, 3 * MAX_SHOWN_CHARS)
+        message = escape_text(self.message, len(self.message))
+        text = f"{path}: {message}" if self.path else message
         if self.suggestion:
-            text += f" (did you mean '{self.suggestion}'?)"
+            text += f" (did you mean {show_text(self.suggestion)}?)"
         return text
+
+
+class InputError(HedgecoreError, ValueError):
+    """An input file (a price CSV, a YAML document) cannot be read: its name, the 1-based
+    line (None for the whole file) and what is wrong, read as ``prices.csv:17: message``.
+
+    A ValueError, like ConfigError: a reader that finds the file through a key of another
+    document (a simulation's ``model.csv``) reports both, ``sim.yaml:3: model.csv:
+    prices.csv:17: price 'abc' is not a number``.
+    """
+
+    def __init__(self, filename: str, line: int | None, message: str) -> None:
+        self.filename = filename
+        self.line = line
+        self.message = message
+        where = f"{filename}:{line}" if line is not None else filename
+        super().__init__(f"{where}: {message}")
 
 
 class NumericalError(HedgecoreError):
@@ -100,6 +134,8 @@ def join_path(parent: str, key: str | int) -> str:
 
 def suggest(key: str, allowed: Iterable[str]) -> str | None:
     """The closest allowed key to a misspelt one, or None."""
+    if len(str(key)) > 4 * MAX_SHOWN_CHARS:
+        return None
     matches = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
     return matches[0] if matches else None
 
@@ -181,6 +217,8 @@ class Fields:
         value = self.data[key]
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             self.fail(key, f"must be text, got {_describe(value)}")
+        if isinstance(value, str):
+            check_text(value, self.sub(key), self.document)
         return str(value)
 
     def choice(self, key: str, choices: Iterable[str], default: str | None = None) -> str:
@@ -188,7 +226,7 @@ class Fields:
         value = self.text(key, default).strip().lower()
         if value not in options:
             known = ", ".join(options)
-            self.fail_at(self.sub(key), f"must be one of {known}, got '{value}'", suggest(value, options))
+            self.fail_at(self.sub(key), f"must be one of {known}, got {show_text(value)}", suggest(value, options))
         return value
 
     def boolean(self, key: str, default: bool) -> bool:
@@ -245,17 +283,27 @@ def check_keys(data: Mapping[str, Any], allowed: Iterable[str], path: str, docum
 
 
 def finite_number(value: Any, path: str, document: str) -> float:
-    """A finite float from a YAML number (NaN, infinities, text and booleans refused)."""
+    """A finite float from a YAML number (NaN, infinities, text and booleans refused).
+
+    Text that reads as a finite number (``"96500"``, ``"1_000"``) is accepted; ``"nan"``,
+    ``"inf"``, ``"1e400"`` (infinite as a float) and ``"0x10"`` are not. Integers too large
+    for a float (``10**400``) are refused instead of raising OverflowError.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        if isinstance(value, str):
+        if isinstance(value, str) and len(value) <= 100:
             try:
                 parsed = float(value.replace("_", ""))
             except ValueError:
                 parsed = None
             if parsed is not None and math.isfinite(parsed):
                 return parsed
+            if parsed is not None:
+                raise ConfigError(path, f"must be a finite number, got {show_text(value)}", document=document)
         raise ConfigError(path, f"must be a number, got {_describe(value)}", document=document)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ConfigError(path, f"must be a finite number, got {_describe(value)}", document=document) from None
     if not math.isfinite(number):
         raise ConfigError(path, f"must be a finite number, got {_fmt(number)}", document=document)
     return number
@@ -265,8 +313,11 @@ def parse_timestamp(value: Any, path: str, document: str) -> datetime:
     """An aware UTC datetime from an ISO-8601 string, a date or a datetime (UTC if no zone).
 
     A bare date means 08:00 UTC, the daily expiry and settlement time of Deribit, Bybit,
-    OKX and Binance options.
+    OKX and Binance options. Times must fall in the years MIN_YEAR to MAX_YEAR in UTC (a
+    desk's valuation times and expiries do; the bound keeps every sum of a time and a
+    duration inside Python's calendar).
     """
+    moment: datetime | None
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
@@ -280,22 +331,34 @@ def parse_timestamp(value: Any, path: str, document: str) -> datetime:
             else:
                 moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            raise ConfigError(path, f"must be an ISO-8601 time such as 2026-12-27T08:00:00Z, got '{value}'",
+            raise ConfigError(path, f"must be an ISO-8601 time such as 2026-12-27T08:00:00Z, got {show_text(value)}",
                               document=document) from None
     else:
         raise ConfigError(path, f"must be an ISO-8601 time, got {_describe(value)}", document=document)
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=timezone.utc)
+    else:
+        try:
+            moment = moment.astimezone(timezone.utc)
+        except (OverflowError, ValueError):   # 9999-12-31T23:00-05:00 is past year 9999 in UTC
+            moment = None
+    if moment is None or not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ConfigError(path, f"must be a time between the years {MIN_YEAR} and {MAX_YEAR} (UTC), got "
+                          f"{_describe(value)}", document=document)
+    return moment
 
 
 _DURATION_UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 
 def parse_duration(value: Any, path: str, document: str) -> timedelta:
-    """A duration from text such as ``30m``, ``8h``, ``1d`` or a number of seconds."""
+    """A duration from text such as ``30m``, ``8h``, ``1d`` or a number of seconds; at most
+    MAX_DURATION (100 years: longer is a typo, and would overflow Python's timedelta)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = math.inf
     elif isinstance(value, str):
         text = value.strip().lower()
         unit = text.lstrip("0123456789.").strip()
@@ -303,14 +366,74 @@ def parse_duration(value: Any, path: str, document: str) -> timedelta:
         try:
             seconds = float(amount) * _DURATION_UNITS[unit or "s"]
         except (KeyError, ValueError):
-            raise ConfigError(path, f"must be a duration such as 30m, 8h or 1d, got '{value}'",
+            raise ConfigError(path, f"must be a duration such as 30m, 8h or 1d, got {show_text(value)}",
                               document=document) from None
     else:
         raise ConfigError(path, f"must be a duration such as 30m, 8h or 1d, got {_describe(value)}",
                           document=document)
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ConfigError(path, f"must be a non-negative duration, got '{value}'", document=document)
+    if math.isnan(seconds) or seconds < 0:
+        raise ConfigError(path, f"must be a non-negative duration, got {_describe(value)}", document=document)
+    if seconds > MAX_DURATION.total_seconds():
+        raise ConfigError(path, f"must be at most 100 years, got {_describe(value)}", document=document)
     return timedelta(seconds=seconds)
+
+
+# -- values in messages -----------------------------------------------------------------------
+# Characters never echoed raw: C0 and C1 controls (a terminal acts on ESC sequences), line
+# and paragraph separators, bidirectional overrides and the byte-order mark.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    return repr(match.group())[1:-1]      # '\n', '\x1b', '\u202e'
+
+
+def _bounded(text: str, limit: int) -> tuple[str, bool]:
+    """At most `limit` characters of `text` with control characters escaped (an escape is
+    never cut), and whether anything was left out."""
+    head = text[:limit]
+    if not _UNPRINTABLE.search(head):
+        return head, len(text) > limit
+    pieces: list[str] = []
+    used = 0
+    for char in head:
+        piece = repr(char)[1:-1] if _UNPRINTABLE.match(char) else char
+        if used + len(piece) > limit:
+            return "".join(pieces), True
+        pieces.append(piece)
+        used += len(piece)
+    return "".join(pieces), len(text) > limit
+
+
+def escape_text(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """`text` for a one-line message: control characters escaped as Python writes them
+    (``\\n``, ``\\x1b``), at most `limit` characters of it, and when some were left out
+    ``...`` and the full length."""
+    shown, cut = _bounded(text, limit)
+    return f"{shown}... ({len(text):,} characters)" if cut else shown
+
+
+def show_text(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """`text` quoted for a message, bounded and escaped: ``'BTC-25DEC26\\n-C'``,
+    ``'xxxx...' (100,000 characters)``."""
+    shown, cut = _bounded(text, limit)
+    return f"'{shown}...' ({len(text):,} characters)" if cut else f"'{shown}'"
+
+
+def has_control_characters(text: str) -> bool:
+    """True when `text` holds a character that escape_text would escape."""
+    return _UNPRINTABLE.search(text) is not None
+
+
+def check_text(value: str, path: str, document: str, *, limit: int = MAX_TEXT_CHARS) -> None:
+    """Refuse text with control characters (a newline in a name, a terminal escape) or
+    longer than `limit` characters: such a name would break every table and log line."""
+    if len(value) > limit:
+        raise ConfigError(path, f"must be at most {limit:,} characters, got {show_text(value)}", document=document)
+    match = _UNPRINTABLE.search(value)
+    if match is not None:
+        raise ConfigError(path, f"must not contain control characters ({_escape_char(match)}), got "
+                          f"{show_text(value)}", document=document)
 
 
 def _fmt(value: float) -> str:
@@ -322,16 +445,129 @@ def _fmt(value: float) -> str:
 
 
 def _describe(value: Any) -> str:
+    """A value as a message shows it: bounded (at most MAX_SHOWN_CHARS of text, huge
+    integers by their number of digits) and escaped."""
     if value is None:
         return "nothing"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return _fmt(value)
-    if isinstance(value, (int, str)):
-        return repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, int):
+        if abs(value) < 10**15:
+            return str(value)
+        digits = int(math.log10(abs(value))) + 1
+        return f"an integer of {digits:,} digits"
+    if isinstance(value, str):
+        return show_text(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, (bytes, bytearray)):
+        return "binary data"
     return type(value).__name__
+
+
+# -- reading input files ----------------------------------------------------------------------
+MAX_INPUT_BYTES = 5 * 1024 * 1024     # a YAML document
+STREAM_TIMEOUT_SECONDS = 10.0         # a pipe, FIFO or device must deliver all its data within
+
+
+def read_input_file(path: str | os.PathLike[str], filename: str, *, max_bytes: int = MAX_INPUT_BYTES,
+                    timeout_seconds: float = STREAM_TIMEOUT_SECONDS) -> bytes:
+    """The bytes of an input file, read with bounded memory and time.
+
+    A regular file larger than `max_bytes` is refused unread. Anything else (a pipe from
+    ``<(...)``, a FIFO, a device) is read without blocking: at most `max_bytes` + 1 bytes
+    (``/dev/zero`` is refused at the limit) and for at most `timeout_seconds` until its
+    writer closes it (a FIFO nobody writes to is refused when the time is up). A
+    directory is refused. Raises InputError naming `filename`.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except FileNotFoundError:
+        raise InputError(filename, None, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(filename, None, "is a directory, not a file") from None
+    except OSError as exc:
+        raise InputError(filename, None, f"cannot read: {exc.strerror or type(exc).__name__}") from None
+    try:
+        status = os.fstat(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            raise InputError(filename, None, "is a directory, not a file")
+        if stat.S_ISREG(status.st_mode):
+            if status.st_size > max_bytes:
+                raise _too_large(filename, status.st_size, max_bytes)
+            data = _read_regular(descriptor, max_bytes)
+        else:
+            data = _read_stream(descriptor, filename, max_bytes, timeout_seconds)
+    except OSError as exc:
+        raise InputError(filename, None, f"cannot read: {exc.strerror or type(exc).__name__}") from None
+    finally:
+        os.close(descriptor)
+    if len(data) > max_bytes:                       # grew while being read, or a /proc file
+        raise _too_large(filename, None, max_bytes)
+    return data
+
+
+def _too_large(filename: str, size: int | None, max_bytes: int) -> InputError:
+    limit = f"{max_bytes / 1048576:g} MiB"
+    if size is None:
+        return InputError(filename, None, f"more than {limit}, the limit for input files")
+    return InputError(filename, None, f"file is {size / 1048576:.1f} MiB, over the {limit} limit for input files")
+
+
+def _read_regular(descriptor: int, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    received = 0
+    while received <= max_bytes:
+        chunk = os.read(descriptor, max_bytes + 1 - received)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        received += len(chunk)
+    return b"".join(chunks)
+
+
+def _read_stream(descriptor: int, filename: str, max_bytes: int, timeout_seconds: float) -> bytes:
+    deadline = time.monotonic() + timeout_seconds
+    received = bytearray()
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0.0:
+            raise InputError(filename, None, f"no end of data within {timeout_seconds:g} s (a FIFO or "
+                             "device nobody writes to?); input files must be complete")
+        readable, _, _ = select.select([descriptor], [], [], remaining)
+        if not readable:
+            continue
+        try:
+            chunk = os.read(descriptor, 1 << 16)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            return bytes(received)
+        received += chunk
+        if len(received) > max_bytes:
+            raise _too_large(filename, None, max_bytes)
+
+
+def decode_input_text(data: bytes, filename: str) -> str:
+    """`data` as UTF-8 text (a leading byte-order mark dropped); a binary file (a NUL
+    byte), UTF-16 or bytes that are not UTF-8 are refused with the line they are on."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(filename, None, "not UTF-8 text (UTF-16?): save the file as UTF-8")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise InputError(filename, data.count(b"\n", 0, nul) + 1, "binary file (a NUL byte), not UTF-8 text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(filename, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x})") from None
+    return text.removeprefix("\ufeff")

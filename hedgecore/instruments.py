@@ -9,18 +9,21 @@ Exchange names understood (case-insensitive):
 - ``BTC-PERPETUAL``               inverse perpetual, contract size in USD (BTC 10, ETH 1)
 - ``ETH_USDC-PERPETUAL``, ``ETHUSDT``  linear perpetual, contract size in coin (default 1)
 - ``BTC-27DEC26``, ``BTC_USDC-27DEC26``  inverse / linear dated future
-Strikes may use Deribit's ``d`` for a decimal point (``XRP_USDC-27DEC26-0d625-C``).
-Expiries are at 08:00 UTC, the settlement time of the crypto options venues.
+Strikes may use Deribit's ``d`` for a decimal point (``XRP_USDC-27DEC26-0d625-C``) and
+must be finite, > 0 and at most MAX_STRIKE. Names are at most MAX_NAME_CHARS characters
+without control characters. Expiries are at 08:00 UTC, the settlement time of the crypto
+options venues.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from hedgecore.errors import Fields
+from hedgecore.errors import Fields, check_text, show_text
 
 KINDS = ("option", "future", "perpetual", "spot")
 SETTLEMENTS = ("linear", "inverse")
@@ -33,6 +36,9 @@ _MONTHS = {m: i + 1 for i, m in enumerate(
 _EXPIRY_RE = re.compile(r"^(\d{1,2})([A-Z]{3})(\d{2})$")
 _UNDERLYING_RE = re.compile(r"^[A-Z0-9]{2,12}$")
 _QUOTES = ("USDC", "USDT", "USD")
+
+MAX_STRIKE = 1e12          # USD; a larger strike is a typo (BTC has never traded above 1e6)
+MAX_NAME_CHARS = 100       # exchange names are under 40 characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +89,40 @@ def expiry_code(moment: datetime) -> str:
 
 
 def _parse_strike(text: str) -> float | None:
+    """The strike a name gives, or None when it is not a number in (0, MAX_STRIKE]."""
+    value = _strike_number(text)
+    if value is None or not 0.0 < value <= MAX_STRIKE:
+        return None
+    return value
+
+
+def _strike_number(text: str) -> float | None:
+    if len(text) > 40:
+        return None
     try:
         value = float(text.replace("d", ".").replace("D", "."))
     except ValueError:
         return None
     return value
+
+
+def _bad_strike_in_name(name: str) -> str | None:
+    """Why the strike written in an option name is refused (nan, inf, 0, negative, absurd),
+    or None when the name is not an option name with such a strike."""
+    parts = name.strip().upper().split("-")
+    if len(parts) == 5 and parts[-1] in ("USDC", "USDT"):
+        parts = parts[:-1]
+    if len(parts) != 4 or parts[3] not in ("C", "P") or parse_expiry_code(parts[1]) is None:
+        return None
+    value = _strike_number(parts[2])
+    if value is None or 0.0 < value <= MAX_STRIKE:
+        return None
+    written = show_text(name.strip().split("-")[2])
+    if not math.isfinite(value):
+        return f"the strike in the name must be a finite number, got {written}"
+    if value <= 0.0:
+        return f"the strike in the name must be > 0, got {written}"
+    return f"the strike in the name must be at most {MAX_STRIKE:,.0f}, got {written}"
 
 
 @functools.lru_cache(maxsize=65536)
@@ -153,12 +188,16 @@ def instrument_from_fields(fields: Fields) -> Instrument:
     size = fields.positive("contract_size") if fields.has("contract_size") else None
     if fields.has("instrument"):
         name = fields.text("instrument")
+        check_text(name, fields.sub("instrument"), fields.document, limit=MAX_NAME_CHARS)
         parsed = parse_instrument_name(name, contract_size=size)
         if parsed is None and size is None and parse_instrument_name(name, contract_size=1.0) is not None:
             fields.fail_at(fields.path, f"missing required key 'contract_size' (USD per contract of {name}; "
                            "hedgecore knows it only for BTC and ETH)")
         if parsed is None:
-            fields.fail("instrument", f"not an instrument name hedgecore understands: '{name}' "
+            strike_problem = _bad_strike_in_name(name)
+            if strike_problem is not None:
+                fields.fail("instrument", f"{strike_problem} ({show_text(name)})")
+            fields.fail("instrument", f"not an instrument name hedgecore understands: {show_text(name)} "
                         "(e.g. BTC-27DEC26-100000-C, ETH_USDC-PERPETUAL, BTC-27DEC26); "
                         "or give type/underlying/strike/expiry/option_type/settlement")
         for key in _EXPLICIT_KEYS.intersection(fields.data):
@@ -167,7 +206,7 @@ def instrument_from_fields(fields: Fields) -> Instrument:
     kind = fields.choice("type", KINDS)
     underlying = fields.text("underlying").strip().upper()
     if not _UNDERLYING_RE.match(underlying):
-        fields.fail("underlying", f"must be a coin ticker such as BTC, got '{underlying}'")
+        fields.fail("underlying", f"must be a coin ticker such as BTC, got {show_text(underlying)}")
     if kind == "spot":
         return Instrument(f"{underlying} spot", "spot", underlying, "linear")
     settlement = fields.choice("settlement", SETTLEMENTS, "inverse" if kind != "option" else "linear")
@@ -189,6 +228,8 @@ def instrument_from_fields(fields: Fields) -> Instrument:
         return Instrument(f"{head}-{expiry_code(expiry)}", "future", underlying, settlement,
                           expiry=expiry, contract_size=size)
     strike = fields.positive("strike")
+    if strike > MAX_STRIKE:
+        fields.fail("strike", f"must be at most {MAX_STRIKE:,.0f}, got {strike:g}")
     is_call = fields.choice("option_type", ("call", "put", "c", "p")) in ("call", "c")
     name = f"{head}-{expiry_code(expiry)}-{strike:g}-{'C' if is_call else 'P'}"
     return Instrument(name, "option", underlying, settlement, strike=strike, expiry=expiry,
