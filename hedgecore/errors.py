@@ -7,6 +7,12 @@ to) and never imports a file format. When a value is wrong it raises `ConfigErro
 (``"portfolio"``, ``"market"`` or ``"policy"``); the CLI turns the path into a file and a
 line number. The small readers below (`Fields`, `check_keys`, ...) are the one place where
 a dict becomes validated numbers, so every message reads the same way.
+
+Every value a message echoes goes through `show_text` / `escape_text`: at most
+MAX_SHOWN_CHARS characters, control characters escaped, so that a hostile file cannot make
+an error line long or drive the terminal. `read_input_file` and `decode_input_text` read
+the bytes of an input file with bounded memory and time (the CLI's YAML reader and the
+historical price CSV reader both use them) and raise `InputError` naming the file and line.
 """
 
 from __future__ import annotations
