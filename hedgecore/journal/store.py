@@ -355,31 +355,38 @@ class Journal:
         low = to_text(since) if since is not None else ""
         high = to_text(until) if until is not None else "~"
         runs: dict[int, dict[str, Any]] = {}
+        columns = ("SELECT r.id, r.at, r.as_of, r.command, r.status, r.exit_code, u.underlying, u.net_delta, "
+                   "u.band_lower, u.band_upper, u.action, u.trades FROM runs r ")
+        if underlying is None:
+            joined = "LEFT JOIN run_underlyings u ON u.run_id = r.id "
+            parameters: list[Any] = []
+        else:
+            # CROSS JOIN keeps runs (by the as_of index) as the outer loop: the planner would
+            # otherwise walk every row of the underlying, whatever the time window
+            joined = "CROSS JOIN run_underlyings u ON u.run_id = r.id AND u.underlying = ? "
+            parameters = [underlying]
+        where = "WHERE r.as_of >= ? AND r.as_of <= ?"
+        parameters += [low, high]
+        if limit is not None:
+            # the latest `limit` runs (of that underlying: one row per run), then in time order
+            inner = "" if underlying is None else joined
+            where += (f" AND r.id IN (SELECT r.id FROM runs r {inner}WHERE r.as_of >= ? AND r.as_of <= ? "
+                      f"ORDER BY r.as_of DESC, r.id DESC LIMIT {int(limit)})")
+            parameters += parameters[:]
         with self._guard():
-            connection = self._connected()
-            run_filter = "r.as_of >= ? AND r.as_of <= ?"
-            parameters: list[Any] = [low, high]
-            if underlying is not None:
-                run_filter += " AND r.id IN (SELECT run_id FROM run_underlyings WHERE underlying = ?)"
-                parameters.append(underlying)
-            chosen = f"SELECT r.id FROM runs r WHERE {run_filter} ORDER BY r.as_of DESC, r.id DESC"
-            if limit is not None:
-                chosen += f" LIMIT {int(limit)}"
-            rows = connection.execute(
-                "SELECT r.id, r.at, r.as_of, r.command, r.status, r.exit_code, u.underlying, u.net_delta, "
-                "u.band_lower, u.band_upper, u.action, u.trades FROM runs r LEFT JOIN run_underlyings u "
-                f"ON u.run_id = r.id WHERE r.id IN ({chosen}) ORDER BY r.as_of, r.id, u.underlying", parameters)
+            rows = self._connected().execute(f"{columns}{joined}{where} ORDER BY r.as_of, r.id, u.underlying",
+                                             parameters)
             for (run_id, at, as_of, command, status, exit_code, name, net_delta, band_lower, band_upper, action,
                  trades) in rows:
                 run = runs.get(run_id)
                 if run is None:
                     run = runs[run_id] = {"id": run_id, "at": to_iso(at), "as_of": to_iso(as_of), "command": command,
                                           "status": status, "exit_code": exit_code, "underlyings": []}
-                if name is None or (underlying is not None and name != underlying):
+                if name is None:
                     continue
                 run["underlyings"].append({"underlying": name, "net_delta": net_delta, "band_lower": band_lower,
                                            "band_upper": band_upper, "action": action,
-                                           "trades": json.loads(trades)})
+                                           "trades": json.loads(trades) if trades != "[]" else []})
             fills = self.fills(since=since, until=until, underlying=underlying, limit=limit)
         return {"runs": list(runs.values()), "fills": fills}
 
