@@ -22,6 +22,7 @@ import time
 import zlib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -65,7 +66,7 @@ def bench_recording(directory: Path, repeat: int) -> None:
         plan = plan_hedges(portfolio, market_data, parse_policy(load_yaml(paths[2])[0]),
                            value_book(portfolio, market_data))
 
-        def record() -> None:
+        def record(paths: list[Path] = paths, plan: Any = plan) -> None:
             documents = file_documents(*paths)
             with Journal(journal_path) as journal:
                 journal.last_fill_times([d.underlying for d in plan.decisions], plan.as_of)
@@ -78,8 +79,8 @@ def bench_recording(directory: Path, repeat: int) -> None:
         args = ["check", str(paths[0]), "--market", str(paths[1]), "--policy", str(paths[2]), "--format", "json"]
         if quiet_invoke([*args, "--no-journal"]) not in (0, 1):
             continue      # a check without the journal options
-        with_journal = best_of(lambda: quiet_invoke([*args, "--journal", str(journal_path)]), repeat)
-        without = best_of(lambda: quiet_invoke([*args, "--no-journal"]), repeat)
+        with_journal = best_of(lambda args=args: quiet_invoke([*args, "--journal", str(journal_path)]), repeat)
+        without = best_of(lambda args=args: quiet_invoke([*args, "--no-journal"]), repeat)
         added = with_journal[0] - without[0]
         print(f"  {label + ' (check --journal minus --no-journal)':<42} {added * 1e3:8.2f}ms "
               f"{(with_journal[1] - without[1]) * 1e3:8.2f}ms   {'PASS' if added < 0.020 else 'FAIL'}"
