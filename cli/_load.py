@@ -1,12 +1,15 @@
-"""Turning the command's file arguments into library objects, remembering line maps."""
+"""Turning the command's file arguments into library objects, remembering line maps; and,
+with --venue, taking what no file gives live from the venue (load_inputs)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hedgecore.cli._errors import Sources
 from hedgecore.cli._yaml import load_yaml
@@ -15,6 +18,7 @@ if TYPE_CHECKING:
     from hedgecore.market import Market
     from hedgecore.policy import Policy
     from hedgecore.portfolio import Portfolio
+    from hedgecore.venues.base import Snapshot
 
 
 def load_portfolio(path: Path, sources: Sources) -> Portfolio:
@@ -57,3 +61,122 @@ def load_policy(path: Path, sources: Sources) -> Policy:
     data, lines = load_yaml(path)
     sources.maps["policy"] = lines
     return parse_policy(data)
+
+
+@dataclass
+class Inputs:
+    """What a command values: the book, the market and (hedge, check) the policy.
+
+    live : kind ("portfolio", "market") -> the venue's snapshot of it, for a record of the
+        run (live_yaml: the text `market snapshot -o` / `positions snapshot -o` would write).
+    venue : the venue's name when anything came from it, else None.
+    """
+
+    portfolio: Portfolio
+    market: Market
+    policy: Policy | None = None
+    live: dict[str, Snapshot] = field(default_factory=dict)
+    venue: str | None = None
+
+    def live_yaml(self, kind: str) -> str:
+        """The YAML of what came from the venue (computed on demand: a full chain takes a while)."""
+        from hedgecore.cli._venue import snapshot_yaml
+
+        assert self.venue is not None
+        return snapshot_yaml(self.live[kind], "positions" if kind == "portfolio" else kind, self.venue)
+
+
+Parsed = TypeVar("Parsed")
+
+
+def _missing(what: str, message: str) -> Exception:
+    from hedgecore.errors import ConfigError
+
+    return ConfigError(what, message, document="cli")
+
+
+def _time_left(venue: str, timeout_seconds: float, started: float) -> float:
+    """The part of --timeout the next fetch may use: one budget for positions and market."""
+    from hedgecore.errors import VenueError
+
+    left = timeout_seconds - (time.monotonic() - started)
+    if left <= 0:
+        raise VenueError(venue, "public/get_book_summary_by_currency",
+                         f"timed out: the fetch took longer than its {timeout_seconds:g} s budget")
+    return left
+
+
+def _parse_live(snapshot: Snapshot, kind: str, venue: str, endpoint: str, parse: Callable[[Any], Parsed]) -> Parsed:
+    """A venue document through hedgecore's own parser; a field it refuses is the venue's
+    malformed payload (exit 4), named by the field path."""
+    from hedgecore.errors import ConfigError, VenueError
+
+    try:
+        return parse(snapshot.document)
+    except ConfigError as error:
+        raise VenueError(venue, endpoint, f"{kind} from the venue refused: {error.describe()}") from None
+
+
+def load_inputs(portfolio: Path | None, market: Path | None, sources: Sources, *, as_of: str | None,
+                venue: str | None, timeout_seconds: float, policy: Path | None = None) -> Inputs:
+    """The portfolio, market (and policy) of a command: from the files given, the rest from --venue.
+
+    Without --venue, PORTFOLIO and --market are required (a usage error names the one
+    missing). With --venue, a PORTFOLIO left out is the account's positions and a --market
+    left out is the venue's live market of the book's underlyings (and the policy's, when the
+    positions come from the account); a file given always wins. --venue with both files
+    given takes nothing and is refused, so that nobody believes a replay was live. The live
+    market is valued at the venue's own time unless --as-of says otherwise (as a file's
+    as_of); --timeout bounds both fetches together.
+    """
+    if venue is None:
+        if portfolio is None:
+            raise _missing("PORTFOLIO", "missing: give a portfolio file, or --venue NAME to take the positions "
+                           "from the account")
+        if market is None:
+            raise _missing("--market", "missing: give a market file, or --venue NAME to take the market live")
+        book = load_portfolio(portfolio, sources)
+        market_data = load_market(market, sources, as_of)
+        return Inputs(book, market_data, load_policy(policy, sources) if policy is not None else None)
+    if portfolio is not None and market is not None:
+        raise _missing("--venue", f"{venue} would give nothing: PORTFOLIO and --market are both files "
+                       "(leave out --market to take the market live, or PORTFOLIO to take the account's positions)")
+
+    from hedgecore.cli._venue import fetch_snapshot, note_excluded
+    from hedgecore.portfolio import parse_portfolio
+    from hedgecore.venues import venue_module
+
+    name = venue.strip().lower()
+    module = venue_module(venue)  # an unknown venue is a usage error (exit 2)
+    started = time.monotonic()
+    live: dict[str, Snapshot] = {}
+    if portfolio is not None:
+        book = load_portfolio(portfolio, sources)
+    else:
+        if "positions" not in getattr(module, "PROVIDES", ()):
+            raise _missing("PORTFOLIO", f"missing: {name} gives no positions here (market data only); give a "
+                           "portfolio file")
+        taken = fetch_snapshot(name, "positions", timeout_seconds=timeout_seconds)
+        note_excluded(taken, name)
+        if not taken.document["positions"]:
+            raise _missing("PORTFOLIO", f"the {name} account holds no options, futures or perpetuals: nothing "
+                           "to value")
+        book = _parse_live(taken, "positions", name, "private/get_positions", parse_portfolio)
+        live["portfolio"] = taken
+    hedge_policy = load_policy(policy, sources) if policy is not None else None
+    if market is not None:
+        market_data = load_market(market, sources, as_of)
+    else:
+        from hedgecore.market import parse_market
+
+        underlyings = list(book.underlyings)
+        if portfolio is None and hedge_policy is not None:
+            underlyings += [coin for coin in hedge_policy.underlyings if coin not in underlyings]
+        taken = fetch_snapshot(name, "market", underlyings=underlyings,
+                               timeout_seconds=_time_left(name, timeout_seconds, started))
+        note_excluded(taken, name)
+        market_data = _parse_live(taken, "market", name, "public/get_book_summary_by_currency", parse_market)
+        if as_of is not None:
+            market_data = market_data.with_as_of(valuation_time(as_of))
+        live["market"] = taken
+    return Inputs(book, market_data, hedge_policy, live, name)

@@ -33,18 +33,31 @@ def _parse_as_of(value: str | None) -> str | None:
 
     try:
         parse_timestamp(value, "--as-of", "cli")
-    except ConfigError:
-        raise typer.BadParameter(f"must be 'now' or an ISO-8601 time such as 2026-11-21T08:00:00Z, "
-                                 f"got '{value}'") from None
+    except ConfigError as error:
+        raise typer.BadParameter(f"must be 'now' or an ISO-8601 time: {error.message}") from None
     return value
 
 
-PortfolioArg = Annotated[Path, typer.Argument(
-    help="Portfolio YAML: positions with instrument, quantity, optional id/book/account.",
+# PORTFOLIO and --market may be left out when --venue gives them (cli._load.load_inputs
+# says which is missing when it does not): None stands for "from the venue".
+PortfolioArg = Annotated[Path | None, typer.Argument(
+    help="Portfolio YAML: positions with instrument, quantity, optional id/book/account. Required unless "
+    "--venue takes the positions from the account.",
     metavar="PORTFOLIO", show_default=False, dir_okay=False)]
-MarketOpt = Annotated[Path, typer.Option(
-    "--market", "-m", help="Market YAML: valuation time, spot, futures, vols, rates, funding.",
+MarketOpt = Annotated[Path | None, typer.Option(
+    "--market", "-m", help="Market YAML: valuation time, spot, futures, vols, rates, funding. Required "
+    "unless --venue takes the market live.",
     show_default=False, dir_okay=False)]
+# Live inputs (issue 11): only the venue's name is read here; the venue layer is imported
+# when a command runs (hedgecore --help stays free of it).
+VenueOpt = Annotated[str | None, typer.Option(
+    "--venue", help="Take what no file gives live from this venue: the market when --market is left out, "
+    "the account's positions when PORTFOLIO is (deribit: market and positions; bybit: market).",
+    metavar="NAME", show_default=False)]
+DEFAULT_TIMEOUT_SECONDS = 30.0
+TimeoutOpt = Annotated[float, typer.Option(
+    "--timeout", min=0.001, help="Bound on the whole fetch from --venue in seconds, retries included.",
+    metavar="SECONDS")]
 PolicyOpt = Annotated[Path, typer.Option(
     "--policy", "-p", help="Policy YAML: targets, bands, hedge instruments and costs, limits.",
     show_default=False, dir_okay=False)]
@@ -65,5 +78,5 @@ ThreadsOpt = Annotated[int | None, typer.Option(
 DebugOpt = Annotated[bool, typer.Option(
     "--debug", envvar="HEDGECORE_DEBUG", help="Show the traceback of an error (or HEDGECORE_DEBUG=1).")]
 AllowExpiredOpt = Annotated[bool, typer.Option(
-    "--allow-expired", help="Value instruments already expired at the valuation time at expiry "
-    "instead of refusing them.")]
+    "--allow-expired", help="Accepted for compatibility; no effect: instruments expired at the valuation time "
+    "are always settled (valued as what settlement leaves), with a warning.")]

@@ -9,15 +9,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from hedgecore.cli._options import DEFAULT_TIMEOUT_SECONDS as DEFAULT_TIMEOUT_SECONDS
+from hedgecore.cli._options import TimeoutOpt as TimeoutOpt
+
 if TYPE_CHECKING:
     from hedgecore.venues.base import Snapshot
 
-VenueOpt = Annotated[str, typer.Option(
+# The snapshot commands need a venue; exposures, scenarios, hedge and check take an optional
+# one (cli._options.VenueOpt). --timeout is shared (declared once in cli._options).
+SnapshotVenueOpt = Annotated[str, typer.Option(
     "--venue", help="Venue to read from: deribit (market and positions) or bybit (market).",
     show_default=False)]
-TimeoutOpt = Annotated[float, typer.Option(
-    "--timeout", min=0.001, help="Bound on the whole fetch in seconds, retries included.")]
-DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_NOTED = 20
 
 

@@ -19,6 +19,7 @@ import typer
 
 from hedgecore.cli._errors import EXIT_ACTION, EXIT_OK, EXIT_UNAVAILABLE, Sources, guarded
 from hedgecore.cli._options import (
+    DEFAULT_TIMEOUT_SECONDS,
     AllowExpiredOpt,
     AsOfOpt,
     DebugOpt,
@@ -29,6 +30,8 @@ from hedgecore.cli._options import (
     PolicyOpt,
     PortfolioArg,
     ThreadsOpt,
+    TimeoutOpt,
+    VenueOpt,
 )
 from hedgecore.cli._render import Report, printable, render, write_atomically
 from hedgecore.cli.hedge import build_report, compute_plan
@@ -57,7 +60,7 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def market_age_check(market_path: Path, as_of: str | None) -> "Callable[[Market, Policy], None]":
+def market_age_check(market_path: Path | str, as_of: str | None) -> "Callable[[Market, Policy], None]":
     """The test compute_plan runs before valuation: raise StaleMarket when the market is
     older than max_market_age at the valuation time (--as-of, else the wall clock now)."""
 
@@ -106,14 +109,17 @@ def plain_lines(plan: "HedgePlan") -> list[str]:
 
 
 def check(
-    portfolio: PortfolioArg,
-    market: MarketOpt,
+    portfolio: PortfolioArg = None,
+    market: MarketOpt = None,
+    *,
     policy: PolicyOpt,
     format: FormatOpt = OutputFormat.table,
     as_of: AsOfOpt = None,
     output: OutputOpt = None,
     allow_expired: AllowExpiredOpt = False,
     threads: ThreadsOpt = None,
+    venue: VenueOpt = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT_SECONDS,
     debug: DebugOpt = False,
 ) -> None:
     """For cron: exit 0 all in band and within limits, 1 hedge due or limit breached, 2 bad input,
@@ -137,8 +143,10 @@ def check(
     stale: StaleMarket | None = None
     with guarded(debug, sources, on_error=emit_error):
         try:
+            market_name = market if market is not None else f"{venue} market"
             plan = compute_plan(portfolio, market, policy, sources, as_of=as_of, allow_expired=allow_expired,
-                                threads=threads, inspect=market_age_check(market, as_of))
+                                threads=threads, inspect=market_age_check(market_name, as_of), venue=venue,
+                                timeout_seconds=timeout)
         except StaleMarket as error:
             stale = error
     if stale is not None:

@@ -5,8 +5,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hedgecore.cli._errors import Sources, guarded
-from hedgecore.cli._load import load_market, load_portfolio, report_warnings
+from hedgecore.cli._load import load_inputs, report_warnings
 from hedgecore.cli._options import (
+    DEFAULT_TIMEOUT_SECONDS,
     AllowExpiredOpt,
     AsOfOpt,
     DebugOpt,
@@ -17,6 +18,8 @@ from hedgecore.cli._options import (
     OutputOpt,
     PortfolioArg,
     ThreadsOpt,
+    TimeoutOpt,
+    VenueOpt,
 )
 from hedgecore.cli._render import Column, Report, Table, render
 
@@ -126,14 +129,16 @@ def build_report(portfolio: "Portfolio", market: "Market", book: "BookGreeks", b
 
 
 def exposures(
-    portfolio: PortfolioArg,
-    market: MarketOpt,
+    portfolio: PortfolioArg = None,
+    market: MarketOpt = None,
     by: Annotated[GroupBy | None, typer.Option("--by", help="Also total per book or per account.")] = None,
     format: FormatOpt = OutputFormat.table,
     as_of: AsOfOpt = None,
     output: OutputOpt = None,
     allow_expired: AllowExpiredOpt = False,
     threads: ThreadsOpt = None,
+    venue: VenueOpt = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT_SECONDS,
     debug: DebugOpt = False,
 ) -> None:
     """Value, delta (coin and USD), gamma, vega, theta and rho per position and per underlying."""
@@ -141,8 +146,8 @@ def exposures(
     with guarded(debug, sources):
         from hedgecore.valuation import value_book
 
-        book_portfolio = load_portfolio(portfolio, sources)
-        market_data = load_market(market, sources, as_of)
+        loaded = load_inputs(portfolio, market, sources, as_of=as_of, venue=venue, timeout_seconds=timeout)
+        book_portfolio, market_data = loaded.portfolio, loaded.market
         book = value_book(book_portfolio, market_data, allow_expired=allow_expired, threads=threads)
         report_warnings(book.inputs.warnings)
         render(build_report(book_portfolio, market_data, book, by), format, output)

@@ -4,8 +4,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hedgecore.cli._errors import Sources, guarded
-from hedgecore.cli._load import load_market, load_policy, load_portfolio, report_warnings
+from hedgecore.cli._load import Inputs, load_inputs, report_warnings
 from hedgecore.cli._options import (
+    DEFAULT_TIMEOUT_SECONDS,
     AllowExpiredOpt,
     AsOfOpt,
     DebugOpt,
@@ -16,6 +17,8 @@ from hedgecore.cli._options import (
     PolicyOpt,
     PortfolioArg,
     ThreadsOpt,
+    TimeoutOpt,
+    VenueOpt,
 )
 from hedgecore.cli._render import Column, Report, Table, fmt_number, render
 
@@ -27,20 +30,27 @@ if TYPE_CHECKING:  # the library (and numpy) load only when a command runs
     from hedgecore.policy import Policy
 
 
-def compute_plan(portfolio: Path, market: Path, policy: Path, sources: Sources, *, as_of: str | None,
-                 allow_expired: bool, threads: int | None,
-                 inspect: "Callable[[Market, Policy], None] | None" = None) -> "HedgePlan":
-    """Load the three files, value the book and decide the hedges (shared with `check`).
+def compute_plan(portfolio: Path | None, market: Path | None, policy: Path, sources: Sources, *,
+                 as_of: str | None, allow_expired: bool, threads: int | None,
+                 inspect: "Callable[[Market, Policy], None] | None" = None, venue: str | None = None,
+                 timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+                 on_inputs: "Callable[[Inputs], None] | None" = None) -> "HedgePlan":
+    """Load the three files (what is not a file from --venue), value the book and decide the
+    hedges (shared with `check`).
 
-    inspect(market, policy) runs before valuation (check's market age test). Warnings
-    (expired instruments settled or skipped) go to stderr, one line each.
+    inspect(market, policy) runs before valuation (check's market age test); on_inputs(inputs)
+    sees what was loaded (and what came from the venue). Warnings (expired instruments
+    settled or skipped) go to stderr, one line each.
     """
     from hedgecore.hedging import plan_hedges
     from hedgecore.valuation import value_book
 
-    book_portfolio = load_portfolio(portfolio, sources)
-    market_data = load_market(market, sources, as_of)
-    hedge_policy = load_policy(policy, sources)
+    loaded = load_inputs(portfolio, market, sources, as_of=as_of, venue=venue, timeout_seconds=timeout_seconds,
+                         policy=policy)
+    if on_inputs is not None:
+        on_inputs(loaded)
+    book_portfolio, market_data, hedge_policy = loaded.portfolio, loaded.market, loaded.policy
+    assert hedge_policy is not None
     if inspect is not None:
         inspect(market_data, hedge_policy)
     book = value_book(book_portfolio, market_data, allow_expired=allow_expired, threads=threads)
@@ -146,19 +156,22 @@ def build_report(plan: "HedgePlan", *, include_status: bool) -> Report:
 
 
 def hedge(
-    portfolio: PortfolioArg,
-    market: MarketOpt,
+    portfolio: PortfolioArg = None,
+    market: MarketOpt = None,
+    *,
     policy: PolicyOpt,
     format: FormatOpt = OutputFormat.table,
     as_of: AsOfOpt = None,
     output: OutputOpt = None,
     allow_expired: AllowExpiredOpt = False,
     threads: ThreadsOpt = None,
+    venue: VenueOpt = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT_SECONDS,
     debug: DebugOpt = False,
 ) -> None:
     """Net delta, band, action and the cheapest recommended trade per underlying."""
     sources = Sources()
     with guarded(debug, sources):
         plan = compute_plan(portfolio, market, policy, sources, as_of=as_of, allow_expired=allow_expired,
-                            threads=threads)
+                            threads=threads, venue=venue, timeout_seconds=timeout)
         render(build_report(plan, include_status=False), format, output)

@@ -8,7 +8,14 @@ import typer
 
 from hedgecore.cli._errors import Sources, guarded
 from hedgecore.cli._options import DebugOpt, OutputOpt
-from hedgecore.cli._venue import DEFAULT_TIMEOUT_SECONDS, TimeoutOpt, VenueOpt, emit, fetch_snapshot, note_excluded
+from hedgecore.cli._venue import (
+    DEFAULT_TIMEOUT_SECONDS,
+    SnapshotVenueOpt,
+    TimeoutOpt,
+    emit,
+    fetch_snapshot,
+    note_excluded,
+)
 
 market_app = typer.Typer(name="market", no_args_is_help=True, add_completion=False,
                          help="Live market data from a venue, written as a market file.")
@@ -16,7 +23,7 @@ market_app = typer.Typer(name="market", no_args_is_help=True, add_completion=Fal
 
 @market_app.command("snapshot")
 def snapshot(
-    venue: VenueOpt,
+    venue: SnapshotVenueOpt,
     underlying: Annotated[list[str], typer.Option(
         "--underlying", "-u", help="Coin whose chain to take (repeat for several: -u BTC -u ETH).",
         show_default=False)],

@@ -6,7 +6,14 @@ import typer
 
 from hedgecore.cli._errors import Sources, guarded
 from hedgecore.cli._options import DebugOpt, OutputOpt
-from hedgecore.cli._venue import DEFAULT_TIMEOUT_SECONDS, TimeoutOpt, VenueOpt, emit, fetch_snapshot, note_excluded
+from hedgecore.cli._venue import (
+    DEFAULT_TIMEOUT_SECONDS,
+    SnapshotVenueOpt,
+    TimeoutOpt,
+    emit,
+    fetch_snapshot,
+    note_excluded,
+)
 
 positions_app = typer.Typer(name="positions", no_args_is_help=True, add_completion=False,
                             help="Live positions from a venue account, written as a portfolio file.")
@@ -14,7 +21,7 @@ positions_app = typer.Typer(name="positions", no_args_is_help=True, add_completi
 
 @positions_app.command("snapshot")
 def snapshot(
-    venue: VenueOpt,
+    venue: SnapshotVenueOpt,
     output: OutputOpt = None,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT_SECONDS,
     debug: DebugOpt = False,

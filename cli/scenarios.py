@@ -5,8 +5,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hedgecore.cli._errors import Sources, guarded
-from hedgecore.cli._load import load_market, load_portfolio, report_warnings
+from hedgecore.cli._load import load_inputs, report_warnings
 from hedgecore.cli._options import (
+    DEFAULT_TIMEOUT_SECONDS,
     AllowExpiredOpt,
     AsOfOpt,
     DebugOpt,
@@ -16,6 +17,8 @@ from hedgecore.cli._options import (
     OutputOpt,
     PortfolioArg,
     ThreadsOpt,
+    TimeoutOpt,
+    VenueOpt,
 )
 from hedgecore.cli._render import Column, Report, Table, render
 
@@ -61,8 +64,8 @@ def build_report(grids: "list[ScenarioGrid]", as_of: str) -> tuple[Report, Table
 
 
 def scenarios(
-    portfolio: PortfolioArg,
-    market: MarketOpt,
+    portfolio: PortfolioArg = None,
+    market: MarketOpt = None,
     spot_range: Annotated[float | None, typer.Option(
         "--spot-range", min=0.001, max=0.99,
         help="Largest spot move as a fraction (default: venue PM, 0.16 BTC, 0.18 ETH, 0.16 others).")] = None,
@@ -76,6 +79,8 @@ def scenarios(
     output: OutputOpt = None,
     allow_expired: AllowExpiredOpt = False,
     threads: ThreadsOpt = None,
+    venue: VenueOpt = None,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT_SECONDS,
     debug: DebugOpt = False,
 ) -> None:
     """Full-revaluation PnL on a spot x vol grid (venue portfolio-margin style), worst cell marked."""
@@ -84,8 +89,8 @@ def scenarios(
         from hedgecore.scenarios import scenario_grids
         from hedgecore.valuation import book_inputs
 
-        book_portfolio = load_portfolio(portfolio, sources)
-        market_data = load_market(market, sources, as_of)
+        loaded = load_inputs(portfolio, market, sources, as_of=as_of, venue=venue, timeout_seconds=timeout)
+        book_portfolio, market_data = loaded.portfolio, loaded.market
         inputs = book_inputs(book_portfolio, market_data, allow_expired=allow_expired)
         report_warnings(inputs.warnings)
         grids = scenario_grids(inputs, spot_range=spot_range, steps=steps, vol_up=vol_up, vol_down=vol_down,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from hedgecore.errors import ConfigError, Fields, finite_number, join_path, parse_timestamp
+from hedgecore.errors import ConfigError, Fields, finite_number, join_path, parse_timestamp, show_text
 from hedgecore.instruments import Instrument, parse_expiry_code
 
 DOCUMENT = "market"
@@ -200,7 +200,7 @@ def _expiry_key(key: Any, path: str) -> datetime:
     try:
         return parse_timestamp(key, path, DOCUMENT)
     except ConfigError:
-        raise ConfigError(path, f"must be an expiry such as 27DEC26 or 2026-12-27, got {key!r}",
+        raise ConfigError(path, f"must be an expiry such as 27DEC26 or 2026-12-27, got {show_text(str(key))}",
                           document=DOCUMENT) from None
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from hedgecore.errors import ConfigError, Fields, join_path
+from hedgecore.errors import ConfigError, Fields, join_path, show_text
 from hedgecore.instruments import Instrument, parse_instrument_name
 
 DOCUMENT = "policy"
@@ -156,15 +156,15 @@ def _instrument(data: Any, path: str, underlying: str, band_method: str) -> Hedg
     size = fields.positive("contract_size") if fields.has("contract_size") else None
     instrument = hedge_instrument_name(name, underlying, size)
     if instrument is None and size is None and hedge_instrument_name(name, underlying, 1.0) is not None:
-        fields.fail_at(fields.path, f"missing required key 'contract_size' (USD per contract of {name}; "
+        fields.fail_at(fields.path, f"missing required key 'contract_size' (USD per contract of {show_text(name)}; "
                        "hedgecore knows it only for BTC and ETH)")
     if instrument is None:
-        fields.fail("name", f"not an instrument name hedgecore understands: '{name}' "
+        fields.fail("name", f"not an instrument name hedgecore understands: {show_text(name)} "
                     "(e.g. BTC-PERPETUAL, ETH_USDC-PERPETUAL, BTC-27DEC26, spot)")
     if instrument.kind == "option":
-        fields.fail("name", f"{name} is an option; hedge with spot, perpetuals or futures")
+        fields.fail("name", f"{show_text(name)} is an option; hedge with spot, perpetuals or futures")
     if instrument.underlying != underlying:
-        fields.fail("name", f"{name} is on {instrument.underlying}, not {underlying}")
+        fields.fail("name", f"{show_text(name)} is on {instrument.underlying}, not {underlying}")
     execution = fields.choice("execution", ("taker", "maker"), "taker")
     maker_fee = fields.number("maker_fee", 0.0)
     taker_fee = fields.number("taker_fee", 0.0)

@@ -3,9 +3,10 @@
 Each venue is one module (deribit.py, bybit.py) with `fetch_market(underlyings,
 timeout_seconds)` and, where it has private endpoints, `fetch_positions(timeout_seconds)`,
 both returning a `Snapshot`: a plain document in the schema of hedgecore.market or
-hedgecore.portfolio, plus the instruments left out and why. A third venue is one new module
-and a line in VENUES. Nothing here is imported by `import hedgecore`: the command line
-imports it only when a command asks for a venue.
+hedgecore.portfolio, plus the instruments left out and why. `PROVIDES` names what a module
+serves ("market", "positions"). A third venue is one new module and a line in VENUES.
+Nothing here is imported by `import hedgecore`: the command line imports it only when a
+command asks for a venue.
 """
 
 from __future__ import annotations

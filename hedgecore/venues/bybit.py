@@ -25,6 +25,8 @@ from hedgecore.instruments import expiry_code, parse_instrument_name
 from hedgecore.venues.base import HttpClient, PayloadReader, Snapshot, VenueError
 
 VENUE = "bybit"
+# What --venue can take from here when no file gives it (cli._load.load_inputs).
+PROVIDES = ("market",)
 DEFAULT_URL = "https://api.bybit.com"
 URL_ENV = "HEDGECORE_BYBIT_URL"
 TICKERS = "/v5/market/tickers"

@@ -30,6 +30,8 @@ from hedgecore.instruments import INVERSE_CONTRACT_SIZE_USD, expiry_code, parse_
 from hedgecore.venues.base import HttpClient, PayloadReader, Snapshot, VenueError
 
 VENUE = "deribit"
+# What --venue can take from here when no file gives it (cli._load.load_inputs).
+PROVIDES = ("market", "positions")
 DEFAULT_URL = "https://www.deribit.com"
 URL_ENV = "HEDGECORE_DERIBIT_URL"
 CLIENT_ID_ENV = "HEDGECORE_DERIBIT_CLIENT_ID"
