@@ -6,7 +6,8 @@ Schema (README "Policy file"): `underlyings.<COIN>` with `measure` (usd | coin),
 `rebalance_to` (edge | target), `min_interval`, `last_hedge_at`, `funding_horizon`,
 `instruments` (name, maker_fee, taker_fee, execution, half_spread, fixed_cost_usd,
 funding_rate_8h, lot_size, min_order) and `limits` (plus `breach_overrides_interval` and
-`urgent_abs_delta`); `book.limits` across underlyings; and `max_market_age`, the oldest
+`urgent_abs_delta`), `option_hedge` (gamma and vega bands met with listed options, parsed in
+hedgecore.option_hedge); `book.limits` across underlyings; and `max_market_age`, the oldest
 market file `check` accepts.
 """
 
@@ -19,13 +20,14 @@ from typing import Any
 
 from hedgecore.errors import ConfigError, Fields, join_path, show_text
 from hedgecore.instruments import Instrument, parse_instrument_name
+from hedgecore.option_hedge import OptionHedgePolicy, parse_option_hedge
 
 DOCUMENT = "policy"
 BAND_METHODS = ("fixed", "whalley_wilmott", "zakamouline", "nested")
 MEASURES = ("usd", "coin")
 POLICY_KEYS = ("underlyings", "book", "description", "max_market_age")
 UNDERLYING_KEYS = ("measure", "target_delta", "band", "rebalance_to", "min_interval", "last_hedge_at",
-                   "funding_horizon", "instruments", "limits")
+                   "funding_horizon", "instruments", "limits", "option_hedge")
 BAND_KEYS = ("method", "half_width", "risk_aversion", "fixed_cost_usd", "min_half_width",
              "max_half_width", "outer_half_width", "inner_half_width")
 INSTRUMENT_KEYS = ("name", "maker_fee", "taker_fee", "execution", "half_spread", "fixed_cost_usd",
@@ -101,6 +103,7 @@ class UnderlyingPolicy:
     path: str
     breach_overrides_interval: bool = True
     urgent_abs_delta: float | None = None
+    option_hedge: OptionHedgePolicy | None = None   # gamma/vega bands met with listed options
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +165,9 @@ def _instrument(data: Any, path: str, underlying: str, band_method: str) -> Hedg
         fields.fail("name", f"not an instrument name hedgecore understands: {show_text(name)} "
                     "(e.g. BTC-PERPETUAL, ETH_USDC-PERPETUAL, BTC-27DEC26, spot)")
     if instrument.kind == "option":
-        fields.fail("name", f"{show_text(name)} is an option; hedge with spot, perpetuals or futures")
+        fields.fail("name", f"{name} is an option; hedge with spot, perpetuals or futures")
     if instrument.underlying != underlying:
-        fields.fail("name", f"{show_text(name)} is on {instrument.underlying}, not {underlying}")
+        fields.fail("name", f"{name} is on {instrument.underlying}, not {underlying}")
     execution = fields.choice("execution", ("taker", "maker"), "taker")
     maker_fee = fields.number("maker_fee", 0.0)
     taker_fee = fields.number("taker_fee", 0.0)
@@ -223,6 +226,8 @@ def _underlying(name: str, data: Any, path: str) -> UnderlyingPolicy:
         path=path,
         breach_overrides_interval=limits.boolean("breach_overrides_interval", True),
         urgent_abs_delta=limits.positive("urgent_abs_delta") if limits.has("urgent_abs_delta") else None,
+        option_hedge=(parse_option_hedge(fields.data["option_hedge"], fields.sub("option_hedge"))
+                      if fields.has("option_hedge") else None),
     )
 
 
