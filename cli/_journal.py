@@ -86,3 +86,122 @@ def file_documents(portfolio: Path, market: Path, policy: Path) -> dict[str, Any
         if path.is_file():
             documents[kind] = Document(kind, path.read_bytes(), path=str(path))
     return documents
+
+
+class RunJournal:
+    """How `check` and `hedge` use the journal: each underlying's last recorded fill before
+    the plan (min_interval counts from it), the run after it.
+
+    A journal failure never stops the command and is never silent: the plan is computed
+    without the recorded fills (the policy's last_hedge_at alone) and printed as usual, the
+    failure is kept in `error`, and `finish` then prints it as one line on stderr and
+    returns exit code 5 (JournalError.EXIT_CODE) instead of 0 or 1, so that cron reports it
+    and nothing that trades on exit 1 trades on a plan whose interval could not be checked.
+    """
+
+    def __init__(self, option: Path | None, *, enabled: bool, command: str,
+                 files: dict[str, Path | None]) -> None:
+        self.path = journal_path(option) if enabled else None
+        self.command = command
+        self.files = files
+        self.error: str | None = None
+        self.delta_usd: dict[str, float] = {}
+        self.run_id: int | None = None
+        self._inputs: Any = None
+        self._store: Journal | None = None
+
+    def _open(self) -> Journal:
+        from hedgecore.journal.store import Journal
+
+        if self._store is None:
+            assert self.path is not None
+            self._store = Journal(self.path)
+        return self._store
+
+    def remember_inputs(self, inputs: Any) -> None:
+        """What the command loaded (cli._load.Inputs): the venue's documents, if any, are
+        recorded from it."""
+        self._inputs = inputs
+
+    def before_plan(self, book: Any, underlyings: list[str], valuation_time: datetime) -> dict[str, datetime]:
+        """Keep the book's USD-measured net delta per underlying for the record, and return
+        the latest recorded fill per underlying. A fill later than the valuation time (a
+        market file older than the last hedge) counts as just now, with a warning: waiting is
+        the safe reading of a fill the market does not show yet."""
+        from hedgecore.cli._load import report_warnings
+        from hedgecore.errors import JournalError
+
+        if self.path is None:
+            return {}
+        self.delta_usd = {name: figures["delta_bs"] for name, figures in book.totals_by_underlying().items()}
+        try:
+            found = self._open().last_fill_times(underlyings)
+        except JournalError as error:
+            self.error = (f"{error}; min_interval was measured without the recorded fills (the policy's "
+                          "last_hedge_at only)")
+            self.close()
+            return {}
+        for name, moment in list(found.items()):
+            if moment > valuation_time:
+                report_warnings([f"{name}: the last recorded fill at {moment:%Y-%m-%d %H:%M:%S} UTC is later than "
+                                 f"the valuation time {valuation_time:%Y-%m-%d %H:%M:%S} UTC; counted as just now"])
+                found[name] = valuation_time
+        return found
+
+    def documents(self) -> dict[str, Any]:
+        """The run's documents: the input files' bytes, or the venue's snapshot as YAML."""
+        from hedgecore.journal.store import Document
+
+        documents: dict[str, Any] = {}
+        live = getattr(self._inputs, "live", None) or {}
+        for kind, path in self.files.items():
+            if path is not None and path.is_file():
+                documents[kind] = Document(kind, path.read_bytes(), path=str(path))
+            elif kind in live:
+                venue = str(self._inputs.venue)
+                documents[kind] = Document(kind, self._inputs.live_yaml(kind).encode("utf-8"), venue=venue)
+        return documents
+
+    def record(self, plan: Any, exit_code: int) -> None:
+        """Record the run of `plan` (nothing with --no-journal); a failure is kept in `error`."""
+        from hedgecore.journal.record import plan_run
+
+        self._record(lambda: plan_run(plan, command=self.command, exit_code=exit_code, documents=self.documents(),
+                                      delta_usd_measure=self.delta_usd))
+
+    def record_outcome(self, status: str, exit_code: int, as_of: datetime) -> None:
+        """Record a run that ended without a plan (a stale market: status "stale", exit 4)."""
+        from hedgecore.journal.store import RunRecord
+
+        self._record(lambda: RunRecord(as_of=as_of, command=self.command, status=status, exit_code=exit_code,
+                                       documents=self.documents()))
+
+    def _record(self, build: Any) -> None:
+        from hedgecore.errors import JournalError
+
+        if self.path is None or (self.error is not None and self._store is None):
+            return       # --no-journal, or the journal already failed: reported once by finish
+        try:
+            self.run_id = self._open().record_run(build())
+        except JournalError as error:
+            self.error = f"{error}; this run was not recorded"
+        except OSError as error:   # an input file gone between reading and recording
+            self.error = f"journal {self.path}: {error.strerror or error}; this run was not recorded"
+        finally:
+            self.close()
+
+    def finish(self, exit_code: int) -> int:
+        """The command's exit code: `exit_code`, or 5 after one line on stderr when the journal failed."""
+        from hedgecore.cli._errors import report_error
+        from hedgecore.errors import JournalError
+
+        self.close()
+        if self.error is None:
+            return exit_code
+        report_error(self.error)
+        return JournalError.EXIT_CODE
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None

@@ -334,10 +334,10 @@ class Journal:
 
     # --- reading -----------------------------------------------------------------------
 
-    def last_fill_times(self, underlyings: Sequence[str], not_after: datetime) -> dict[str, datetime]:
-        """Per underlying, the time of its latest fill at or before `not_after` (fills later
-        than that belong to a later valuation time: a replayed day does not see them)."""
-        limit = to_text(not_after)
+    def last_fill_times(self, underlyings: Sequence[str], not_after: datetime | None = None
+                        ) -> dict[str, datetime]:
+        """Per underlying, the time of its latest fill (at or before `not_after` when given)."""
+        limit = to_text(not_after) if not_after is not None else "~"
         found: dict[str, datetime] = {}
         with self._guard():
             connection = self._connected()
