@@ -95,17 +95,6 @@ def _missing(what: str, message: str) -> Exception:
     return ConfigError(what, message, document="cli")
 
 
-def _time_left(venue: str, timeout_seconds: float, started: float) -> float:
-    """The part of --timeout the next fetch may use: one budget for positions and market."""
-    from hedgecore.errors import VenueError
-
-    left = timeout_seconds - (time.monotonic() - started)
-    if left <= 0:
-        raise VenueError(venue, "public/get_book_summary_by_currency",
-                         f"timed out: the fetch took longer than its {timeout_seconds:g} s budget")
-    return left
-
-
 def _parse_live(snapshot: Snapshot, kind: str, venue: str, endpoint: str, parse: Callable[[Any], Parsed]) -> Parsed:
     """A venue document through hedgecore's own parser; a field it refuses is the venue's
     malformed payload (exit 4), named by the field path."""
@@ -156,7 +145,7 @@ def load_inputs(portfolio: Path | None, market: Path | None, sources: Sources, *
         if "positions" not in getattr(module, "PROVIDES", ()):
             raise _missing("PORTFOLIO", f"missing: {name} gives no positions here (market data only); give a "
                            "portfolio file")
-        taken = fetch_snapshot(name, "positions", timeout_seconds=timeout_seconds)
+        taken = fetch_snapshot(name, "positions", timeout_seconds=timeout_seconds, started=started)
         note_excluded(taken, name)
         if not taken.document["positions"]:
             raise _missing("PORTFOLIO", f"the {name} account holds no options, futures or perpetuals: nothing "
@@ -172,8 +161,9 @@ def load_inputs(portfolio: Path | None, market: Path | None, sources: Sources, *
         underlyings = list(book.underlyings)
         if portfolio is None and hedge_policy is not None:
             underlyings += [coin for coin in hedge_policy.underlyings if coin not in underlyings]
-        taken = fetch_snapshot(name, "market", underlyings=underlyings,
-                               timeout_seconds=_time_left(name, timeout_seconds, started))
+        # the same start: --timeout bounds the positions and the market together
+        taken = fetch_snapshot(name, "market", underlyings=underlyings, timeout_seconds=timeout_seconds,
+                               started=started)
         note_excluded(taken, name)
         market_data = _parse_live(taken, "market", name, "public/get_book_summary_by_currency", parse_market)
         if as_of is not None:

@@ -85,13 +85,15 @@ class HttpClient:
 
     base_url : "https://www.deribit.com" or a test server's "http://127.0.0.1:PORT".
     timeout_seconds : bound on the whole fetch, every call and retry included.
+    started : time.monotonic() when that bound began (default now): a command that fetches
+        positions and then the market gives both clients the same start, one budget.
     """
 
     def __init__(self, venue: str, base_url: str, timeout_seconds: float, *,
                  connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
                  read_timeout: float = READ_TIMEOUT_SECONDS,
                  max_attempts: int = MAX_ATTEMPTS,
-                 backoff_base: float = BACKOFF_BASE_SECONDS) -> None:
+                 backoff_base: float = BACKOFF_BASE_SECONDS, started: float | None = None) -> None:
         parsed = urllib.parse.urlsplit(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise VenueError(venue, "-", f"base URL must be http(s)://host[:port], got '{base_url}'")
@@ -102,7 +104,7 @@ class HttpClient:
         self._host = parsed.hostname
         self._port = parsed.port
         self._prefix = parsed.path.rstrip("/")
-        self.deadline = Deadline(timeout_seconds)
+        self.deadline = Deadline(timeout_seconds) if started is None else Deadline(timeout_seconds, started)
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.max_attempts = max_attempts

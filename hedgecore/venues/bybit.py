@@ -138,12 +138,13 @@ def chain_document(underlying: str, option_result: Any, perpetual_result: Any | 
     return section
 
 
-def fetch_market(underlyings: Iterable[str], timeout_seconds: float, *, url: str | None = None) -> Snapshot:
+def fetch_market(underlyings: Iterable[str], timeout_seconds: float, *, url: str | None = None,
+                 started: float | None = None) -> Snapshot:
     coins = [coin.strip().upper() for coin in underlyings]
     base = url or os.environ.get(URL_ENV, "").strip() or DEFAULT_URL
     answers: dict[str, tuple[Any, Any]] = {}
     latest_ms = 0
-    with HttpClient(VENUE, base, timeout_seconds) as client:
+    with HttpClient(VENUE, base, timeout_seconds, started=started) as client:
         for coin in coins:
             endpoint = f"{TICKERS}?category=option"
             status, payload = client.get_json(TICKERS, {"category": "option", "baseCoin": coin}, endpoint=endpoint)
@@ -170,5 +171,5 @@ def market_document(chains: Mapping[str, tuple[Any, Any]], as_of: datetime) -> S
 
 
 def fetch_positions(timeout_seconds: float, *, url: str | None = None,
-                    environ: Mapping[str, str] | None = None) -> Snapshot:
+                    environ: Mapping[str, str] | None = None, started: float | None = None) -> Snapshot:
     raise VenueError(VENUE, "-", "positions are available from deribit only")

@@ -255,10 +255,12 @@ def base_url(environ: Mapping[str, str] | None = None) -> str:
     return environ.get(URL_ENV, "").strip() or DEFAULT_URL
 
 
-def fetch_market(underlyings: Iterable[str], timeout_seconds: float, *, url: str | None = None) -> Snapshot:
-    """Fetch the chains of `underlyings` (e.g. ["BTC", "ETH"]) and build the market document."""
+def fetch_market(underlyings: Iterable[str], timeout_seconds: float, *, url: str | None = None,
+                 started: float | None = None) -> Snapshot:
+    """Fetch the chains of `underlyings` (e.g. ["BTC", "ETH"]) and build the market document.
+    started: when the timeout began (time.monotonic(); default now)."""
     coins = [coin.strip().upper() for coin in underlyings]
-    with HttpClient(VENUE, url or base_url(), timeout_seconds) as client:
+    with HttpClient(VENUE, url or base_url(), timeout_seconds, started=started) as client:
         api = DeribitApi(client)
         answers: dict[str, tuple[Any, Any, Any]] = {}
         for coin in coins:
@@ -386,10 +388,10 @@ def portfolio_document(accounts: list[tuple[str, Any]], instruments: Mapping[str
 
 
 def fetch_positions(timeout_seconds: float, *, url: str | None = None,
-                    environ: Mapping[str, str] | None = None) -> Snapshot:
+                    environ: Mapping[str, str] | None = None, started: float | None = None) -> Snapshot:
     """The account's (and its sub-accounts') positions as a portfolio document."""
     client_id, client_secret = credentials(environ)
-    with HttpClient(VENUE, url or base_url(environ), timeout_seconds) as client:
+    with HttpClient(VENUE, url or base_url(environ), timeout_seconds, started=started) as client:
         api = DeribitApi(client)
         api.authenticate(client_id, client_secret)
         reader = PayloadReader(VENUE, "private/get_subaccounts")
