@@ -33,6 +33,7 @@ COMPILED_MODULES = {
     "_iv": False,
     "_bands": False,
     "_sim": True,
+    "_mm": True,
 }
 
 # Extra flags for one module on GCC/Clang. _greeks: GCC vectorises its branch-free pass
@@ -46,6 +47,7 @@ COMPILED_MODULES = {
 GNU_EXTRA_COMPILE_ARGS = {
     "_greeks": ["-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"],
     "_sim": ["-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"],
+    "_mm": ["-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"],
 }
 
 
