@@ -100,11 +100,13 @@ class RunJournal:
     """
 
     def __init__(self, option: Path | None, *, enabled: bool, command: str,
-                 files: dict[str, Path | None]) -> None:
+                 files: dict[str, Path | None], timeout_seconds: float = 10.0) -> None:
         self.path = journal_path(option) if enabled else None
         self.command = command
         self.files = files
+        self.timeout_seconds = timeout_seconds
         self.error: str | None = None
+        self.venue_error: str | None = None     # the venue's trade history unavailable (exit 4)
         self.delta_usd: dict[str, float] = {}
         self.run_id: int | None = None
         self._inputs: Any = None
@@ -123,11 +125,12 @@ class RunJournal:
         recorded from it."""
         self._inputs = inputs
 
-    def before_plan(self, book: Any, underlyings: list[str], valuation_time: datetime) -> dict[str, datetime]:
-        """Keep the book's USD-measured net delta per underlying for the record, and return
-        the latest recorded fill per underlying. A fill later than the valuation time (a
-        market file older than the last hedge) counts as just now, with a warning: waiting is
-        the safe reading of a fill the market does not show yet."""
+    def before_plan(self, book: Any, policy: Any, valuation_time: datetime) -> dict[str, datetime]:
+        """Keep the book's USD-measured net delta per underlying for the record, import the
+        venue's fills of the policy's hedge instruments when the positions came from the
+        venue, and return the latest recorded fill per underlying of the policy. A fill later
+        than the valuation time (a market file older than the last hedge) counts as just now,
+        with a warning: waiting is the safe reading of a fill the market does not show yet."""
         from hedgecore.cli._load import report_warnings
         from hedgecore.errors import JournalError
 
@@ -135,7 +138,8 @@ class RunJournal:
             return {}
         self.delta_usd = {name: figures["delta_bs"] for name, figures in book.totals_by_underlying().items()}
         try:
-            found = self._open().last_fill_times(underlyings)
+            self._import_venue_fills(policy)
+            found = self._open().last_fill_times(list(policy.underlyings))
         except JournalError as error:
             self.error = (f"{error}; min_interval was measured without the recorded fills (the policy's "
                           "last_hedge_at only)")
@@ -147,6 +151,31 @@ class RunJournal:
                                  f"the valuation time {valuation_time:%Y-%m-%d %H:%M:%S} UTC; counted as just now"])
                 found[name] = valuation_time
         return found
+
+    def _import_venue_fills(self, policy: Any) -> None:
+        """Positions from Deribit: record the account's trades of the hedge instruments since
+        the last fill read from it (a day back the first time); each trade is stored once."""
+        from datetime import timedelta, timezone
+
+        from hedgecore.errors import VenueError
+
+        inputs = self._inputs
+        if inputs is None or inputs.venue != "deribit" or "portfolio" not in inputs.live:
+            return
+        from hedgecore.journal.venue_fills import deribit_fills
+
+        names = [hedge.instrument.name for rule in policy.underlyings.values() for hedge in rule.instruments]
+        store = self._open()
+        now = datetime.now(timezone.utc)
+        since = store.latest_fill_of("deribit") or now - timedelta(days=1)
+        try:
+            fills = deribit_fills(names, since, now, self.timeout_seconds)
+        except VenueError as error:
+            self.venue_error = (f"{error}; fills not read from the venue: min_interval was measured from the "
+                                "fills already recorded")
+            return
+        for fill in fills:
+            store.record_fill(fill)
 
     def documents(self) -> dict[str, Any]:
         """The run's documents: the input files' bytes, or the venue's snapshot as YAML."""
@@ -191,15 +220,24 @@ class RunJournal:
             self.close()
 
     def finish(self, exit_code: int) -> int:
-        """The command's exit code: `exit_code`, or 5 after one line on stderr when the journal failed."""
-        from hedgecore.cli._errors import report_error
+        """The command's exit code: `exit_code`; or, after one line on stderr, 5 when the journal
+        failed, 4 when the venue's trade history could not be read."""
+        from hedgecore.cli._errors import EXIT_UNAVAILABLE, report_error
         from hedgecore.errors import JournalError
 
         self.close()
-        if self.error is None:
-            return exit_code
-        report_error(self.error)
-        return JournalError.EXIT_CODE
+        if self.error is not None:
+            report_error(self.error)
+            return JournalError.EXIT_CODE
+        if self.venue_error is not None:
+            report_error(self.venue_error)
+            return EXIT_UNAVAILABLE
+        return exit_code
+
+    @property
+    def failure(self) -> str | None:
+        """The journal's (or the venue's trade history's) failure line, if any."""
+        return self.error or self.venue_error
 
     def close(self) -> None:
         if self._store is not None:

@@ -348,6 +348,12 @@ class Journal:
                     found[name] = from_text(row[0])
         return found
 
+    def latest_fill_of(self, source: str) -> datetime | None:
+        """When the latest fill from `source` ("manual", "deribit", ...) was executed."""
+        with self._guard():
+            row = self._connected().execute("SELECT max(at) FROM fills WHERE source = ?", (source,)).fetchone()
+        return from_text(row[0]) if row is not None and row[0] is not None else None
+
     def history(self, *, since: datetime | None = None, until: datetime | None = None,
                 underlying: str | None = None, limit: int | None = None) -> dict[str, list[dict[str, Any]]]:
         """Runs (by valuation time) and fills (by execution time) in [since, until], oldest
