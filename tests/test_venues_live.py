@@ -228,3 +228,18 @@ def test_two_cron_runs_at_once_both_succeed(server, tmp_path):
 
         with sqlite3.connect(journal) as connection:
             assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_snapshot_yaml_is_the_text_of_pyyamls_python_emitter(server):
+    import yaml
+
+    from hedgecore.cli._venue import snapshot_yaml
+    from hedgecore.venues import deribit
+
+    taken = deribit.fetch_market(["BTC"], 5.0, url=server.url)
+    body = yaml.dump(taken.document, Dumper=yaml.SafeDumper, sort_keys=False, default_flow_style=None, width=120,
+                     allow_unicode=True)
+    text = snapshot_yaml(taken, "market", "deribit")
+    header = [line for line in text.splitlines(keepends=True) if line.startswith("#")]
+    assert len(header) == 4  # the title, "left out (2):" and the two instruments
+    assert text == "".join(header) + body
