@@ -123,7 +123,7 @@ def check(
     debug: DebugOpt = False,
 ) -> None:
     """For cron: exit 0 all in band and within limits, 1 hedge due or limit breached, 2 bad input,
-    4 market data stale (older than the policy's max_market_age)."""
+    4 market data or positions unavailable from --venue, or stale (older than the policy's max_market_age)."""
     sources = Sources()
 
     def emit_document(document: dict[str, object]) -> None:
