@@ -35,6 +35,8 @@ def _version(value: bool) -> None:
 SIMULATION_COMMANDS: tuple[tuple[str, str], ...] = (
     ("hedgecore.cli.simulate", "simulate"),
     ("hedgecore.cli.optimize", "optimize"),
+    ("hedgecore.cli.quote", "quote"),
+    ("hedgecore.cli.mmsim", "mmsim"),
 )
 
 

@@ -87,6 +87,7 @@ class QuoteSheet:
     as_of: datetime
     quotes: tuple[Quote, ...]
     inventory: dict[str, Inventory]
+    warnings: tuple[str, ...] = ()     # instruments of the book settled at expiry
 
 
 def _option_name(underlying: str, code: str, strike: float, is_call: bool, settlement: str) -> str:
@@ -142,6 +143,7 @@ def quote_book(portfolio: Portfolio, market: Market, config: QuotingConfig, *,
 
     as_of = market.as_of
     book = evaluate(book_inputs(portfolio, market), threads=threads) if portfolio.positions else None
+    warnings = book.inputs.warnings if book is not None else ()
     quotes: list[Quote] = []
     inventory: dict[str, Inventory] = {}
     for underlying, setup in config.underlyings.items():
@@ -217,7 +219,7 @@ def quote_book(portfolio: Portfolio, market: Market, config: QuotingConfig, *,
             arrays["kind"].append(inst.kind)
             arrays["bucket"].append("")
         quotes.extend(_quote_arrays(setup, arrays, inventory[underlying], held))
-    return QuoteSheet(as_of, tuple(quotes), inventory)
+    return QuoteSheet(as_of, tuple(quotes), inventory, warnings)
 
 
 def _quote_arrays(setup: UnderlyingQuoting, arrays: dict[str, list[Any]], inv: Inventory,
