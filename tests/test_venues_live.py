@@ -243,3 +243,14 @@ def test_snapshot_yaml_is_the_text_of_pyyamls_python_emitter(server):
     header = [line for line in text.splitlines(keepends=True) if line.startswith("#")]
     assert len(header) == 4  # the title, "left out (2):" and the two instruments
     assert text == "".join(header) + body
+
+
+def test_market_file_with_positions_from_the_account(server, tmp_path):
+    market = snapshot_market(tmp_path)
+    calls_before = len(server.calls("/api/v2/public/get_book_summary_by_currency"))
+    result = run("exposures", "--market", market, "--venue", "deribit", "--by", "account", "-f", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert {row["account"] for row in document["accounts"]} == {"desk", "desk_mm"}
+    # the market came from the file: no chain fetched for this command
+    assert len(server.calls("/api/v2/public/get_book_summary_by_currency")) == calls_before
