@@ -68,7 +68,8 @@ def build_report(result: MMResult, config_name: str) -> Report:
     rows: list[dict[str, Any]] = [policy.as_dict() for policy in result.policies]
     gamma = "n/a" if result.objective_gamma is None else f"{result.objective_gamma:g}"
     notes = [
-        f"{result.paths:,} paths x {result.steps:,} steps, seed {result.seed}, all policies on the same random numbers.",
+        f"{result.paths:,} paths x {result.steps:,} steps, seed {result.seed}, "
+        "all policies on the same random numbers.",
         "PnL = cash + inventory at the final mid, USD per path (fees included); VaR/CVaR positive = loss; "
         f"CARA CE = -(1/gamma) ln E[exp(-gamma PnL)] with gamma {gamma} per USD; spread = USD captured "
         "against the mid; inv std = standard deviation of the inventory over all steps (units); "

@@ -97,7 +97,8 @@ def build_report(sheet: QuoteSheet, config: QuotingConfig) -> Report:
     for name, inv in sheet.inventory.items():
         buckets = ", ".join(f"{code} {fmt_number(v)}" for code, v in inv.vega_usd_by_expiry.items()) or "none"
         notes.append(f"{name} inventory: delta {fmt_number(inv.delta)} coin, gamma {fmt_number(inv.gamma_usd_1pct)} "
-                     f"$/1%, vega {fmt_number(inv.vega_usd)} $/vol pt (by expiry: {buckets}); spot {fmt_number(inv.spot)}.")
+                     f"$/1%, vega {fmt_number(inv.vega_usd)} $/vol pt (by expiry: {buckets}); "
+                     f"spot {fmt_number(inv.spot)}.")
         for kind, values in intensity.get(name, {}).items():
             if values["source"] != "config":
                 a_low, a_high = values["A_interval"]

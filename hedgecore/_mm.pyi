@@ -1,5 +1,5 @@
-from numpy.random import BitGenerator
 import numpy as np
+from numpy.random import SFC64
 from numpy.typing import NDArray
 
 def simulate_blocks(
@@ -17,7 +17,7 @@ def simulate_blocks(
     thr_ask: NDArray[np.uint64],
     depth_bid: NDArray[np.float64],
     depth_ask: NDArray[np.float64],
-    bit_generators: list[BitGenerator],
+    bit_generators: list[SFC64],
     first_block: int,
     paths_per_block: int,
     n_paths: int,

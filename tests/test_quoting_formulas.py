@@ -24,7 +24,8 @@ def test_avellaneda_stoikov_reservation_and_spread_formulas():
     assert ask - bid == pytest.approx(optimal_spread(gamma, sigma, tau, k))
     assert 0.5 * (bid + ask) == pytest.approx(reservation_price(s, q, gamma, sigma, tau))
     bid_depth, ask_depth = avellaneda_stoikov_depths(q, gamma, sigma, tau, k)
-    assert s - bid_depth == pytest.approx(bid) and s + ask_depth == pytest.approx(ask)
+    assert s - bid_depth == pytest.approx(bid)
+    assert s + ask_depth == pytest.approx(ask)
     # gamma -> 0: the spread tends to 2/k, the reservation price to the mid
     assert optimal_spread(1e-9, sigma, tau, k) == pytest.approx(2.0 / k, rel=1e-6)
 
@@ -51,7 +52,8 @@ def test_glft_exact_against_scipy_expm(tau):
     ref_bid, ref_ask = _expm_reference(A, k, gamma, sigma, q_max, tau)
     np.testing.assert_allclose(bid[:-1], ref_bid, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(ask[1:], ref_ask, rtol=1e-9, atol=1e-10)
-    assert math.isnan(bid[-1]) and math.isnan(ask[0])     # no bid at +Q, no ask at -Q
+    assert math.isnan(bid[-1])
+    assert math.isnan(ask[0])
 
 
 def test_glft_exact_table_rows_are_the_exact_quotes_at_each_time():

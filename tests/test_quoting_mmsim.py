@@ -23,15 +23,15 @@ from tests.mm_reference import simulate_vectorised, walk_paths_scalar
 
 
 def spec(**overrides):
-    values = dict(
-        mid_model="gbm", spot=96500.0, vol=0.5, drift=0.0, horizon_years=2.0 / 24 / 365, steps=120,
-        paths=2048, seed=11, order_size=0.1, intensity_a_per_hour=30.0, intensity_k_per_usd=0.05,
-        inventory_limit=8, maker_fee_rate=0.0001,
-        policies=(MMPolicy("sym", "symmetric", half_spread=20.0),
+    values = {
+        "mid_model": "gbm", "spot": 96500.0, "vol": 0.5, "drift": 0.0, "horizon_years": 2.0 / 24 / 365, "steps": 120,
+        "paths": 2048, "seed": 11, "order_size": 0.1, "intensity_a_per_hour": 30.0, "intensity_k_per_usd": 0.05,
+        "inventory_limit": 8, "maker_fee_rate": 0.0001,
+        "policies": (MMPolicy("sym", "symmetric", half_spread=20.0),
                   MMPolicy("as", "avellaneda_stoikov", gamma=0.002),
                   MMPolicy("glft", "glft_exact", gamma=0.002),
                   MMPolicy("glft_cf", "glft_closed_form", gamma=0.002)),
-        objective_gamma=0.002)
+        "objective_gamma": 0.002}
     values.update(overrides)
     return MarketMakingSpec(**values)
 
@@ -39,12 +39,12 @@ def spec(**overrides):
 def kernel_arguments(s, policy):
     tables = policy_tables(s, policy)
     dt = s.horizon_years / s.steps
-    return dict(mid_kind=1 if s.mid_model == "gbm" else 0, spot0=s.spot,
-                drift=(s.drift - 0.5 * s.vol**2) * dt if s.mid_model == "gbm" else 0.0,
-                vol=s.vol * math.sqrt(dt) if s.mid_model == "gbm" else s.vol * s.spot * math.sqrt(dt),
-                steps=s.steps, q_max=s.inventory_limit, size=s.order_size, fee_rate=s.maker_fee_rate,
-                time_varying=tables.time_varying, thr_bid=tables.thr_bid, thr_ask=tables.thr_ask,
-                depth_bid=tables.depth_bid, depth_ask=tables.depth_ask)
+    return {"mid_kind": 1 if s.mid_model == "gbm" else 0, "spot0": s.spot,
+                "drift": (s.drift - 0.5 * s.vol**2) * dt if s.mid_model == "gbm" else 0.0,
+                "vol": s.vol * math.sqrt(dt) if s.mid_model == "gbm" else s.vol * s.spot * math.sqrt(dt),
+                "steps": s.steps, "q_max": s.inventory_limit, "size": s.order_size, "fee_rate": s.maker_fee_rate,
+                "time_varying": tables.time_varying, "thr_bid": tables.thr_bid, "thr_ask": tables.thr_ask,
+                "depth_bid": tables.depth_bid, "depth_ask": tables.depth_ask}
 
 
 @pytest.mark.parametrize("method", ["symmetric", "avellaneda_stoikov", "glft_exact"])
@@ -159,7 +159,8 @@ def test_mmsim_command_json_and_thread_independence(tmp_path):
         outputs.append(json.loads(result.stdout))
     assert outputs[0]["policies"] == outputs[1]["policies"]
     assert [p["name"] for p in outputs[0]["policies"]] == ["symmetric", "glft"]
-    assert outputs[0]["paths"] == 2048 and outputs[0]["seed"] == 7
+    assert outputs[0]["paths"] == 2048
+    assert outputs[0]["seed"] == 7
 
 
 def test_mmsim_refuses_absurd_work_and_bad_fields_in_one_line(tmp_path):
@@ -168,7 +169,8 @@ def test_mmsim_refuses_absurd_work_and_bad_fields_in_one_line(tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["mmsim", str(path), "--paths", "1000000000", "--steps", "1000000"])
     assert result.exit_code == 2, result.output
-    assert "path-steps" in result.output and "Traceback" not in result.output
+    assert "path-steps" in result.output
+    assert "Traceback" not in result.output
     path.write_text(CONFIG.replace("k: 0.05", "k: -1"))
     result = runner.invoke(app, ["mmsim", str(path)])
     assert result.exit_code == 2, result.output

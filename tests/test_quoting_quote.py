@@ -47,8 +47,10 @@ def test_flat_book_quotes_symmetric_about_the_mark():
     sheet, by_name = quotes(book())
     assert len(by_name) == 1 + 2 * 5 * 2
     for q in by_name.values():
-        assert q.skew == 0.0 and q.reservation == q.mark
-        assert q.bid is not None and q.ask is not None
+        assert q.skew == 0.0
+        assert q.reservation == q.mark
+        assert q.bid is not None
+        assert q.ask is not None
         assert q.mark - q.bid == pytest.approx(q.ask - q.mark, rel=1e-12)
     assert sheet.inventory["BTC"].delta == 0.0
 
@@ -70,7 +72,8 @@ def test_long_vega_lowers_both_sides_of_every_positive_vega_option():
         q, f = vega_only[name], flat[name]
         assert q.vega_usd > 0
         assert q.skew < 0
-        assert q.bid < f.bid and q.ask < f.ask, name
+        assert q.bid < f.bid, name
+        assert q.ask < f.ask, name
 
 
 def test_short_delta_raises_the_perpetual_quotes():
@@ -78,7 +81,8 @@ def test_short_delta_raises_the_perpetual_quotes():
     sheet, short = quotes(book(("BTC-PERPETUAL", -200000)))     # 2m USD of inverse perpetual short
     assert sheet.inventory["BTC"].delta < -15
     perp, base = short["BTC-PERPETUAL"], flat["BTC-PERPETUAL"]
-    assert perp.bid > base.bid and perp.ask > base.ask
+    assert perp.bid > base.bid
+    assert perp.ask > base.ask
     # the skew is the delta risk aversion times the book delta (USD per coin)
     assert perp.skew == pytest.approx(-0.5 * sheet.inventory["BTC"].delta, rel=1e-12)
 
@@ -105,8 +109,10 @@ def test_a_side_that_would_breach_a_limit_is_not_quoted():
     sheet, by_name = quotes(book(("BTC-PERPETUAL", 91700)), config)
     assert 9.0 < sheet.inventory["BTC"].delta < 10.0
     perp = by_name["BTC-PERPETUAL"]
-    assert perp.bid is None and perp.bid_size is None
-    assert perp.ask is not None and perp.ask_size == 20000
+    assert perp.bid is None
+    assert perp.bid_size is None
+    assert perp.ask is not None
+    assert perp.ask_size == 20000
     # an option whose purchase adds more than 0.5 BTC of delta loses its bid; puts keep theirs
     for q in by_name.values():
         if q.kind == "option":
@@ -119,7 +125,8 @@ def test_position_limit_by_kind():
     config["underlyings"]["BTC"]["limits"] = {"position": {"option": 12}}
     _, by_name = quotes(book(("BTC-25DEC26-100000-C", -10)), config)
     q = by_name["BTC-25DEC26-100000-C"]
-    assert q.ask is None and q.bid is not None          # selling 5 more: -15 beyond 12
+    assert q.ask is None
+    assert q.bid is not None
     assert by_name["BTC-PERPETUAL"].bid is not None      # no limit on the perpetual
 
 
@@ -148,7 +155,8 @@ def test_shipped_example_runs_as_table_and_csv():
             "-q", str(CONFIGS / "btc_quoting.yaml")]
     table = runner.invoke(app, base)
     assert table.exit_code == 0, table.output
-    assert "BTC-PERPETUAL" in table.output and "inventory" in table.output
+    assert "BTC-PERPETUAL" in table.output
+    assert "inventory" in table.output
     csv = runner.invoke(app, [*base, "-f", "csv"])
     assert csv.exit_code == 0, csv.output
     assert csv.stdout.splitlines()[0].startswith("instrument,mark,reservation,bid,ask,bid_size,ask_size,skew")

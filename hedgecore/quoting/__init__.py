@@ -10,7 +10,7 @@
 - mmsim: the market-making simulator's facade (compiled kernel hedgecore._mm).
 """
 
-from hedgecore.quoting.avellaneda import reservation_price, optimal_spread, avellaneda_stoikov_quotes
+from hedgecore.quoting.avellaneda import avellaneda_stoikov_quotes, optimal_spread, reservation_price
 from hedgecore.quoting.glft import glft_closed_form, glft_exact
 
 __all__ = [

@@ -23,7 +23,8 @@ ConfigError with its field path (``underlyings.BTC.risk_aversion.vega``) and doc
         intensity:              # fills per hour at depth 0 (A) and per native price unit of depth (k)
           option: {A: 2.0, k: 5000}           # or {fills_csv: fills.csv} (relative to the quoting file)
           perpetual: {A: 30, k: 0.05}
-        limits: {delta: 50, vega_usd: 200000, gamma_usd_1pct: 100000, position: {option: 500}}   # position: contracts (one number: every kind)
+        limits: {delta: 50, vega_usd: 200000, gamma_usd_1pct: 100000, position: {option: 500}}
+                                # position: contracts per instrument (one number: every kind)
         fees: {option_maker: 0.0003, option_cap: 0.125, perpetual_maker: 0.0}
 """
 
@@ -193,8 +194,10 @@ def _underlying(name: str, f: Fields, base_dir: Path | None,
         position = {kind: by_kind.positive(kind) for kind in KINDS if by_kind.has(kind)}
     else:
         position = dict.fromkeys(KINDS, lim.positive("position")) if position_raw is not None else {}
-    limits = Limits(*(lim.positive(key) if lim.has(key) else math.inf
-                      for key in ("delta", "vega_usd", "gamma_usd_1pct")), position=position)
+    bounds = {key: lim.positive(key) if lim.has(key) else math.inf
+              for key in ("delta", "vega_usd", "gamma_usd_1pct")}
+    limits = Limits(delta=bounds["delta"], vega_usd=bounds["vega_usd"], gamma_usd_1pct=bounds["gamma_usd_1pct"],
+                    position=position)
     fee_fields = Fields(f.mapping("fees"), f.sub("fees"), DOCUMENT,
                         allowed=("option_maker", "option_cap", "perpetual_maker"))
     fees = Fees(fee_fields.number("option_maker", 0.0), fee_fields.non_negative("option_cap", 0.125),
@@ -209,7 +212,7 @@ def _underlying(name: str, f: Fields, base_dir: Path | None,
 
 
 def _filter(f: Fields) -> InstrumentFilter:
-    expiries = None
+    expiries: list[str] | None = None
     if f.has("expiries"):
         expiries = []
         for index, code in enumerate(f.sequence("expiries")):
@@ -251,5 +254,14 @@ def _filter(f: Fields) -> InstrumentFilter:
                             high_delta, settlement)
 
 
-__all__ = ["ConfigError", "DOCUMENT", "Fees", "InstrumentFilter", "Intensity", "Limits", "QuotingConfig",
-           "UnderlyingQuoting", "parse_quoting"]
+__all__ = [
+    "DOCUMENT",
+    "ConfigError",
+    "Fees",
+    "InstrumentFilter",
+    "Intensity",
+    "Limits",
+    "QuotingConfig",
+    "UnderlyingQuoting",
+    "parse_quoting",
+]

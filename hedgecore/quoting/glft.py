@@ -33,10 +33,12 @@ if TYPE_CHECKING:
 
 
 def _check(A: float, k: float, gamma: float, sigma: float, q_max: int) -> None:
-    for name, value in (("A", A), ("k", k), ("gamma", gamma), ("sigma", sigma)):
+    given: tuple[tuple[str, object], ...] = (("A", A), ("k", k), ("gamma", gamma), ("sigma", sigma))
+    for name, value in given:
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0.0):
             raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    if not isinstance(q_max, int) or isinstance(q_max, bool) or not 1 <= q_max <= 10_000:
+    count: object = q_max
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10_000:
         raise ValueError(f"q_max must be an integer in [1, 10000], got {q_max!r}")
 
 
@@ -58,7 +60,7 @@ def _propagator(m: NDArray[np.float64], h: float) -> NDArray[np.float64]:
 
     eigenvalues, vectors = np.linalg.eigh(m)
     shifted = np.exp(-(eigenvalues - eigenvalues.min()) * h)   # common factor dropped: ratios only
-    out = (vectors * shifted) @ vectors.T
+    out: NDArray[np.float64] = (vectors * shifted) @ vectors.T
     np.clip(out, 0.0, None, out=out)
     return out
 

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -83,7 +85,7 @@ def exposures(fills: list[Fill]) -> tuple[NDArray[np.float64], NDArray[np.float6
     waits: list[float] = []
     for (_, side), sequence in by_sequence.items():
         sequence.sort(key=lambda f: f.time_seconds)
-        for previous, fill in zip(sequence, sequence[1:]):
+        for previous, fill in itertools.pairwise(sequence):
             wait = fill.time_seconds - previous.time_seconds
             if wait <= 0.0:
                 continue   # simultaneous fills (one order filled in pieces): one exposure
@@ -111,8 +113,7 @@ def _weighted_mean_gap(k: float, delta: NDArray[np.float64], tau: NDArray[np.flo
     return float(np.sum(weights * delta) / np.sum(weights)) - mean
 
 
-def _bisect(f: object, lo: float, hi: float, iterations: int = 200) -> float:
-    assert callable(f)
+def _bisect(f: Callable[[float], float], lo: float, hi: float, iterations: int = 200) -> float:
     f_lo = f(lo)
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
@@ -143,7 +144,10 @@ def estimate_intensity(delta: NDArray[np.float64], tau_seconds: NDArray[np.float
     if spread <= 1e-12 * max(1.0, float(np.abs(delta).max())):
         raise ValueError("every fill is at the same distance from the mid: k is not identified")
     mean = float(delta.mean())
-    gap = lambda k: _weighted_mean_gap(k, delta, tau, mean)  # noqa: E731 - decreasing in k
+
+    def gap(k: float) -> float:     # decreasing in k
+        return _weighted_mean_gap(k, delta, tau, mean)
+
     scale = 1.0 / spread
     lo, hi = -scale, scale
     for _ in range(200):
@@ -159,7 +163,10 @@ def estimate_intensity(delta: NDArray[np.float64], tau_seconds: NDArray[np.float
     s0 = float(weights.sum())
     a_hat = n / s0
     cut = l_max - 0.5 * CHI2_1[level]
-    drop = lambda k: _profile(k, delta, tau) - cut  # noqa: E731
+
+    def drop(k: float) -> float:
+        return _profile(k, delta, tau) - cut
+
     step = max(abs(k_hat), scale)
     lower = k_hat - step
     while drop(lower) > 0.0:
@@ -213,7 +220,8 @@ def read_fills_csv(path: str | Path, *, instruments: object = None) -> list[Fill
     names = [h.strip().lower() for h in header]
     missing = [c for c in FILL_COLUMNS if c not in names]
     if missing:
-        raise InputError(filename, 1, f"missing column(s) {', '.join(missing)} (header: time,instrument,side,price,mid)")
+        raise InputError(filename, 1,
+                         f"missing column(s) {', '.join(missing)} (header: time,instrument,side,price,mid)")
     column = {c: names.index(c) for c in FILL_COLUMNS}
     fills = []
     for number, row in enumerate(reader, start=2):

@@ -43,7 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hedgecore._inputs import resolve_threads
-from hedgecore.errors import ConfigError, Fields
+from hedgecore.errors import Fields
 from hedgecore.quoting.avellaneda import optimal_spread
 from hedgecore.quoting.glft import glft_closed_form, glft_exact_table
 
@@ -269,7 +269,8 @@ def estimate_work(spec: MarketMakingSpec, *, paths: int | None = None, steps: in
 
     n_paths = spec.paths if paths is None else paths
     n_steps = spec.steps if steps is None else steps
-    for name, value, maximum in (("paths", n_paths, MAX_PATHS), ("steps", n_steps, MAX_STEPS)):
+    counts: tuple[tuple[str, object, int], ...] = (("paths", n_paths, MAX_PATHS), ("steps", n_steps, MAX_STEPS))
+    for name, value, maximum in counts:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
             raise ValueError(f"{name} must be an integer in [1, {maximum:,}], got {str(value)[:40]}")
     n_policies = len(spec.policies)

@@ -123,7 +123,7 @@ def candidate_instruments(setup: UnderlyingQuoting, market: Market, portfolio: P
             elif isinstance(flt.strikes, tuple):
                 strikes = list(flt.strikes)
             else:
-                count = int(math.floor((flt.strikes.high - flt.strikes.low) / flt.strikes.step + 1e-9)) + 1
+                count = math.floor((flt.strikes.high - flt.strikes.low) / flt.strikes.step + 1e-9) + 1
                 strikes = [flt.strikes.low + j * flt.strikes.step for j in range(count)]
             for strike in sorted(set(strikes)):
                 for kind in flt.types:
