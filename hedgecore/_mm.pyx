@@ -13,20 +13,23 @@ Layers, as in the rest of the compiled core:
 
 Per step of a path, in this order (a numpy reference in tests/mm_reference.py draws the same
 numbers in the same order and agrees exactly):
-- w = next_uint64: its high 32 bits decide the bid fill, its low 32 bits the ask fill: the
+- w = the next SFC64 word (numpy's algorithm on its state, stepped inline): its high 32 bits
+  decide the bid fill, its low 32 bits the ask fill: the
   side fills when those bits are below the policy's threshold round(2^32 (1 - exp(-lambda dt)))
   for the inventory and step, lambda = A exp(-k depth); a side not quoted has threshold 0;
 - both sides quote against the inventory at the start of the step; a bid fill buys one lot
   at mid - bid depth, an ask fill sells one at mid + ask depth, each paying fee_rate x
   notional (negative: a rebate);
-- z = numpy's standard normal (ziggurat): the mid moves, arithmetic S += vol z or GBM
-  log S += drift + vol z (the exponential taken only where a fill or the end needs S).
+- the mid is sampled only where a fill needs it and at the end: over the n steps since it
+  was last sampled, z = numpy's standard normal (ziggurat) and arithmetic
+  S += vol sqrt(n) z or GBM log S += n drift + vol sqrt(n) z, exactly the law of n
+  one-step increments (the policies' quotes depend on inventory and time, never on S).
 PnL per path = cash + inventory x size x mid at the end (quote currency).
 """
 
 from cython.parallel cimport prange
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
-from libc.math cimport exp
+from libc.math cimport exp, sqrt
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 from numpy.random cimport bitgen_t
@@ -75,47 +78,91 @@ cdef struct walk_t:
     const double* depth_ask
 
 
-cdef inline path_out_t walk_path(const walk_t* w, bitgen_t* rng) noexcept nogil:
-    cdef Py_ssize_t step, row_base = 0, width = 2 * w.q_max + 1, qi
-    cdef int64_t q = 0
-    cdef double x = 0.0, spot, price, cash = 0.0, fees = 0.0, captured = 0.0
-    cdef double fills = 0.0, inv_sum = 0.0, inv_sq = 0.0, limit_steps = 0.0, z, notional
-    cdef uint64_t draw
-    cdef bint gbm = w.mid_kind == MID_GBM
+cdef inline path_out_t walk_path(const walk_t* w, bitgen_t* rng, sfc64_state_t* st) noexcept nogil:
+    """One path. The fill draws step numpy's SFC64 algorithm inline on a register copy of
+    `st`; the normals go through numpy's distributions on the same state (`rng` wraps `st`,
+    written back around each call), so the stream is numpy's SFC64's.
+    The mid is sampled only when a fill needs it and at the end: the sum of n independent
+    increments is one increment of n steps (exact for arithmetic and GBM mids), so a quiet
+    step costs one draw and two comparisons. Inventory statistics are accumulated when the
+    inventory changes, for the steps it was held."""
+    cdef Py_ssize_t step, row_base = 0, width = 2 * w.q_max + 1, qi, mid_step = 0, since = 0, held
+    cdef int64_t q = 0, q_before
+    cdef double x, spot, price, cash = 0.0, fees = 0.0, captured = 0.0, gap
+    cdef double fills = 0.0, inv_sum = 0.0, inv_sq = 0.0, limit_steps = 0.0, notional
+    cdef uint64_t draw, high, low
+    cdef bint gbm = w.mid_kind == MID_GBM, bought, sold
     cdef path_out_t out
+    # the generator's words and the tables in locals: the state's stores cannot then alias
+    # the tables' loads (both uint64), and a quiet step touches no memory but the tables
+    cdef uint64_t a = st.s[0], b = st.s[1], c = st.s[2], n = st.s[3]
+    cdef const uint64_t* thr_bid = w.thr_bid
+    cdef const uint64_t* thr_ask = w.thr_ask
+    cdef Py_ssize_t steps = w.steps, row_step = width if w.time_varying else 0
     x = 0.0 if gbm else w.spot0
-    for step in range(w.steps):
-        if w.time_varying:
-            row_base = step * width
-        qi = row_base + q + w.q_max
-        inv_sum = inv_sum + <double>q
-        inv_sq = inv_sq + <double>(q * q)
-        if q == w.q_max or q == -w.q_max:
-            limit_steps = limit_steps + 1.0
-        draw = rng.next_uint64(rng.state)
-        if ((draw >> 32) < w.thr_bid[qi]) | ((draw & 0xffffffffULL) < w.thr_ask[qi]):
+    qi = w.q_max
+    for step in range(steps):
+        draw = a + b + n
+        n = n + 1
+        a = b ^ (b >> 11)
+        b = c + (c << 3)
+        c = ((c << 24) | (c >> 40)) + draw
+        high = draw >> 32
+        low = draw & 0xffffffffULL
+        bought = high < thr_bid[row_base + qi]
+        sold = low < thr_ask[row_base + qi]
+        if bought | sold:
+            if step > mid_step:
+                gap = <double>(step - mid_step)
+                st.s[0] = a
+                st.s[1] = b
+                st.s[2] = c
+                st.s[3] = n
+                x = x + w.drift * gap + w.vol * sqrt(gap) * random_standard_normal(rng)
+                a = st.s[0]
+                b = st.s[1]
+                c = st.s[2]
+                n = st.s[3]
+                mid_step = step
             spot = w.spot0 * exp(x) if gbm else x
-            if (draw >> 32) < w.thr_bid[qi]:
-                price = spot - w.depth_bid[qi]
+            q_before = q
+            if bought:
+                price = spot - w.depth_bid[row_base + qi]
                 notional = w.size * price
                 cash = cash - notional - w.fee_rate * notional
                 fees = fees + w.fee_rate * notional
-                captured = captured + w.size * w.depth_bid[qi]
+                captured = captured + w.size * w.depth_bid[row_base + qi]
                 fills = fills + 1.0
                 q = q + 1
-            if (draw & 0xffffffffULL) < w.thr_ask[qi]:
-                price = spot + w.depth_ask[qi]
+            if sold:
+                price = spot + w.depth_ask[row_base + qi]
                 notional = w.size * price
                 cash = cash + notional - w.fee_rate * notional
                 fees = fees + w.fee_rate * notional
-                captured = captured + w.size * w.depth_ask[qi]
+                captured = captured + w.size * w.depth_ask[row_base + qi]
                 fills = fills + 1.0
                 q = q - 1
-        z = random_standard_normal(rng)
-        if gbm:
-            x = x + w.drift + w.vol * z
-        else:
-            x = x + w.vol * z
+            if q != q_before:
+                held = step + 1 - since          # steps 'since' .. 'step' started at q_before
+                inv_sum = inv_sum + <double>(q_before * held)
+                inv_sq = inv_sq + <double>(q_before * q_before * held)
+                if q_before == w.q_max or q_before == -w.q_max:
+                    limit_steps = limit_steps + <double>held
+                since = step + 1
+                qi = q + w.q_max
+        row_base = row_base + row_step
+    st.s[0] = a
+    st.s[1] = b
+    st.s[2] = c
+    st.s[3] = n
+    held = w.steps - since
+    inv_sum = inv_sum + <double>(q * held)
+    inv_sq = inv_sq + <double>(q * q * held)
+    if q == w.q_max or q == -w.q_max:
+        limit_steps = limit_steps + <double>held
+    if w.steps > mid_step:
+        gap = <double>(w.steps - mid_step)
+        x = x + w.drift * gap + w.vol * sqrt(gap) * random_standard_normal(rng)
     spot = w.spot0 * exp(x) if gbm else x
     out.pnl = cash + <double>q * w.size * spot
     out.fills = fills
@@ -138,7 +185,7 @@ cdef void run_block(const walk_t* w, bitgen_t* rng, Py_ssize_t start, Py_ssize_t
     memcpy(&local_state, rng.state, sizeof(sfc64_state_t))
     local_rng.state = &local_state
     for p in range(start, stop):
-        r = walk_path(w, &local_rng)
+        r = walk_path(w, &local_rng, &local_state)
         out[p, 0] = r.pnl
         out[p, 1] = r.fills
         out[p, 2] = r.captured
