@@ -39,7 +39,7 @@ from hedgecore.cli.hedge import build_report, compute_plan
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from hedgecore.hedging import HedgePlan
+    from hedgecore.hedging import Decision, HedgePlan
     from hedgecore.market import Market
     from hedgecore.policy import Policy
 
@@ -90,9 +90,12 @@ def plain_lines(plan: "HedgePlan") -> list[str]:
     """The check result as plain lines for cron mail and logs."""
     lines = []
     for d in plan.decisions:
+        lines += _option_lines(d)
         band = f"[{d.band.lower:.6g}, {d.band.upper:.6g}]"
         state = "inside" if d.in_band else "OUTSIDE"
         line = f"{d.underlying}: {d.action.upper()} net delta {d.delta_before:.6g} {state} band {band}"
+        if d.option_hedge is not None and d.option_hedge.trades:
+            line += f" ({d.delta_after_options:.6g} after the option trades)"
         if d.trade is not None:
             t = d.trade
             line += (f"; {t.side} {t.quantity:.10g} {t.instrument} (delta {t.delta_change:+.6g}, "
@@ -105,6 +108,22 @@ def plain_lines(plan: "HedgePlan") -> list[str]:
     for breach in plan.book_breaches:
         lines.append(f"book: LIMIT {breach.describe()}")
     lines.append(f"status: {plan.status}")
+    return lines
+
+
+def _option_lines(decision: "Decision") -> list[str]:
+    """The option hedge's lines: gamma and vega against their bands, then each option trade."""
+    hedge = decision.option_hedge
+    if hedge is None:
+        return []
+    name = decision.underlying
+    if hedge.inside_before:
+        return [f"{name}: gamma and vega inside their option_hedge bands"]
+    lines = [f"{name}: OPTIONS {hedge.reason()}"]
+    for t in hedge.trades:
+        lines.append(f"{name}: OPTION {t.side} {t.quantity:.10g} {t.instrument} at {t.price:.6g} {t.currency} "
+                     f"(gamma {t.gamma_usd_1pct_change:+,.6g}, vega {t.vega_usd_change:+,.6g}, "
+                     f"delta {t.delta_change:+.6g}, est cost {t.est_cost_usd:.2f} USD)")
     return lines
 
 

@@ -25,7 +25,7 @@ from hedgecore.cli._render import Column, Report, Table, fmt_number, render
 if TYPE_CHECKING:  # the library (and numpy) load only when a command runs
     from collections.abc import Callable
 
-    from hedgecore.hedging import HedgePlan, Trade
+    from hedgecore.hedging import Decision, HedgePlan, Trade
     from hedgecore.market import Market
     from hedgecore.policy import Policy
 
@@ -109,12 +109,16 @@ def build_report(plan: "HedgePlan", *, include_status: bool) -> Report:
     rows: list[dict[str, Any]] = []
     row_styles: dict[int, str] = {}
     cell_styles: dict[tuple[int, str], str] = {}
-    for index, decision in enumerate(plan.decisions):
+    for decision in plan.decisions:
+        rows.extend(_option_rows(decision, shared))    # option trades first: the delta trade follows them
+        index = len(rows)
         trade = decision.trade
+        # After option trades the delta trade starts from the delta they leave.
+        start = decision.delta_after_options
         rows.append({
             "underlying": decision.underlying,
-            "delta_before": decision.delta_before,
-            "net_delta_usd": decision.delta_before * decision.spot,
+            "delta_before": start,
+            "net_delta_usd": start * decision.spot,
             "band": f"[{fmt_number(decision.band.lower)}, {fmt_number(decision.band.upper)}]",
             "band_lower": decision.band.lower,
             "band_upper": decision.band.upper,
@@ -150,9 +154,57 @@ def build_report(plan: "HedgePlan", *, include_status: bool) -> Report:
              "delta x spot, the figure max_abs_delta_usd limits (not exposures' PA delta $)."]
     notes += [f"{d.underlying}: band {d.band.detail}; {d.reason}." for d in plan.decisions]
     notes += [f"book limit breached: {b.describe()}" for b in plan.book_breaches]
+    notes += [f"{d.underlying} option hedge: {d.option_hedge.reason()} Option rows come first; the delta row "
+              "starts from the delta they leave." for d in plan.decisions if d.option_hedge is not None]
     keys = CSV_KEYS if include_status else [key for key in CSV_KEYS if key != "status"]
     table = Table(f"Hedge plan at {document['as_of']}", columns, rows, row_styles, cell_styles, csv_keys=keys)
-    return Report(document, [table], notes)
+    greeks = _greeks_table(plan)
+    return Report(document, [table] if greeks is None else [table, greeks], notes)
+
+
+def _option_rows(decision: "Decision", shared: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per option trade of an underlying (action "option"), delta cumulative."""
+    if decision.option_hedge is None:
+        return []
+    rows = []
+    delta = decision.delta_before
+    for trade in decision.option_hedge.trades:
+        rows.append({
+            "underlying": decision.underlying, "delta_before": delta, "band": "", "action": "option",
+            "trade": f"{trade.side} {trade.quantity:,.10g} {trade.instrument}", "instrument": trade.instrument,
+            "side": trade.side, "quantity": trade.quantity, "est_cost_usd": trade.est_cost_usd,
+            "delta_after": delta + trade.delta_change, "delta_change": trade.delta_change, "breaches": "",
+            "reason": f"option hedge ({decision.option_hedge.status})", "measure": decision.measure,
+            "spot": decision.spot, "target_delta": decision.target, **shared,
+        })
+        delta += trade.delta_change
+    return rows
+
+
+def _greeks_table(plan: "HedgePlan") -> Table | None:
+    """Gamma, vega (total and per expiry) and delta before and after the trades, with bands."""
+    rows: list[dict[str, Any]] = []
+    cell_styles: dict[tuple[int, str], str] = {}
+    for decision in plan.decisions:
+        hedge = decision.option_hedge
+        if hedge is None:
+            continue
+        rows.append({"underlying": decision.underlying, "figure": f"delta ({decision.measure})",
+                     "band": f"[{fmt_number(decision.band.lower)}, {fmt_number(decision.band.upper)}]",
+                     "before": decision.delta_before, "after": decision.delta_after})
+        for before, after in zip(hedge.bands_before, hedge.bands_after, strict=True):
+            if not before.band.contains(before.before):
+                cell_styles[(len(rows), "before")] = "yellow"
+            if not after.band.contains(after.before):
+                cell_styles[(len(rows), "after")] = "red"
+            rows.append({"underlying": decision.underlying, "figure": before.name,
+                         "band": f"[{fmt_number(before.band.lower)}, {fmt_number(before.band.upper)}]",
+                         "before": before.before, "after": after.before})
+    if not rows:
+        return None
+    columns = [Column("underlying", "underlying", str, numeric=False), Column("figure", "figure", str, numeric=False),
+               Column("band", "band", str), Column("before", "before"), Column("after trades", "after")]
+    return Table("Greeks before and after the option and delta trades", columns, rows, cell_styles=cell_styles)
 
 
 def hedge(

@@ -32,6 +32,7 @@ from typing import Any
 
 from hedgecore.errors import ConfigError, NumericalError
 from hedgecore.market import Market, UnderlyingMarket, year_fraction
+from hedgecore.option_hedge import OptionHedge, hedge_underlying
 from hedgecore.policy import HedgeInstrument, Limits, Policy, UnderlyingPolicy
 from hedgecore.portfolio import Portfolio
 from hedgecore.valuation import INVERSE_OPTION, LINEAR_OPTION, BookGreeks
@@ -134,7 +135,12 @@ class Breach:
 class Decision:
     """What to do about one underlying. action: "none" (inside the band), "hedge" (trade
     due), "wait" (outside the band but within min_interval of the last hedge) or "hold"
-    (outside the band but every trade rounds below the minimum order)."""
+    (outside the band but every trade rounds below the minimum order).
+
+    With an option hedge (the policy's option_hedge section), delta_before is the book's
+    delta before any trade, while the band, in_band, the action and the trade are decided
+    on the delta after the option trades (delta_after_options); delta_after follows both.
+    """
 
     underlying: str
     spot: float
@@ -152,6 +158,37 @@ class Decision:
     delta_after: float
     breaches: list[Breach] = field(default_factory=list)
     alternatives: list[Trade] = field(default_factory=list)
+    option_hedge: OptionHedge | None = None
+
+    @property
+    def delta_after_options(self) -> float:
+        if self.option_hedge is None:
+            return self.delta_before
+        return self.delta_before + sum(t.delta_change for t in self.option_hedge.trades)
+
+    def option_dict(self) -> dict[str, Any]:
+        """The option hedge's keys of the JSON document (empty without an option_hedge)."""
+        hedge = self.option_hedge
+        if hedge is None:
+            return {}
+        return {
+            "option_trades": [t.as_dict() for t in hedge.trades],
+            "greeks_before": {"delta": self.delta_before, "gamma_usd_1pct": hedge.before.gamma_usd_1pct,
+                              "vega_usd": hedge.before.vega_usd},
+            # After the option trades and the delta trade (perpetuals and futures add no
+            # gamma or vega).
+            "greeks_after": {"delta": self.delta_after, "gamma_usd_1pct": hedge.after.gamma_usd_1pct,
+                             "vega_usd": hedge.after.vega_usd},
+            "option_hedge": {
+                "status": hedge.status, "reason": hedge.reason(), "binding": list(hedge.binding),
+                "est_cost_usd": hedge.cost_usd, "optimality_gap_usd": hedge.optimality_gap_usd,
+                "delta_after_options": self.delta_after_options, "candidates": hedge.candidates,
+                "skipped": dict(hedge.skipped),
+                "bands": [{"name": row.name, "lower": row.band.lower, "upper": row.band.upper,
+                           "before": row.before, "after": after.before}
+                          for row, after in zip(hedge.bands_before, hedge.bands_after, strict=True)],
+            },
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -175,6 +212,7 @@ class Decision:
             "vega_usd": self.vega_usd,
             "breaches": [b.as_dict() for b in self.breaches],
             "alternatives": [t.as_dict() for t in self.alternatives],
+            **self.option_dict(),
         }
 
 
@@ -194,8 +232,10 @@ class HedgePlan:
 
     @property
     def status(self) -> str:
-        """"action" when a hedge is due or a limit is breached, else "ok"."""
-        due = any(d.action == "hedge" for d in self.decisions)
+        """"action" when a hedge is due, a limit is breached or gamma or vega sits outside an
+        option_hedge band, else "ok"."""
+        due = any(d.action == "hedge" or (d.option_hedge is not None and not d.option_hedge.inside_before)
+                  for d in self.decisions)
         breached = self.book_breaches or any(d.breaches for d in self.decisions)
         return "action" if due or breached else "ok"
 
@@ -427,8 +467,15 @@ def _act(rule: UnderlyingPolicy, band: Band, net: float, quotes: list[_Quote], s
 
 
 def _decide(name: str, rule: UnderlyingPolicy, data: UnderlyingMarket, figures: dict[str, float],
-            profile: tuple[float, float, float], as_of: datetime, warnings: list[str]) -> Decision:
-    """The decision for one underlying from its summed figures and option profile."""
+            profile: tuple[float, float, float], as_of: datetime, warnings: list[str],
+            option_hedge: OptionHedge | None = None) -> Decision:
+    """The decision for one underlying from its summed figures and option profile; with an
+    option hedge, the delta trade starts from the figures after the option trades."""
+    now = figures
+    if option_hedge is not None:
+        changes = option_hedge.figure_changes()
+        figures = {key: value + changes.get(key, 0.0) for key, value in figures.items()}
+    net_now = now["delta_bs"] if rule.measure == "usd" else now["delta_coin"]
     spot = data.spot
     delta_total = figures["delta_coin"]      # the coin measure (DeltaTotal)
     net = figures["delta_bs"] if rule.measure == "usd" else delta_total
@@ -442,8 +489,8 @@ def _decide(name: str, rule: UnderlyingPolicy, data: UnderlyingMarket, figures: 
     cheapest = min((q.hedge for q in quotes), key=lambda h: h.proportional_cost)
     band = compute_band(rule, gamma=band_gamma, spot=spot, rate=data.rate, vol=vol, tau=tau,
                         vanna_vol=vanna_vol, cheapest=cheapest)
-    limit_figures = {"delta": net, "delta_usd": net * spot, "gamma_usd_1pct": figures["gamma_usd_1pct"],
-                     "vega_usd": figures["vega_usd"]}
+    limit_figures = {"delta": net_now, "delta_usd": net_now * spot, "gamma_usd_1pct": now["gamma_usd_1pct"],
+                     "vega_usd": now["vega_usd"]}
     breaches = _limit_breaches(name, rule.limits, limit_figures)
     in_band = band.contains(net)
     action, reason = "none", "inside the band"
@@ -458,10 +505,10 @@ def _decide(name: str, rule: UnderlyingPolicy, data: UnderlyingMarket, figures: 
                                                                  trade.est_cost_usd, delta_after)):
         raise NumericalError(f"{name}: the recommended trade is not finite; refusing to print it")
     return Decision(
-        underlying=name, spot=spot, measure=rule.measure, target=rule.target_delta, delta_before=net,
-        delta_total=delta_total, gamma_usd_1pct=figures["gamma_usd_1pct"], vega_usd=figures["vega_usd"],
+        underlying=name, spot=spot, measure=rule.measure, target=rule.target_delta, delta_before=net_now,
+        delta_total=now["delta_coin"], gamma_usd_1pct=now["gamma_usd_1pct"], vega_usd=now["vega_usd"],
         band=band, in_band=in_band, action=action, reason=reason, trade=trade, delta_after=delta_after,
-        breaches=breaches, alternatives=trades,
+        breaches=breaches, alternatives=trades, option_hedge=option_hedge,
     )
 
 
@@ -487,7 +534,11 @@ def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: Book
             profile = _option_profile(book, book.inputs.underlyings.index(name), rule.measure)
         else:
             profile = (math.nan, math.nan, 0.0)   # the policy covers a coin the book does not hold
-        decisions.append(_decide(name, rule, data, totals.get(name, empty), profile, market.as_of, warnings))
+        option_hedge = None
+        if rule.option_hedge is not None:   # gamma and vega first, then the delta they leave
+            option_hedge = hedge_underlying(portfolio, market, book, name, rule.option_hedge, measure=rule.measure)
+        decisions.append(_decide(name, rule, data, totals.get(name, empty), profile, market.as_of, warnings,
+                                 option_hedge))
     if not all(math.isfinite(d.delta_before) and math.isfinite(d.band.lower) for d in decisions):
         raise NumericalError("a net delta or band came out non-finite; refusing to recommend trades")
     # Book limits apply to the sum over underlyings of the absolute per-underlying figures.

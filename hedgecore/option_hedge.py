@@ -701,7 +701,7 @@ def _result(chain: Chain, rule: OptionHedgePolicy, before: OptionGreeks, rows: l
         for lots, side in ((bought[k], "buy"), (sold[k], "sell")):
             if lots <= 0:
                 continue
-            quantity = float(lots) * lot
+            quantity = round(float(lots) * lot, 12)   # 117 x 0.1 is 11.7, not 11.700000000000001
             signed = quantity if side == "buy" else -quantity
             inst = chain.instruments[k]
             price = float(chain.ask[k] if side == "buy" else chain.bid[k])
