@@ -559,6 +559,8 @@ def solve_option_hedge(chain: Chain, rule: OptionHedgePolicy, before: OptionGree
         lots = _closest(cost, matrix, lower, upper, var_upper, rows)
     else:
         lots, gap_usd = cheapest
+        if gap_usd <= 1e-7 * max(1.0, float(cost @ lots)):   # HiGHS's rounding, not a gap
+            gap_usd = 0.0
     bought, sold = lots[:n], lots[n:]
     return _result(chain, rule, before, rows, per_lot, bought, sold, status, measure, gap_usd)
 
