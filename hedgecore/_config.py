@@ -22,7 +22,7 @@ from hedgecore._version import __version__
 
 # The compiled modules that setup.py builds (its COMPILED_MODULES); tests/test_packaging.py
 # checks that the two lists agree.
-COMPILED_MODULES: tuple[str, ...] = ("_runtime", "_greeks", "_iv", "_bands", "_sim")
+COMPILED_MODULES: tuple[str, ...] = ("_runtime", "_greeks", "_iv", "_bands", "_sim", "_mm")
 
 
 def _compiled_modules() -> tuple[dict[str, str], dict[str, str]]:
