@@ -523,6 +523,16 @@ def _rows(rule: OptionHedgePolicy, chain: Chain, before: OptionGreeks
     return rows, matrix
 
 
+def _require_scipy(rule: OptionHedgePolicy) -> None:
+    """scipy is the `options` extra, not a dependency of every install: say so where the
+    policy asks for it instead of failing on an import deep inside the solver."""
+    import importlib.util
+
+    if importlib.util.find_spec("scipy") is None:
+        raise ConfigError(rule.path, "option hedging needs scipy (its HiGHS solver), which is not installed: "
+                          "pip install 'hedgecore[options]'", document="policy")
+
+
 def _milp(cost: FloatArray, matrix: FloatArray, lower: FloatArray, upper: FloatArray,
           var_upper: FloatArray, integral: NDArray[np.int64]) -> Any:
     from scipy.optimize import Bounds, LinearConstraint, milp  # type: ignore[import-untyped]
@@ -546,6 +556,7 @@ def solve_option_hedge(chain: Chain, rule: OptionHedgePolicy, before: OptionGree
     n = chain.size
     if all(row.band.contains(row.before) for row in rows):
         return _result(chain, rule, before, rows, per_lot, np.zeros(n), np.zeros(n), "inside", measure)
+    _require_scipy(rule)
     # Variables: lots bought then lots sold per candidate; a band row sees bought - sold.
     matrix = np.hstack([per_lot, -per_lot])
     cost = np.concatenate([chain.buy_cost_usd, chain.sell_cost_usd]) * rule.lot_size
