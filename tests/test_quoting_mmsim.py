@@ -19,6 +19,7 @@ from hedgecore.quoting.mmsim import (
     policy_tables,
     simulate_market_making,
 )
+from hedgecore.quoting.mmsim import kernel_arguments as mmsim_kernel_arguments
 from tests.mm_reference import simulate_vectorised, walk_paths_scalar
 
 
@@ -37,14 +38,7 @@ def spec(**overrides):
 
 
 def kernel_arguments(s, policy):
-    tables = policy_tables(s, policy)
-    dt = s.horizon_years / s.steps
-    return {"mid_kind": 1 if s.mid_model == "gbm" else 0, "spot0": s.spot,
-                "drift": (s.drift - 0.5 * s.vol**2) * dt if s.mid_model == "gbm" else 0.0,
-                "vol": s.vol * math.sqrt(dt) if s.mid_model == "gbm" else s.vol * s.spot * math.sqrt(dt),
-                "steps": s.steps, "q_max": s.inventory_limit, "size": s.order_size, "fee_rate": s.maker_fee_rate,
-                "time_varying": tables.time_varying, "thr_bid": tables.thr_bid, "thr_ask": tables.thr_ask,
-                "depth_bid": tables.depth_bid, "depth_ask": tables.depth_ask}
+    return mmsim_kernel_arguments(s, policy_tables(s, policy), s.steps)
 
 
 @pytest.mark.parametrize("method", ["symmetric", "avellaneda_stoikov", "glft_exact"])
@@ -56,7 +50,7 @@ def test_kernel_equals_scalar_reference_on_the_same_stream(method, mid_model):
     policy = next(p for p in s.policies if p.method == method)
     arguments = kernel_arguments(s, policy)
     n = 40
-    out = np.empty((n, 8))
+    out = np.empty((n, 12))
     simulate_blocks(**arguments, bit_generators=[np.random.SFC64(5)], first_block=0, paths_per_block=n,
                     n_paths=n, out=out, n_threads=1)
     expected = walk_paths_scalar(np.random.SFC64(5), n, **arguments)
@@ -71,7 +65,7 @@ def test_kernel_agrees_in_distribution_with_vectorised_numpy():
     policy = s.policies[2]
     arguments = kernel_arguments(s, policy)
     n = 20_000
-    out = np.empty((n, 8))
+    out = np.empty((n, 12))
     streams = [np.random.SFC64(c) for c in np.random.SeedSequence(3).spawn(-(-n // PATHS_PER_BLOCK))]
     simulate_blocks(**arguments, bit_generators=streams, first_block=0, paths_per_block=PATHS_PER_BLOCK,
                     n_paths=n, out=out, n_threads=2)

@@ -15,6 +15,8 @@ and GLFT); gamma (CARA) per USD of PnL; inventory in lots of order_size units.
 Config (document "mmsim"; README "Market-making simulator"):
 
     mid: {model: gbm, spot: 96500, vol: 0.5, drift: 0.0}     # or model: arithmetic
+    # mid: {model: heston, spot: 96500, drift: 0.0, v0: 0.25, kappa: 2, theta: 0.25, vol_of_vol: 0.8, rho: -0.5}
+    # mid: {model: merton, spot: 96500, vol: 0.4, drift: 0.0, jump_intensity: 10, jump_mean: -0.02, jump_std: 0.05}
     horizon_hours: 24
     steps: 1440
     paths: 20000
@@ -24,6 +26,7 @@ Config (document "mmsim"; README "Market-making simulator"):
     inventory_limit: 10             # lots; the side that would pass it is not quoted
     fees: {maker_rate: 0.0}         # fraction of notional per fill; negative = rebate
     objective_gamma: 0.0005         # CARA gamma of the certainty equivalent (default: largest policy gamma)
+    hedge: {method: fixed, width: 0.5, proportional: 0.0005}   # optional: delta band in units, cost rate
     policies:
       - {name: symmetric, method: symmetric, half_spread: 40}
       - {name: as, method: avellaneda_stoikov, gamma: 0.0005}
@@ -57,10 +60,18 @@ MAX_PATHS = 2**40
 MAX_INVENTORY_LIMIT = 10_000
 CHUNK_SECONDS = 0.15
 METHODS = ("symmetric", "avellaneda_stoikov", "glft_exact", "glft_closed_form")
-MID_MODELS = {"arithmetic": 0, "gbm": 1}
-TWO_32 = 2.0**32
+MID_MODELS = {"arithmetic": 0, "gbm": 1, "heston": 2, "merton": 3}
+# the keys of each mid model (hedgecore.simconfig's names for Heston and Merton)
+MID_KEYS = {
+    "arithmetic": ("model", "spot", "vol", "drift"),
+    "gbm": ("model", "spot", "vol", "drift"),
+    "heston": ("model", "spot", "drift", "v0", "kappa", "theta", "vol_of_vol", "rho"),
+    "merton": ("model", "spot", "vol", "drift", "jump_intensity", "jump_mean", "jump_std"),
+}
 # columns of the kernel's per-path output
-_PNL, _FILLS, _CAPTURED, _FEES, _INV_END, _INV_SUM, _INV_SQ, _LIMIT = range(8)
+N_OUT = 12
+_PNL, _FILLS, _CAPTURED, _FEES, _INV_END, _INV_SUM, _INV_SQ, _LIMIT, _MID_END, _JUMPS, _HEDGE_COST, _HEDGE_TRADES = (
+    range(N_OUT))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +99,20 @@ class MarketMakingSpec:
     maker_fee_rate: float
     policies: tuple[MMPolicy, ...]
     objective_gamma: float | None = None
+    # Heston (vol = sqrt(v0) for the policies' sigma): variances per year, kappa per year
+    heston_v0: float = 0.0
+    heston_kappa: float = 0.0
+    heston_theta: float = 0.0
+    heston_vol_of_vol: float = 0.0
+    heston_rho: float = 0.0
+    # Merton: jumps per year, mean and std of the log jump
+    jump_intensity: float = 0.0
+    jump_mean: float = 0.0
+    jump_std: float = 0.0
+    # delta hedging of the inventory: half width of the band in units (None: no hedging),
+    # cost as a fraction of the traded notional
+    hedge_band_units: float | None = None
+    hedge_cost_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -109,12 +134,17 @@ class MMPolicyResult:
     final_inventory_std: float
     time_at_limits: float
     pnl: NDArray[np.float64] = field(repr=False)
+    mean_hedging_cost: float = 0.0
+    mean_hedge_trades: float = 0.0
+    mean_jumps: float = 0.0
+    mid_end: NDArray[np.float64] | None = field(default=None, repr=False)
+    jumps: NDArray[np.float64] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in (
             "name", "method", "mean_pnl", "std_pnl", "stderr_pnl", "var_95", "cvar_95", "var_99", "cvar_99",
             "certainty_equivalent", "mean_fills", "mean_spread_captured", "mean_fees", "inventory_std",
-            "final_inventory_std", "time_at_limits")}
+            "final_inventory_std", "time_at_limits", "mean_hedging_cost", "mean_hedge_trades")}
 
 
 @dataclass(frozen=True)
@@ -140,17 +170,32 @@ class MMResult:
 
 # --------------------------------------------------------------------------- config
 TOP_KEYS = ("mid", "horizon_hours", "horizon_years", "steps", "paths", "seed", "order_size", "intensity",
-            "inventory_limit", "fees", "objective_gamma", "policies")
+            "inventory_limit", "fees", "objective_gamma", "policies", "hedge")
 
 
 def parse_mm_config(data: Any) -> MarketMakingSpec:
     """The simulator's YAML (decoded) -> MarketMakingSpec; ConfigError names the field."""
     top = Fields(data, "", DOCUMENT, allowed=TOP_KEYS)
-    mid = Fields(top.mapping("mid", required=True), "mid", DOCUMENT, allowed=("model", "spot", "vol", "drift"))
-    model = mid.choice("model", tuple(MID_MODELS), "gbm")
+    raw_mid = top.mapping("mid", required=True)
+    model = Fields(raw_mid, "mid", DOCUMENT).choice("model", tuple(MID_MODELS), "gbm")
+    mid = Fields(raw_mid, "mid", DOCUMENT, allowed=MID_KEYS[model])
     spot = mid.positive("spot")
-    vol = mid.positive("vol")
     drift = mid.number("drift", 0.0)
+    model_fields: dict[str, float] = {}
+    if model == "heston":
+        model_fields = {"heston_v0": mid.positive("v0"), "heston_kappa": mid.non_negative("kappa"),
+                        "heston_theta": mid.non_negative("theta"), "heston_vol_of_vol": mid.non_negative("vol_of_vol"),
+                        "heston_rho": mid.number("rho", 0.0)}
+        if not -1.0 <= model_fields["heston_rho"] <= 1.0:
+            mid.fail("rho", f"must be within [-1, 1], got {model_fields['heston_rho']}")
+        vol = math.sqrt(model_fields["heston_v0"])
+    else:
+        vol = mid.positive("vol")
+    if model == "merton":
+        model_fields = {"jump_intensity": mid.non_negative("jump_intensity"),
+                        "jump_mean": mid.number("jump_mean", 0.0), "jump_std": mid.non_negative("jump_std", 0.0)}
+        if not -5.0 <= model_fields["jump_mean"] <= 5.0 or model_fields["jump_std"] > 5.0:
+            mid.fail("jump_mean", "jump_mean must be within [-5, 5] and jump_std at most 5 (log jumps)")
     if top.has("horizon_hours") == top.has("horizon_years"):
         top.fail_at("", "give exactly one of horizon_hours or horizon_years")
     horizon = (top.positive("horizon_hours") / HOURS_PER_YEAR if top.has("horizon_hours")
@@ -188,6 +233,15 @@ def parse_mm_config(data: Any) -> MarketMakingSpec:
             policies.append(MMPolicy(name, method, half_spread=pol.non_negative("half_spread")))
         else:
             policies.append(MMPolicy(name, method, gamma=pol.positive("gamma")))
+    hedge_band: float | None = None
+    hedge_rate = 0.0
+    if top.has("hedge"):
+        hedge = Fields(top.mapping("hedge"), "hedge", DOCUMENT, allowed=("method", "width", "proportional"))
+        hedge.choice("method", ("fixed",), "fixed")
+        hedge_band = hedge.non_negative("width")
+        hedge_rate = hedge.non_negative("proportional", 0.0)
+        if hedge_rate > 0.01:
+            hedge.fail("proportional", f"must be within [0, 0.01] (a fraction of notional), got {hedge_rate}")
     objective = top.positive("objective_gamma") if top.has("objective_gamma") else None
     if objective is None:
         gammas = [p.gamma for p in policies if p.gamma is not None]
@@ -195,7 +249,8 @@ def parse_mm_config(data: Any) -> MarketMakingSpec:
     return MarketMakingSpec(
         mid_model=model, spot=spot, vol=vol, drift=drift, horizon_years=horizon, steps=steps, paths=paths,
         seed=seed, order_size=size, intensity_a_per_hour=a_per_hour, intensity_k_per_usd=k,
-        inventory_limit=limit, maker_fee_rate=fee_rate, policies=tuple(policies), objective_gamma=objective)
+        inventory_limit=limit, maker_fee_rate=fee_rate, policies=tuple(policies), objective_gamma=objective,
+        hedge_band_units=hedge_band, hedge_cost_rate=hedge_rate, **model_fields)
 
 
 def _count(fields: Fields, key: str, default: int, maximum: int, minimum: int = 1) -> int:
@@ -208,13 +263,16 @@ def _count(fields: Fields, key: str, default: int, maximum: int, minimum: int = 
 # --------------------------------------------------------------------------- tables
 @dataclass(frozen=True)
 class PolicyTables:
-    """Depths (USD below / above the mid) and fill thresholds (out of 2^32 per step) by
-    step (one row when the policy does not depend on time) and inventory -Q .. Q."""
+    """Depths (USD below / above the mid) by step (one row when the policy does not depend on
+    time) and inventory -Q .. Q, and the fill hazards the kernel samples waiting times from:
+    per step h = A exp(-k depth) dt by inventory (1, 2Q + 1) for a policy constant in time,
+    else the cumulative hazard from step 0 by inventory and step (2Q + 1, steps + 1);
+    0 where the side is not quoted."""
 
     depth_bid: NDArray[np.float64]
     depth_ask: NDArray[np.float64]
-    thr_bid: NDArray[np.uint64]
-    thr_ask: NDArray[np.uint64]
+    hazard_bid: NDArray[np.float64]
+    hazard_ask: NDArray[np.float64]
     time_varying: bool
 
 
@@ -251,16 +309,22 @@ def policy_tables(spec: MarketMakingSpec, policy: MMPolicy, steps: int | None = 
     bid[:, -1] = np.nan                             # no bid at +Q, no ask at -Q
     ask[:, 0] = np.nan
     return PolicyTables(np.nan_to_num(bid, nan=0.0), np.nan_to_num(ask, nan=0.0),
-                        _thresholds(bid, a_year, k, dt), _thresholds(ask, a_year, k, dt), time_varying)
+                        _hazards(bid, a_year, k, dt, time_varying), _hazards(ask, a_year, k, dt, time_varying),
+                        time_varying)
 
 
-def _thresholds(depth: NDArray[np.float64], a_year: float, k: float, dt: float) -> NDArray[np.uint64]:
-    """round(2^32 P(fill in dt)), P = 1 - exp(-A exp(-k depth) dt); 0 where not quoted."""
+def _hazards(depth: NDArray[np.float64], a_year: float, k: float, dt: float,
+             time_varying: bool) -> NDArray[np.float64]:
+    """Fill hazard per step A exp(-k depth) dt (a step fills with probability 1 - exp(-h)), 0
+    where not quoted, capped at 700 (certain fill); cumulated over steps when time varies."""
     with np.errstate(over="ignore", invalid="ignore"):
-        rate_dt = a_year * dt * np.exp(np.minimum(-k * depth, 700.0))
-        probability = -np.expm1(-rate_dt)
-    probability = np.where(np.isfinite(depth), np.nan_to_num(probability, nan=1.0), 0.0)
-    return np.round(np.clip(probability, 0.0, 1.0) * TWO_32).astype(np.uint64)
+        hazard = np.minimum(a_year * dt * np.exp(np.minimum(-k * depth, 700.0)), 700.0)
+    hazard = np.where(np.isfinite(depth), np.nan_to_num(hazard, nan=700.0), 0.0)
+    if not time_varying:
+        return np.ascontiguousarray(hazard, dtype=np.float64)
+    cumulative = np.zeros((hazard.shape[1], hazard.shape[0] + 1))
+    np.cumsum(hazard.T, axis=1, out=cumulative[:, 1:])
+    return cumulative
 
 
 # --------------------------------------------------------------------------- run
@@ -275,7 +339,7 @@ def estimate_work(spec: MarketMakingSpec, *, paths: int | None = None, steps: in
             raise ValueError(f"{name} must be an integer in [1, {maximum:,}], got {str(value)[:40]}")
     n_policies = len(spec.policies)
     width = 2 * spec.inventory_limit + 1
-    memory = (64.0 * n_paths + 24.0 * n_paths + -(-n_paths // PATHS_PER_BLOCK) * 2048.0
+    memory = (8.0 * N_OUT * n_paths + 40.0 * n_paths + -(-n_paths // PATHS_PER_BLOCK) * 2048.0
               + 32.0 * n_steps * width)
     return WorkEstimate(paths=n_paths, steps=n_steps, policies=n_policies,
                         work=float(n_paths) * n_steps * n_policies, memory_bytes=memory)
@@ -305,14 +369,7 @@ def simulate_market_making(
     used_seed = int(seed_value) if seed_value is not None else int(seed_sequence.entropy)  # type: ignore[arg-type]
     n_blocks = -(-n_paths // PATHS_PER_BLOCK)
     children = seed_sequence.spawn(n_blocks)
-    dt = spec.horizon_years / n_steps
-    if spec.mid_model == "gbm":
-        drift = (spec.drift - 0.5 * spec.vol * spec.vol) * dt
-        vol_step = spec.vol * math.sqrt(dt)
-    else:
-        drift = 0.0
-        vol_step = spec.vol * spec.spot * math.sqrt(dt)
-    out = np.empty((n_paths, 8))
+    out = np.empty((n_paths, N_OUT))
     results = []
     total = n_paths * len(spec.policies)
     for index, policy in enumerate(spec.policies):
@@ -323,10 +380,7 @@ def simulate_market_making(
             last = min(first + chunk, n_blocks)
             started = time.perf_counter()
             simulate_blocks(
-                mid_kind=MID_MODELS[spec.mid_model], spot0=spec.spot, drift=drift, vol=vol_step,
-                steps=n_steps, q_max=spec.inventory_limit, size=spec.order_size, fee_rate=spec.maker_fee_rate,
-                time_varying=tables.time_varying, thr_bid=tables.thr_bid, thr_ask=tables.thr_ask,
-                depth_bid=tables.depth_bid, depth_ask=tables.depth_ask, bit_generators=streams[first:last],
+                **kernel_arguments(spec, tables, n_steps), bit_generators=streams[first:last],
                 first_block=first, paths_per_block=PATHS_PER_BLOCK, n_paths=n_paths, out=out,
                 n_threads=n_threads)
             elapsed = time.perf_counter() - started
@@ -338,6 +392,35 @@ def simulate_market_making(
         results.append(summarise(policy, out, n_steps, spec.order_size, spec.objective_gamma))
     return MMResult(paths=n_paths, steps=n_steps, seed=used_seed, threads=n_threads,
                     objective_gamma=spec.objective_gamma, policies=tuple(results))
+
+
+def kernel_arguments(spec: MarketMakingSpec, tables: PolicyTables, steps: int) -> dict[str, Any]:
+    """The keyword arguments of hedgecore._mm.simulate_blocks for one policy's tables, bar the
+    streams and the output: the mid model's parameters per step, the hedge, the tables."""
+    dt = spec.horizon_years / steps
+    model: dict[str, Any] = {}
+    if spec.mid_model == "arithmetic":
+        drift, vol_step = 0.0, spec.vol * spec.spot * math.sqrt(dt)
+    elif spec.mid_model == "heston":
+        drift, vol_step = spec.drift * dt, 0.0
+        model = {"dt": dt, "v0": spec.heston_v0, "kappa": spec.heston_kappa, "theta": spec.heston_theta,
+                 "vol_of_vol": spec.heston_vol_of_vol, "rho": spec.heston_rho}
+    else:
+        compensator = 0.0
+        if spec.mid_model == "merton":
+            # E[S_T] = S_0 exp(drift T): the jumps' mean relative move is taken out of the drift
+            compensator = spec.jump_intensity * math.expm1(spec.jump_mean + 0.5 * spec.jump_std**2)
+            model = {"jump_rate": spec.jump_intensity * dt, "jump_mean": spec.jump_mean,
+                     "jump_std": spec.jump_std}
+        drift = (spec.drift - 0.5 * spec.vol * spec.vol - compensator) * dt
+        vol_step = spec.vol * math.sqrt(dt)
+    if spec.hedge_band_units is not None:
+        model.update(hedge_band=spec.hedge_band_units, hedge_rate=spec.hedge_cost_rate)
+    return {"mid_kind": MID_MODELS[spec.mid_model], "spot0": spec.spot, "drift": drift, "vol": vol_step,
+            "steps": steps, "q_max": spec.inventory_limit, "size": spec.order_size,
+            "fee_rate": spec.maker_fee_rate, "time_varying": tables.time_varying,
+            "hazard_bid": tables.hazard_bid, "hazard_ask": tables.hazard_ask,
+            "depth_bid": tables.depth_bid, "depth_ask": tables.depth_ask, **model}
 
 
 def certainty_equivalent(pnl: NDArray[np.float64], gamma: float) -> float:
@@ -370,8 +453,13 @@ def summarise(policy: MMPolicy, out: NDArray[np.float64], steps: int, size: floa
         final_inventory_std=(float(np.std(out[:, _INV_END], ddof=1)) * size if n > 1 else 0.0),
         time_at_limits=float(np.sum(out[:, _LIMIT])) / (n * steps),
         pnl=pnl,
+        mean_hedging_cost=float(np.mean(out[:, _HEDGE_COST])),
+        mean_hedge_trades=float(np.mean(out[:, _HEDGE_TRADES])),
+        mean_jumps=float(np.mean(out[:, _JUMPS])),
+        mid_end=out[:, _MID_END].copy(),
+        jumps=out[:, _JUMPS].copy(),
     )
 
 
-__all__ = ["MMPolicy", "MMResult", "MarketMakingSpec", "parse_mm_config", "policy_tables",
+__all__ = ["MMPolicy", "MMResult", "MarketMakingSpec", "kernel_arguments", "parse_mm_config", "policy_tables",
            "simulate_market_making"]
