@@ -222,6 +222,72 @@ def build_report(result: Any, config_name: str) -> Report:
     return Report(document, [table], notes)
 
 
+def build_variants_report(result: Any, config_name: str) -> Report:
+    """The `variants:` comparison: one row per model and variant, overlay cost in the PnL."""
+    document = result.as_dict()
+    document["config"] = config_name
+    columns = [
+        Column("model", "model", str, numeric=False),
+        Column("variant", "variant", str, numeric=False),
+        Column("policy", "policy", str, numeric=False),
+        Column("overlay cost", "overlay_cost"),
+        Column("mean PnL", "mean_pnl"),
+        Column("std PnL", "std_pnl"),
+        Column("VaR 95", "var_95"),
+        Column("CVaR 95", "cvar_95"),
+        Column("CVaR 99", "cvar_99"),
+        Column("hedge cost", "mean_cost"),
+        Column("trades", "mean_trades"),
+    ]
+    rows = document["variants"]
+    csv_keys = ["model", "variant", "policy", "overlay", "book_value", "overlay_cost", "mean_pnl", "std_pnl",
+                "stderr_pnl", "var_95", "var_99", "cvar_95", "cvar_99", "mean_cost", "mean_trading_cost",
+                "mean_funding", "mean_trades"]
+    table = Table(f"Variants of the book ({config_name})", columns, [dict(row) for row in rows], csv_keys=csv_keys)
+    overlay_rows = [{"model": model, **line} for model, lines in document["overlay"].items() for line in lines]
+    tables = [table]
+    if overlay_rows:
+        tables.append(Table("Overlay bought at t0 (USD; cost = spread over model value + fees)", [
+            Column("model", "model", str, numeric=False),
+            Column("instrument", "instrument", str, numeric=False),
+            Column("quantity", "quantity"),
+            Column("price", "price_usd"),
+            Column("model value", "model_value_usd"),
+            Column("spread", "spread_usd"),
+            Column("fee", "fee_usd"),
+            Column("cost", "cost_usd"),
+        ], overlay_rows))
+    notes = [
+        f"{result.paths:,} paths x {result.steps} steps, seed {result.seed}; the variants of a model run on the "
+        "same paths (common random numbers).",
+        "PnL per path in the quote currency, the overlay's t0 cost (financed at the rate) included; VaR and CVaR "
+        "are positive numbers for losses; hedge cost = trading + funding of the delta hedge.",
+    ]
+    return Report(document, tables, notes)
+
+
+def run_variants(loaded: SimulationConfig, config: Path, *, paths: int | None, steps: int | None,
+                 seed: int | None, threads: int | None, format: OutputFormat, output: Path | None,
+                 plot: Path | None, work_limit: float | None, memory_limit: float | None) -> None:
+    """`variants:` in the config: every variant under every model, one table."""
+    from hedgecore.overlay import estimate_study, simulate_variants
+
+    assert loaded.study is not None
+    estimate_study(loaded.spec, loaded.study, paths=paths, steps=steps).check(
+        work_limit, memory_limit, WORK_BOUND_HINT)
+    with progress_bar("simulating variants", enabled=format is not OutputFormat.json) as progress:
+        result = simulate_variants(loaded.spec, loaded.study, paths=paths, steps=steps, seed=seed, threads=threads,
+                                   progress=progress, max_work=work_limit, max_memory_bytes=memory_limit)
+    render(build_variants_report(result, config.name), format, output)
+    if plot is not None:
+        from hedgecore.cli.plot import plot_simulation
+
+        for model_result in result.per_model():
+            model = model_result.policies[0].name.split(":")[0]
+            target = plot if len(result.overlay) == 1 else plot.with_name(f"{plot.stem}-{model}{plot.suffix}")
+            plot_simulation(model_result, target, title=f"{config.name} ({model}): PnL by variant")
+
+
 def simulate(
     config: ConfigArg,
     paths: PathsOpt = None,
@@ -250,6 +316,10 @@ def simulate(
 
         loaded = load_simulation(config, sources)
         work_limit, memory_limit = work_bounds(max_work, max_memory_gib)
+        if loaded.study is not None:
+            run_variants(loaded, config, paths=paths, steps=steps, seed=seed, threads=threads, format=format,
+                         output=output, plot=plot, work_limit=work_limit, memory_limit=memory_limit)
+            return
         estimate_work(loaded.spec, paths=paths, steps=steps).check(work_limit, memory_limit, WORK_BOUND_HINT)
         with progress_bar("simulating", enabled=format is not OutputFormat.json) as progress:
             result = run_simulation(

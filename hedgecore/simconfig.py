@@ -27,6 +27,13 @@ Schema (README "Simulation config"):
       - {name: weekly, method: time, every: 1}
       - {name: ww, method: whalley_wilmott, risk_aversion: 1.0}
     optimize: {...}            # read by hedgecore.optimize.parse_optimize_section
+    # Variants (hedgecore.overlay): a static option overlay and the ways to carry the book,
+    # compared on common paths under each model of `models` (instead of `model`):
+    models: [{name: gbm, type: gbm, spot: 95000, vol: 0.65}, ...]   # + hedge_vol: per model
+    overlay: [{instrument: BTC-25DEC26-95000-C, side: buy, quantity: 10, price: 0.045}, ...]
+        # or {type, strike, expiry_years, settlement, side, quantity, price}; names need as_of
+    overlay_fees: {rate_of_underlying: 0.0003, cap_of_price: 0.125}
+    variants: [{name: delta-only, policy: hourly}, {name: overlay+delta, policy: hourly, overlay: true}]
 """
 
 from __future__ import annotations
@@ -38,7 +45,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from hedgecore.errors import ConfigError, Fields, join_path
+from hedgecore.errors import ConfigError, Fields, join_path, show_text, suggest
+from hedgecore.overlay import NamedModel, OverlayFees, OverlayTrade, Variant, VariantStudy
 from hedgecore.simulation import (
     MAX_PATHS,
     MAX_STEPS,
@@ -105,6 +113,10 @@ TOP_KEYS = (
     "optimize",
     "description",
     "name",
+    "models",
+    "overlay",
+    "overlay_fees",
+    "variants",
 )
 MODEL_KEYS: dict[str, tuple[str, ...]] = {
     "gbm": ("type", "spot", "drift", "vol"),
@@ -113,6 +125,9 @@ MODEL_KEYS: dict[str, tuple[str, ...]] = {
     "historical": ("type", "csv", "block_size", "spot"),
 }
 OPTION_KEYS = ("type", "strike", "expiry_years", "quantity", "settlement")
+OVERLAY_KEYS = ("instrument", "type", "strike", "expiry_years", "settlement", "side", "quantity", "price")
+OVERLAY_FEE_KEYS = ("rate_of_underlying", "cap_of_price")
+VARIANT_KEYS = ("name", "policy", "overlay")
 HEDGE_KEYS = ("instrument", "vol")
 COST_KEYS = ("proportional", "half_spread", "fixed", "funding_rate_8h", "impact_coef", "impact_adv")
 POLICY_METHODS = ("none", "time", "fixed", "whalley_wilmott", "zakamouline", "leland", "nested")
@@ -147,6 +162,7 @@ class SimulationConfig:
     underlying: str | None
     optimize: Mapping[str, Any] | None
     base_dir: Path
+    study: VariantStudy | None = None     # `variants:` (with models, overlay), else None
 
 
 def integer(fields: Fields, key: str, default: int | None = None, *, minimum: int = 0,
@@ -199,7 +215,13 @@ def parse_simulation(
     seed: int | None = (None if ("seed" in top.data and top.data["seed"] is None)
                         else integer(top, "seed", 0, maximum=MAX_SEED))
     rate = _in_range(top, "rate", top.number("rate", 0.0), "rate")
-    model = _model(Fields(top.mapping("model", required=True), "model", DOCUMENT), base)
+    if top.has("models"):
+        if top.has("model"):
+            top.fail("models", "give either 'model' or 'models', not both")
+        models = _models(top, base)
+        model = models[0].model
+    else:
+        model = _model(Fields(top.mapping("model", required=True), "model", DOCUMENT), base)
 
     underlying = top.text("underlying").strip().upper() if top.has("underlying") else None
     if top.has("options") and top.has("portfolio"):
@@ -207,8 +229,8 @@ def parse_simulation(
     if top.has("portfolio"):
         options, underlying = _portfolio_options(top, base, read_document, underlying)
     else:
-        if top.has("as_of"):
-            top.fail("as_of", "applies only with 'portfolio' (inline options give expiry_years)")
+        if top.has("as_of") and not top.has("overlay"):
+            top.fail("as_of", "applies only with 'portfolio' or 'overlay' (inline options give expiry_years)")
         items = top.sequence("options", required=True)
         if not items:
             top.fail("options", "must list at least one option")
@@ -246,7 +268,109 @@ def parse_simulation(
         costs=costs,
     )
     optimize = top.mapping("optimize") if top.has("optimize") else None
-    return SimulationConfig(spec=spec, underlying=underlying, optimize=optimize, base_dir=base)
+    study = _study(top, spec, models if top.has("models") else None)
+    return SimulationConfig(spec=spec, underlying=underlying, optimize=optimize, base_dir=base, study=study)
+
+
+def _models(top: Fields, base: Path) -> tuple[NamedModel, ...]:
+    """`models:` a list of model mappings, each with a unique `name`."""
+    items = top.sequence("models")
+    if not items:
+        top.fail("models", "must list at least one model")
+    models: list[NamedModel] = []
+    for index, item in enumerate(items):
+        path = join_path("models", index)
+        fields = Fields(item, path, DOCUMENT)
+        name = fields.text("name").strip()
+        if not name:
+            fields.fail("name", "must not be empty")
+        if any(named.name == name for named in models):
+            fields.fail("name", f"duplicate model name '{name}'")
+        hedge_vol = (_in_range(fields, "hedge_vol", fields.positive("hedge_vol"), "vol")
+                     if fields.has("hedge_vol") else None)
+        rest = {key: value for key, value in fields.data.items() if key not in ("name", "hedge_vol")}
+        models.append(NamedModel(name, _model(Fields(rest, path, DOCUMENT), base), hedge_vol))
+    return tuple(models)
+
+
+def _study(top: Fields, spec: SimulationSpec, models: tuple[NamedModel, ...] | None) -> VariantStudy | None:
+    """`variants:` with the overlay and models it compares; None when the config has none."""
+    if not top.has("variants"):
+        for key in ("models", "overlay", "overlay_fees"):
+            if top.has(key):
+                top.fail(key, "applies with 'variants' (the ways to carry the book that are compared)")
+        return None
+    fee_fields = Fields(top.mapping("overlay_fees"), "overlay_fees", DOCUMENT, allowed=OVERLAY_FEE_KEYS)
+    rate = fee_fields.optional_non_negative("rate_of_underlying")
+    cap = fee_fields.optional_non_negative("cap_of_price")
+    if rate is not None and rate > 0.01:
+        fee_fields.fail("rate_of_underlying", f"must be a fraction of the underlying per option at most 0.01, "
+                                              f"got {rate:g}")
+    if cap is not None and cap > 1.0:
+        fee_fields.fail("cap_of_price", f"must be a fraction of the option price at most 1, got {cap:g}")
+    as_of = top.timestamp("as_of", datetime.now(timezone.utc))
+    overlay = tuple(_overlay_trade(item, join_path("overlay", k), as_of)
+                    for k, item in enumerate(top.sequence("overlay")))
+    policy_names = [policy.name for policy in spec.policies]
+    items = top.sequence("variants")
+    if not items:
+        top.fail("variants", "must list at least one variant")
+    variants: list[Variant] = []
+    for index, item in enumerate(items):
+        fields = Fields(item, join_path("variants", index), DOCUMENT, allowed=VARIANT_KEYS)
+        name = fields.text("name").strip()
+        if not name:
+            fields.fail("name", "must not be empty")
+        if any(v.name == name for v in variants):
+            fields.fail("name", f"duplicate variant name '{name}'")
+        policy = fields.text("policy", policy_names[0]).strip()
+        if policy not in policy_names:
+            fields.fail_at(fields.sub("policy"), f"no policy named '{policy}' (policies: {', '.join(policy_names)})",
+                           suggest(policy, policy_names))
+        overlaid = fields.boolean("overlay", False)
+        if overlaid and not overlay:
+            fields.fail("overlay", "is true but the config lists no 'overlay' trades")
+        variants.append(Variant(name=name, policy=policy, overlay=overlaid))
+    named = models if models is not None else (NamedModel(spec.model.type, spec.model),)
+    return VariantStudy(models=named, overlay=overlay, fees=OverlayFees(rate, cap), variants=tuple(variants))
+
+
+def _overlay_trade(data: Any, path: str, as_of: datetime) -> OverlayTrade:
+    """One overlay trade: an instrument name (expiry from as_of) or the option's fields,
+    side buy|sell, quantity >= 0 (options, each on one unit), price in the option's currency."""
+    from hedgecore.instruments import parse_instrument_name
+
+    fields = Fields(data, path, DOCUMENT, allowed=OVERLAY_KEYS)
+    side = fields.choice("side", ("buy", "sell"))
+    quantity = _in_range(fields, "quantity", fields.non_negative("quantity"), "quantity")
+    price = fields.non_negative("price")
+    name = ""
+    if fields.has("instrument"):
+        for key in ("type", "strike", "expiry_years", "settlement"):
+            if fields.has(key):
+                fields.fail(key, "give either 'instrument' or the option's fields, not both")
+        name = fields.text("instrument").strip()
+        instrument = parse_instrument_name(name)
+        if instrument is None or instrument.kind != "option":
+            fields.fail("instrument", f"is not an option name (like BTC-25DEC26-95000-C), got {show_text(name)}")
+        assert instrument.expiry is not None
+        assert instrument.strike is not None
+        years = (instrument.expiry - as_of).total_seconds() / (365.0 * 86400.0)
+        if years <= 0.0:
+            fields.fail("instrument", f"expired at {instrument.expiry.isoformat()}, before as_of {as_of.isoformat()}")
+        quantity *= instrument.contract_size
+        option = OptionSpec(type="call" if instrument.is_call else "put", strike=float(instrument.strike),
+                            expiry_years=years, quantity=quantity if side == "buy" else -quantity,
+                            settlement="inverse" if instrument.is_inverse else "linear")
+        return OverlayTrade(option=option, price=price, name=name)
+    option = OptionSpec(
+        type=fields.choice("type", ("call", "put")),  # type: ignore[arg-type]
+        strike=_in_range(fields, "strike", fields.positive("strike"), "price"),
+        expiry_years=_in_range(fields, "expiry_years", fields.positive("expiry_years"), "years"),
+        quantity=quantity if side == "buy" else -quantity,
+        settlement=fields.choice("settlement", ("linear", "inverse"), "linear"),  # type: ignore[arg-type]
+    )
+    return OverlayTrade(option=option, price=price, name=name)
 
 
 def _model(fields: Fields, base: Path) -> PriceModel:
