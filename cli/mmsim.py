@@ -38,7 +38,7 @@ ConfigArg = Annotated[
 
 CSV_KEYS = ["name", "method", "mean_pnl", "std_pnl", "stderr_pnl", "var_95", "cvar_95", "var_99", "cvar_99",
             "certainty_equivalent", "mean_fills", "mean_spread_captured", "mean_fees", "inventory_std",
-            "final_inventory_std", "time_at_limits"]
+            "final_inventory_std", "time_at_limits", "mean_hedging_cost", "mean_hedge_trades"]
 
 
 def load_mm_config(path: Path, sources: Sources) -> MarketMakingSpec:
@@ -64,6 +64,7 @@ def build_report(result: MMResult, config_name: str) -> Report:
         Column("spread", "mean_spread_captured"),
         Column("inv std", "inventory_std"),
         Column("at limit", "time_at_limits"),
+        Column("hedge cost", "mean_hedging_cost"),
     ]
     rows: list[dict[str, Any]] = [policy.as_dict() for policy in result.policies]
     gamma = "n/a" if result.objective_gamma is None else f"{result.objective_gamma:g}"
@@ -73,7 +74,8 @@ def build_report(result: MMResult, config_name: str) -> Report:
         "PnL = cash + inventory at the final mid, USD per path (fees included); VaR/CVaR positive = loss; "
         f"CARA CE = -(1/gamma) ln E[exp(-gamma PnL)] with gamma {gamma} per USD; spread = USD captured "
         "against the mid; inv std = standard deviation of the inventory over all steps (units); "
-        "at limit = share of steps at the inventory limit.",
+        "at limit = share of steps at the inventory limit; hedge cost = USD paid per path to keep the "
+        "inventory's delta within the hedge band (0 without a hedge section).",
     ]
     return Report(document, [Table(f"Market making ({config_name})", columns, rows, csv_keys=CSV_KEYS)], notes)
 
