@@ -106,6 +106,15 @@ def _parse_live(snapshot: Snapshot, kind: str, venue: str, endpoint: str, parse:
         raise VenueError(venue, endpoint, f"{kind} from the venue refused: {error.describe()}") from None
 
 
+def _venue_terms(policy: Policy | None, market: Market) -> Policy | None:
+    """The policy with the market's instrument terms (fees, lot sizes) where it gives none."""
+    if policy is None:
+        return None
+    from hedgecore.policy import with_venue_terms
+
+    return with_venue_terms(policy, market)
+
+
 def load_inputs(portfolio: Path | None, market: Path | None, sources: Sources, *, as_of: str | None,
                 venue: str | None, timeout_seconds: float, policy: Path | None = None) -> Inputs:
     """The portfolio, market (and policy) of a command: from the files given, the rest from --venue.
@@ -126,7 +135,8 @@ def load_inputs(portfolio: Path | None, market: Path | None, sources: Sources, *
             raise _missing("--market", "missing: give a market file, or --venue NAME to take the market live")
         book = load_portfolio(portfolio, sources)
         market_data = load_market(market, sources, as_of)
-        return Inputs(book, market_data, load_policy(policy, sources) if policy is not None else None)
+        return Inputs(book, market_data, _venue_terms(load_policy(policy, sources) if policy is not None else None,
+                                                      market_data))
     if portfolio is not None and market is not None:
         raise _missing("--venue", f"{venue} would give nothing: PORTFOLIO and --market are both files "
                        "(leave out --market to take the market live, or PORTFOLIO to take the account's positions)")
@@ -169,4 +179,4 @@ def load_inputs(portfolio: Path | None, market: Path | None, sources: Sources, *
         if as_of is not None:
             market_data = market_data.with_as_of(valuation_time(as_of))
         live["market"] = taken
-    return Inputs(book, market_data, hedge_policy, live, name)
+    return Inputs(book, market_data, _venue_terms(hedge_policy, market_data), live, name)

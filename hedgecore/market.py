@@ -8,7 +8,10 @@ without a future), `rate`, `perpetuals` (mark `price` and `funding_rate_8h` per 
 `vols` (implied vol per instrument name) and `smiles` (strike -> vol per expiry,
 interpolated in total variance, flat beyond the outer strikes, and linearly in total
 variance between listed expiries), and `delivery_prices` (the settlement price per expiry,
-used to settle instruments that have expired at the valuation time).
+used to settle instruments that have expired at the valuation time), and `instruments`
+(a venue's fees and amount sizes per future or perpetual: maker_fee, taker_fee,
+min_trade_amount, tick_size, contract_size; the hedge decision takes them where the policy
+leaves them out).
 
 Plausibility bounds (refused when the file is read, naming the field): a future's or
 forward's annualised log basis |ln(F/S)| / tau may not exceed MAX_ANNUAL_LOG_BASIS (300% a
@@ -34,7 +37,9 @@ from hedgecore.instruments import Instrument, parse_expiry_code
 DOCUMENT = "market"
 SECONDS_PER_YEAR = 365.0 * 86400.0  # ACT/365: crypto trades every calendar day
 MARKET_KEYS = ("as_of", "rate", "underlyings", "description")
-UNDERLYING_KEYS = ("spot", "futures", "basis", "rate", "perpetuals", "vols", "smiles", "delivery_prices", "quotes")
+UNDERLYING_KEYS = ("spot", "futures", "basis", "rate", "perpetuals", "vols", "smiles", "delivery_prices", "quotes",
+                   "instruments")
+INSTRUMENT_SPEC_KEYS = ("maker_fee", "taker_fee", "min_trade_amount", "tick_size", "contract_size")
 QUOTE_KEYS = ("bid", "ask", "bid_size", "ask_size")
 MAX_ANNUAL_LOG_BASIS = 3.0     # |ln(F/S)| / tau, per year
 MAX_ABS_LOG_BASIS = 0.05       # |ln(F/S)| always allowed up to this, whatever tau
@@ -64,6 +69,20 @@ class OptionQuote:
     ask: float | None = None
     bid_size: float | None = None
     ask_size: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentSpec:
+    """A venue's terms for one future or perpetual (None where not given). Fees are fractions
+    of the traded notional (negative: a rebate); min_trade_amount and contract_size are in
+    the venue's amount units, which are hedgecore's contract_size units (USD for inverse
+    futures and perpetuals, coin for linear ones); tick_size in the price's units."""
+
+    maker_fee: float | None = None
+    taker_fee: float | None = None
+    min_trade_amount: float | None = None
+    tick_size: float | None = None
+    contract_size: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +124,7 @@ class UnderlyingMarket:
     smiles: tuple[Smile, ...] = ()
     delivery_prices: Mapping[datetime, float] = field(default_factory=dict)
     quotes: Mapping[str, OptionQuote] = field(default_factory=dict)
+    instruments: Mapping[str, InstrumentSpec] = field(default_factory=dict)
 
     def delivery_price(self, expiry: datetime) -> float | None:
         """The settlement price of an expiry, if the market file gives it."""
@@ -257,6 +277,22 @@ def _parse_quotes(fields: Fields) -> dict[str, OptionQuote]:
     return quotes
 
 
+def _parse_instrument_specs(fields: Fields) -> dict[str, InstrumentSpec]:
+    """`instruments: {NAME: {maker_fee, taker_fee, min_trade_amount, tick_size, contract_size}}`."""
+    specs: dict[str, InstrumentSpec] = {}
+    for instrument_name, spec in fields.mapping("instruments").items():
+        spec_fields = Fields(spec, join_path(fields.sub("instruments"), str(instrument_name)), DOCUMENT,
+                             allowed=INSTRUMENT_SPEC_KEYS)
+        fees = [spec_fields.optional_number(key) for key in ("maker_fee", "taker_fee")]
+        for key, fee in zip(("maker_fee", "taker_fee"), fees, strict=True):
+            if fee is not None and not -0.01 <= fee < 0.05:
+                spec_fields.fail(key, f"must be a fraction of notional in [-0.01, 0.05) (0.0005 = 5 bp), got {fee:g}")
+        sizes = [spec_fields.positive(key) if spec_fields.has(key) else None
+                 for key in ("min_trade_amount", "tick_size", "contract_size")]
+        specs[str(instrument_name).upper()] = InstrumentSpec(*fees, *sizes)
+    return specs
+
+
 def _parse_underlying(name: str, data: Any, path: str, default_rate: float, as_of: datetime) -> UnderlyingMarket:
     fields = Fields(data, path, DOCUMENT, allowed=UNDERLYING_KEYS)
     spot = fields.positive("spot")
@@ -310,7 +346,7 @@ def _parse_underlying(name: str, data: Any, path: str, default_rate: float, as_o
                               f"(must be within a factor {MAX_DELIVERY_RATIO:g} of it)", document=DOCUMENT)
         delivery[_expiry_key(key, where)] = price
     return UnderlyingMarket(name, spot, rate, tuple(futures), basis, perpetuals, vols, tuple(smiles), delivery,
-                            _parse_quotes(fields))
+                            _parse_quotes(fields), _parse_instrument_specs(fields))
 
 
 def parse_market(data: Any) -> Market:

@@ -14,13 +14,16 @@ market file `check` accepts.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hedgecore.errors import ConfigError, Fields, join_path, show_text
 from hedgecore.instruments import Instrument, parse_instrument_name
 from hedgecore.option_hedge import OptionHedgePolicy, parse_option_hedge
+
+if TYPE_CHECKING:
+    from hedgecore.market import Market
 
 DOCUMENT = "policy"
 BAND_METHODS = ("fixed", "whalley_wilmott", "zakamouline", "nested")
@@ -41,6 +44,8 @@ MIN_LOT_SIZE, MAX_LOT_SIZE = 1e-8, 1e9
 MAX_MIN_ORDER = 1e12
 # Band methods that take the one-way proportional cost (fee + half-spread), which must be >= 0.
 COST_BANDS = ("whalley_wilmott", "zakamouline", "nested")
+# What a market's `instruments` (the venue's terms) supplies when a hedge instrument leaves it out.
+VENUE_DEFAULT_KEYS = ("maker_fee", "taker_fee", "lot_size", "min_order")
 BOOK_KEYS = ("limits",)
 
 
@@ -61,6 +66,9 @@ class HedgeInstrument:
     lot_size: float
     min_order: float
     path: str
+    execution: str = "taker"
+    # VENUE_DEFAULT_KEYS the policy left out: with_venue_terms fills them from the market.
+    left_out: frozenset[str] = frozenset()
 
     @property
     def proportional_cost(self) -> float:
@@ -196,6 +204,8 @@ def _instrument(data: Any, path: str, underlying: str, band_method: str) -> Hedg
         lot_size=lot_size,
         min_order=min_order,
         path=path,
+        execution=execution,
+        left_out=frozenset(key for key in VENUE_DEFAULT_KEYS if not fields.has(key)),
     )
 
 
@@ -246,3 +256,54 @@ def parse_policy(data: Any) -> Policy:
     if max_age is not None and max_age <= timedelta(0):
         top.fail("max_market_age", "must be a positive duration such as 5m or 1h")
     return Policy(underlyings, limits, max_age)
+
+
+def _with_terms(hedge: HedgeInstrument, market: Market, band_method: str) -> HedgeInstrument:
+    """One hedge instrument with the venue's fees and sizes where the policy left them out."""
+    data = market.get(hedge.instrument.underlying)
+    spec = data.instruments.get(hedge.instrument.name.upper()) if data is not None else None
+    if spec is None or not hedge.left_out:
+        return hedge
+    where = f"{hedge.path} (market underlyings.{hedge.instrument.underlying}.instruments.{hedge.instrument.name})"
+    changes: dict[str, Any] = {}
+    venue_fee = spec.taker_fee if hedge.execution == "taker" else spec.maker_fee
+    if f"{hedge.execution}_fee" in hedge.left_out and venue_fee is not None:
+        changes["fee"] = venue_fee
+        if band_method in COST_BANDS and venue_fee + hedge.half_spread < 0.0:
+            raise ConfigError(where, f"the venue's {hedge.execution}_fee {venue_fee:g} + half_spread "
+                              f"{hedge.half_spread:g} is a negative one-way cost; the {band_method} band needs "
+                              f"fee + half_spread >= 0: give {hedge.execution}_fee in the policy", document=DOCUMENT)
+    # Deribit's order amounts are whole multiples of min_trade_amount, in the units of
+    # hedgecore's contract_size (USD for inverse futures and perpetuals, coin for linear):
+    # one lot and the smallest order are min_trade_amount / contract_size contracts.
+    lot_size = hedge.lot_size
+    if spec.min_trade_amount is not None:
+        venue_lot = spec.min_trade_amount / hedge.instrument.contract_size
+        if "lot_size" in hedge.left_out:
+            if not MIN_LOT_SIZE <= venue_lot <= MAX_LOT_SIZE:
+                raise ConfigError(where, f"the venue's min_trade_amount {spec.min_trade_amount:g} is "
+                                  f"{venue_lot:g} contracts of {hedge.instrument.contract_size:g}, outside "
+                                  f"[{MIN_LOT_SIZE:g}, {MAX_LOT_SIZE:g}]: give lot_size in the policy",
+                                  document=DOCUMENT)
+            lot_size = changes["lot_size"] = venue_lot
+        if "min_order" in hedge.left_out:
+            changes["min_order"] = max(venue_lot, lot_size)
+    elif "min_order" in hedge.left_out:
+        changes["min_order"] = lot_size
+    return replace(hedge, **changes) if changes else hedge
+
+
+def with_venue_terms(policy: Policy, market: Market) -> Policy:
+    """The policy with the market's per-instrument terms (underlyings.<COIN>.instruments, as a
+    venue snapshot writes them) filling the maker_fee, taker_fee, lot_size and min_order
+    each hedge instrument leaves out. A value the policy gives always wins; with neither,
+    the policy's defaults stand (fees 0, lot_size 1, min_order one lot)."""
+    underlyings: dict[str, UnderlyingPolicy] = {}
+    for name, rule in policy.underlyings.items():
+        band = rule.band
+        needs_cost = band.method if not (band.method == "nested" and band.outer_half_width is not None
+                                         and band.inner_half_width is not None) else "fixed"
+        instruments = tuple(_with_terms(hedge, market, needs_cost) for hedge in rule.instruments)
+        changed = any(new is not old for new, old in zip(instruments, rule.instruments, strict=True))
+        underlyings[name] = replace(rule, instruments=instruments) if changed else rule
+    return replace(policy, underlyings=underlyings)
