@@ -50,6 +50,29 @@ def synthetic_chain(coin: str, spot: float, expiries: int, strikes: int) -> tupl
     return {"index_price": spot, "estimated_delivery_price": spot}, options, futures
 
 
+def synthetic_instruments(futures: list[dict], linear: bool) -> list[dict]:
+    """get_instruments rows (kind=future) of the futures and perpetuals of one answer."""
+    return [{"instrument_name": row["instrument_name"], "kind": "future", "maker_commission": 0.0,
+             "taker_commission": 0.0005, "min_trade_amount": 0.0001 if linear else 10, "tick_size": 0.5,
+             "contract_size": 0.0001 if linear else 10} for row in futures]
+
+
+def synthetic_linear(chains: dict[str, tuple[dict, list[dict], list[dict]]]) -> tuple[list[dict], ...]:
+    """The USDC (linear) answers: every 4th option of each coin as BTC_USDC-..., priced in USDC,
+    a USDC perpetual per coin, and their instruments."""
+    options, futures = [], []
+    for coin, (index, coin_options, _) in chains.items():
+        spot = index["index_price"]
+        for row in coin_options[::4]:
+            name = row["instrument_name"].replace(f"{coin}-", f"{coin}_USDC-", 1)
+            options.append(dict(row, instrument_name=name, mark_price=row["mark_price"] * spot,
+                                bid_price=row["bid_price"] * spot, ask_price=row["ask_price"] * spot,
+                                mark_iv=row["mark_iv"] + 0.2, underlying_price=row["underlying_price"] * 1.0001))
+        futures.append({"instrument_name": f"{coin}_USDC-PERPETUAL", "mark_price": spot * 1.0002,
+                        "funding_8h": 0.0001, "current_funding": 0.00002})
+    return options, futures, synthetic_instruments(futures, linear=True)
+
+
 BENCH_POLICY = """\
 underlyings:
   BTC:
@@ -83,29 +106,37 @@ def _serve(chains: dict[str, tuple[dict, list[dict], list[dict]]]):
                       "testnet": False})
 
     server = VenueServer().start()
+    summary, instruments = "/api/v2/public/get_book_summary_by_currency", "/api/v2/public/get_instruments"
     for coin, (index, options, futures) in chains.items():
         server.route(f"/api/v2/public/get_index_price?index_name={coin.lower()}_usd", answer(index))
-        # the stand-in matches one query parameter: the currency picks the chain, the kind
-        # (option, future) is told apart by the reply queue below
-        server.route(f"/api/v2/public/get_book_summary_by_currency?currency={coin}",
-                     *[answer(options), answer(futures)] * 1000)
+        server.route(f"{summary}?currency={coin}&kind=option", answer(options))
+        server.route(f"{summary}?currency={coin}&kind=future", answer(futures))
+        server.route(f"{instruments}?currency={coin}", answer(synthetic_instruments(futures, linear=False)))
+    linear_options, linear_futures, linear_instruments = synthetic_linear(chains)
+    server.route(f"{summary}?currency=USDC&kind=option", answer(linear_options))
+    server.route(f"{summary}?currency=USDC&kind=future", answer(linear_futures))
+    server.route(f"{instruments}?currency=USDC", answer(linear_instruments))
     return server
 
 
 def _network_seconds(url: str, coins: list[str], repeat: int) -> float:
-    """The six GETs of a live check made by a bare http.client loop (one connection): the
-    network's (and the stand-in's) own time."""
+    """The GETs of a live check (four per coin, three for the USDC chain) made by a bare
+    http.client loop (one connection): the network's (and the stand-in's) own time."""
     parts = urllib.parse.urlsplit(url)
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        for coin in coins:
-            for path in (f"/api/v2/public/get_index_price?index_name={coin.lower()}_usd",
-                         f"/api/v2/public/get_book_summary_by_currency?currency={coin}&kind=option",
-                         f"/api/v2/public/get_book_summary_by_currency?currency={coin}&kind=future"):
-                connection.request("GET", path)
-                connection.getresponse().read()
+        summary, instruments = "/api/v2/public/get_book_summary_by_currency", "/api/v2/public/get_instruments"
+        paths = [path for coin in coins
+                 for path in (f"/api/v2/public/get_index_price?index_name={coin.lower()}_usd",
+                              f"{summary}?currency={coin}&kind=option", f"{summary}?currency={coin}&kind=future",
+                              f"{instruments}?currency={coin}&kind=future&expired=false")]
+        paths += [f"{summary}?currency=USDC&kind=option", f"{summary}?currency=USDC&kind=future",
+                  f"{instruments}?currency=USDC&kind=future&expired=false"]
+        for path in paths:
+            connection.request("GET", path)
+            connection.getresponse().read()
         connection.close()
         best = min(best, time.perf_counter() - start)
     return best
@@ -164,14 +195,18 @@ def main() -> None:
     from hedgecore.venues import deribit
 
     chains = {"BTC": synthetic_chain("BTC", 96500.0, 12, 38), "ETH": synthetic_chain("ETH", 3420.0, 12, 25)}
+    linear = synthetic_linear(chains)
+    with_instruments = {coin: (*answers, synthetic_instruments(answers[2], linear=False))
+                        for coin, answers in chains.items()}
     count = sum(len(c[1]) for c in chains.values())
     best = float("inf")
     for _ in range(7):
         start = time.process_time()
-        snapshot = deribit.market_document(chains, AS_OF)
+        snapshot = deribit.market_document(with_instruments, AS_OF, linear)
         parse_market(snapshot.document)
         best = min(best, time.process_time() - start)
-    print(f"payload -> market object, {count} options (BTC + ETH): {best * 1e3:.1f} ms CPU (target < 300 ms)")
+    print(f"payload -> market object, {count} coin-settled + {len(linear[0])} USDC options (BTC + ETH) and "
+          f"instruments: {best * 1e3:.1f} ms CPU (target < 300 ms)")
     probe = "import time; t = time.perf_counter(); import hedgecore.venues.deribit; print(time.perf_counter() - t)"
     base = "import hedgecore"
     seconds = float(subprocess.run([sys.executable, "-c", f"{base}; {probe}"], capture_output=True, text=True,

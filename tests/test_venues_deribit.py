@@ -87,7 +87,8 @@ def test_snapshot_parses_into_a_market_with_the_same_figures(server):
 
 def test_one_connection_serves_the_whole_fetch(server):
     fetch(server)
-    assert len(server.seen) == 3
+    # index, options, futures and future instruments of BTC; USDC options, futures, instruments
+    assert len(server.seen) == 7
     assert len({seen.client_port for seen in server.seen}) == 1
 
 

@@ -78,7 +78,9 @@ def test_exposures_from_the_venue_equal_exposures_from_the_snapshot_file(server,
     assert json.loads(live.stdout)["as_of"] == VENUE_TIME
     # the market taken live is only the book's underlying, never the account's positions
     assert server.calls("/api/v2/public/auth") == []
-    assert {c.query["currency"] for c in server.calls("/api/v2/public/get_book_summary_by_currency")} == {"BTC"}
+    # (USDC: the linear chain, shared by every coin, of which only BTC_USDC-... rows are kept)
+    assert {c.query["currency"] for c in server.calls("/api/v2/public/get_book_summary_by_currency")} == {"BTC",
+                                                                                                      "USDC"}
 
 
 def test_scenarios_and_hedge_from_the_venue_equal_the_snapshot_file(server, book, tmp_path):

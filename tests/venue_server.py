@@ -64,8 +64,12 @@ class VenueServer:
                                         {k.lower(): v for k, v in self.headers.items()}, body,
                                         self.client_address[1]))
                 query = dict(urllib.parse.parse_qsl(parsed.query))
-                # A route may name one query parameter: "/path?kind=option".
-                keys = [f"{parsed.path}?{k}={v}" for k, v in sorted(query.items())] + [parsed.path]
+                # A route may name two query parameters ("/path?currency=USDC&kind=option", tried
+                # first) or one ("/path?kind=option").
+                items = sorted(query.items())
+                keys = [f"{parsed.path}?{k1}={v1}&{k2}={v2}" for i, (k1, v1) in enumerate(items)
+                        for k2, v2 in items[i + 1:]]
+                keys += [f"{parsed.path}?{k}={v}" for k, v in items] + [parsed.path]
                 queue = next((server.routes[k] for k in keys if k in server.routes), None)
                 if not queue:
                     reply = Reply({"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}}, 400)
@@ -123,12 +127,18 @@ class VenueServer:
 
 
 def deribit_market_routes(server: VenueServer) -> None:
-    """The BTC chain fixtures behind Deribit's public paths."""
+    """The BTC chain fixtures (coin-settled and USDC) behind Deribit's public paths."""
     server.route("/api/v2/public/get_index_price", Reply(fixture("deribit", "get_index_price_btc.json")))
     server.route("/api/v2/public/get_book_summary_by_currency?kind=option",
                  Reply(fixture("deribit", "get_book_summary_btc_option.json")))
     server.route("/api/v2/public/get_book_summary_by_currency?kind=future",
                  Reply(fixture("deribit", "get_book_summary_btc_future.json")))
+    server.route("/api/v2/public/get_book_summary_by_currency?currency=USDC&kind=option",
+                 Reply(fixture("deribit", "get_book_summary_usdc_option.json")))
+    server.route("/api/v2/public/get_book_summary_by_currency?currency=USDC&kind=future",
+                 Reply(fixture("deribit", "get_book_summary_usdc_future.json")))
+    server.route("/api/v2/public/get_instruments?currency=BTC", Reply(fixture("deribit", "get_instruments_btc.json")))
+    server.route("/api/v2/public/get_instruments?currency=USDC", Reply(fixture("deribit", "get_instruments_usdc.json")))
 
 
 def deribit_account_routes(server: VenueServer) -> None:

@@ -10,6 +10,15 @@ future or the synthetic `SYN.` forward) and kind=future (dated futures and perpe
 `funding_8h`). Units in the document: vols as fractions (mark_iv / 100), prices of
 coin-settled options in coin as Deribit quotes them, futures in USD.
 
+USDC-settled (linear) options and futures come from the same method with currency=USDC
+(one call each for every underlying, rows kept by base coin: BTC_USDC-...): their vols and
+quotes (in USDC) join the coin's section; the coin-settled chain's forward (and smile point)
+wins where both chains give one for the same expiry (and strike), the USDC chain fills the
+rest. `public/get_instruments` (kind=future) gives each future's and perpetual's fees and
+amount sizes (`instruments` in the document), which the hedge decision uses where the policy
+leaves them out. A row listed at or after its expiry (around the daily 08:00 UTC settlement)
+is left out with a note within EXPIRED_GRACE, and is an error beyond it.
+
 Positions: `public/auth` (client_credentials, sent as a POST body so the secret is never in
 a URL), `private/get_subaccounts`, `private/get_positions` per account and
 `public/get_instruments` for contract sizes. Deribit sizes inverse futures in USD and options
@@ -41,6 +50,11 @@ DEFAULT_CREDENTIALS_FILE = "~/.config/hedgecore/deribit-credentials"
 API_PREFIX = "/api/v2/"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 BOOK_SUMMARY = "public/get_book_summary_by_currency"
+INSTRUMENTS = "public/get_instruments"
+LINEAR_CURRENCY = "USDC"
+# A venue still lists an option or future for a while after its 08:00 UTC settlement: rows up
+# to this long past their expiry are left out with a note; older ones mean a malformed chain.
+EXPIRED_GRACE = timedelta(hours=1)
 
 
 def _moment_from_us(microseconds: int) -> datetime:
@@ -118,13 +132,166 @@ class DeribitApi:
 
 # --- market ------------------------------------------------------------------------------------
 
-def chain_document(underlying: str, index_result: Any, option_rows: Any, future_rows: Any,
-                   as_of: datetime, excluded: list[tuple[str, str]]) -> dict[str, Any]:
-    """One underlying's section of the market document from Deribit's three answers.
+def _past_expiry(reader: PayloadReader, name: str, expiry: datetime, as_of: datetime,
+                 excluded: list[tuple[str, str]]) -> bool:
+    """True (with a note) for a row still listed at most EXPIRED_GRACE after its expiry;
+    False for a live row; VenueError for a row expired longer ago."""
+    if expiry > as_of:
+        return False
+    if as_of - expiry <= EXPIRED_GRACE:
+        excluded.append((name, f"expired at {iso_utc(expiry)}, still listed at the venue's time "
+                               f"{iso_utc(as_of)} (settlement under way)"))
+        return True
+    raise reader.fail(name, "instrument_name", f"expiry {iso_utc(expiry)} is not after the venue's time "
+                      f"{iso_utc(as_of)}, by more than the {EXPIRED_GRACE.total_seconds() / 3600:g} h "
+                      "settlement grace")
 
+
+def _linear_rows(rows: Any, underlying: str) -> list[Any]:
+    """The rows of one base coin in a USDC answer (BTC_USDC-...); the other coins' are not asked for."""
+    if not isinstance(rows, list):
+        return []
+    prefix = f"{underlying}_{LINEAR_CURRENCY}-"
+    return [row for row in rows
+            if isinstance(row, Mapping) and str(row.get("instrument_name", "")).upper().startswith(prefix)]
+
+
+class _Chain:
+    """One underlying's options as they are read: forwards, vols, quotes, smile points."""
+
+    def __init__(self, underlying: str, as_of: datetime, excluded: list[tuple[str, str]]) -> None:
+        self.underlying = underlying
+        self.as_of = as_of
+        self.excluded = excluded
+        self.forwards: dict[datetime, list[float]] = {}
+        self.vols: dict[str, float] = {}
+        self.quotes: dict[str, dict[str, float]] = {}
+        # expiry -> strike -> [call vol, put vol]
+        self.by_strike: dict[datetime, dict[float, list[float | None]]] = {}
+        self.rates: set[float] = set()
+
+    def read(self, rows: Any, linear: bool) -> dict[datetime, float]:
+        """Read option rows; returns the forward per expiry they give. Linear (USDC) rows
+        fill only the smile points the coin-settled rows left empty."""
+        reader = PayloadReader(VENUE, BOOK_SUMMARY)
+        underlying = self.underlying
+        forwards: dict[datetime, list[float]] = {}
+        for row in reader.rows(rows):
+            name = reader.text(row, "option row", "instrument_name")
+            instrument = parse_instrument_name(name)
+            if (instrument is None or instrument.kind != "option" or instrument.underlying != underlying
+                    or instrument.is_inverse == linear):
+                self.excluded.append((name, f"not a {underlying} option name hedgecore understands"))
+                continue
+            assert instrument.expiry is not None
+            assert instrument.strike is not None
+            if _past_expiry(reader, name, instrument.expiry, self.as_of, self.excluded):
+                continue
+            reader.required(row, name, "mark_price", minimum=0.0)
+            forward = reader.required(row, name, "underlying_price", minimum=0.0)
+            if forward <= 0:
+                raise reader.fail(name, "underlying_price", f"must be > 0, got {forward:g}")
+            forwards.setdefault(instrument.expiry, []).append(forward)
+            rate = reader.number(row, name, "interest_rate", optional=True)
+            if rate is not None:
+                self.rates.add(rate)
+            bid = reader.number(row, name, "bid_price", optional=True, minimum=0.0)
+            ask = reader.number(row, name, "ask_price", optional=True, minimum=0.0)
+            mark_iv = reader.number(row, name, "mark_iv", optional=True, minimum=0.0)
+            if mark_iv is None or mark_iv == 0.0:
+                self.excluded.append((name, "no mark IV"))
+                continue
+            if not mark_iv < 1000.0:
+                raise reader.fail(name, "mark_iv", f"must be below 1000 (percent), got {mark_iv:g}")
+            # Percent to a fraction, rounded to 10 decimals: 48.7 gives 0.487, not 0.48700000000000004.
+            vol = round(mark_iv / 100.0, 10)
+            self.vols[name] = vol
+            slot = self.by_strike.setdefault(instrument.expiry, {}).setdefault(instrument.strike, [None, None])
+            side = 0 if instrument.is_call else 1
+            if not linear or slot[side] is None:
+                slot[side] = vol
+            # Deribit shows an empty side as null (or 0): no quote on that side.
+            bid = bid if bid else None
+            ask = ask if ask else None
+            if bid is not None and ask is not None and bid > ask:
+                self.excluded.append((name, f"crossed quote (bid {bid:g} > ask {ask:g}): quote left out"))
+                continue
+            quote: dict[str, float] = {}
+            if bid is not None:
+                quote["bid"] = bid
+            if ask is not None:
+                quote["ask"] = ask
+            if quote:
+                self.quotes[name] = quote
+        return {expiry: values[0] if len(set(values)) == 1 else _median(values)
+                for expiry, values in forwards.items()}
+
+
+def _read_futures(rows: Any, underlying: str, linear: bool, as_of: datetime, excluded: list[tuple[str, str]],
+                  futures: dict[datetime, float], perpetuals: dict[str, dict[str, float]]) -> None:
+    """Dated futures (the first listed for an expiry is kept) and perpetuals of one answer."""
+    reader = PayloadReader(VENUE, BOOK_SUMMARY)
+    for row in reader.rows(rows):
+        name = reader.text(row, "future row", "instrument_name")
+        instrument = parse_instrument_name(name)
+        if (instrument is None or instrument.underlying != underlying
+                or instrument.kind not in ("future", "perpetual") or instrument.is_inverse == linear):
+            excluded.append((name, f"not a {underlying} future or perpetual hedgecore understands"))
+            continue
+        mark = reader.required(row, name, "mark_price", minimum=0.0)
+        if mark <= 0:
+            raise reader.fail(name, "mark_price", f"must be > 0, got {mark:g}")
+        if instrument.kind == "perpetual":
+            funding = reader.required(row, name, "funding_8h")
+            perpetuals[name] = {"price": mark, "funding_rate_8h": funding}
+            continue
+        assert instrument.expiry is not None
+        if _past_expiry(reader, name, instrument.expiry, as_of, excluded):
+            continue
+        futures.setdefault(instrument.expiry, mark)
+
+
+def instruments_section(rows: Any, underlying: str, linear: bool) -> dict[str, dict[str, float]]:
+    """Fees and amount sizes of one underlying's futures and perpetuals from get_instruments:
+    {NAME: {maker_fee, taker_fee, min_trade_amount, tick_size, contract_size}}, fees as
+    fractions of notional, amounts in Deribit's units (USD for inverse futures and
+    perpetuals, coin for linear ones: the units of hedgecore's contract_size)."""
+    reader = PayloadReader(VENUE, INSTRUMENTS)
+    section: dict[str, dict[str, float]] = {}
+    for row in reader.rows(rows):
+        name = reader.text(row, "instrument row", "instrument_name")
+        if row.get("kind") not in ("future", None):
+            continue  # options: their fee is per contract, capped by the premium (option_hedge's fees)
+        instrument = parse_instrument_name(name)
+        if (instrument is None or instrument.underlying != underlying
+                or instrument.kind not in ("future", "perpetual") or instrument.is_inverse == linear):
+            continue
+        spec: dict[str, float] = {}
+        for key, field_name in (("maker_fee", "maker_commission"), ("taker_fee", "taker_commission")):
+            fee = reader.required(row, name, field_name)
+            if not -0.01 <= fee < 0.05:
+                raise reader.fail(name, field_name, f"must be a fraction of notional in [-0.01, 0.05), got {fee:g}")
+            spec[key] = fee
+        for key in ("min_trade_amount", "tick_size", "contract_size"):
+            amount = reader.required(row, name, key, minimum=0.0)
+            if amount <= 0:
+                raise reader.fail(name, key, f"must be > 0, got {amount:g}")
+            spec[key] = amount
+        section[name] = spec
+    return section
+
+
+def chain_document(underlying: str, index_result: Any, option_rows: Any, future_rows: Any,
+                   as_of: datetime, excluded: list[tuple[str, str]], *, linear_option_rows: Any = None,
+                   linear_future_rows: Any = None, instrument_rows: Any = None) -> dict[str, Any]:
+    """One underlying's section of the market document from Deribit's answers.
+
+    linear_option_rows / linear_future_rows: the currency=USDC answers (rows of other coins
+    are skipped); instrument_rows: get_instruments rows (coin and USDC) for fees and sizes.
     Raises VenueError naming the instrument and field of a malformed row; appends
     (instrument, reason) to `excluded` for options listed without a mark IV or with a
-    crossed quote, which are kept out of vols, smiles and quotes.
+    crossed quote (kept out of vols, smiles and quotes) and rows within EXPIRED_GRACE of
+    their expiry.
     """
     index_reader = PayloadReader(VENUE, "public/get_index_price")
     if not isinstance(index_result, Mapping):
@@ -134,91 +301,28 @@ def chain_document(underlying: str, index_result: Any, option_rows: Any, future_
     if spot <= 0:
         raise index_reader.fail(index_name, "index_price", f"must be > 0, got {spot:g}")
 
-    reader = PayloadReader(VENUE, BOOK_SUMMARY)
-    forwards: dict[datetime, list[float]] = {}
-    vols: dict[str, float] = {}
-    quotes: dict[str, dict[str, float]] = {}
-    # expiry -> strike -> (call vol, put vol)
-    by_strike: dict[datetime, dict[float, list[float | None]]] = {}
-    rates: set[float] = set()
-    for row in reader.rows(option_rows):
-        name = reader.text(row, "option row", "instrument_name")
-        instrument = parse_instrument_name(name)
-        if instrument is None or instrument.kind != "option" or instrument.underlying != underlying:
-            excluded.append((name, f"not a {underlying} option name hedgecore understands"))
-            continue
-        assert instrument.expiry is not None
-        assert instrument.strike is not None
-        if instrument.expiry <= as_of:
-            raise reader.fail(name, "instrument_name", f"expiry {iso_utc(instrument.expiry)} is not after "
-                              f"the venue's time {iso_utc(as_of)}")
-        reader.required(row, name, "mark_price", minimum=0.0)
-        forward = reader.required(row, name, "underlying_price", minimum=0.0)
-        if forward <= 0:
-            raise reader.fail(name, "underlying_price", f"must be > 0, got {forward:g}")
-        forwards.setdefault(instrument.expiry, []).append(forward)
-        rate = reader.number(row, name, "interest_rate", optional=True)
-        if rate is not None:
-            rates.add(rate)
-        bid = reader.number(row, name, "bid_price", optional=True, minimum=0.0)
-        ask = reader.number(row, name, "ask_price", optional=True, minimum=0.0)
-        mark_iv = reader.number(row, name, "mark_iv", optional=True, minimum=0.0)
-        if mark_iv is None or mark_iv == 0.0:
-            excluded.append((name, "no mark IV"))
-            continue
-        if not mark_iv < 1000.0:
-            raise reader.fail(name, "mark_iv", f"must be below 1000 (percent), got {mark_iv:g}")
-        # Percent to a fraction, rounded to 10 decimals: 48.7 gives 0.487, not 0.48700000000000004.
-        vol = round(mark_iv / 100.0, 10)
-        vols[name] = vol
-        slot = by_strike.setdefault(instrument.expiry, {}).setdefault(instrument.strike, [None, None])
-        slot[0 if instrument.is_call else 1] = vol
-        # Deribit shows an empty side as null (or 0): no quote on that side.
-        bid = bid if bid else None
-        ask = ask if ask else None
-        if bid is not None and ask is not None and bid > ask:
-            excluded.append((name, f"crossed quote (bid {bid:g} > ask {ask:g}): quote left out"))
-            continue
-        quote: dict[str, float] = {}
-        if bid is not None:
-            quote["bid"] = bid
-        if ask is not None:
-            quote["ask"] = ask
-        if quote:
-            quotes[name] = quote
+    chain = _Chain(underlying, as_of, excluded)
+    coin_forwards = chain.read(option_rows, linear=False)
+    linear_forwards = chain.read(_linear_rows(linear_option_rows, underlying), linear=True)
 
     futures: dict[datetime, float] = {}
     perpetuals: dict[str, dict[str, float]] = {}
-    future_reader = PayloadReader(VENUE, BOOK_SUMMARY)
-    for row in future_reader.rows(future_rows):
-        name = future_reader.text(row, "future row", "instrument_name")
-        instrument = parse_instrument_name(name)
-        if instrument is None or instrument.underlying != underlying or instrument.kind not in ("future", "perpetual"):
-            excluded.append((name, f"not a {underlying} future or perpetual hedgecore understands"))
-            continue
-        mark = future_reader.required(row, name, "mark_price", minimum=0.0)
-        if mark <= 0:
-            raise future_reader.fail(name, "mark_price", f"must be > 0, got {mark:g}")
-        if instrument.kind == "perpetual":
-            funding = future_reader.required(row, name, "funding_8h")
-            perpetuals[name] = {"price": mark, "funding_rate_8h": funding}
-            continue
-        assert instrument.expiry is not None
-        if instrument.expiry <= as_of:
-            raise future_reader.fail(name, "instrument_name", f"expiry {iso_utc(instrument.expiry)} is not "
-                                     f"after the venue's time {iso_utc(as_of)}")
-        futures[instrument.expiry] = mark
+    _read_futures(future_rows, underlying, False, as_of, excluded, futures, perpetuals)
+    _read_futures(_linear_rows(linear_future_rows, underlying), underlying, True, as_of, excluded, futures,
+                  perpetuals)
     # The forward each option expiry is priced on wins over a listed future's own mark: it is
-    # what the venue's implied vols (and so the marks) were computed with.
-    for expiry, values in forwards.items():
-        futures[expiry] = values[0] if len(set(values)) == 1 else _median(values)
+    # what the venue's implied vols (and so the marks) were computed with. The coin-settled
+    # chain's wins over the USDC chain's: it is the deeper market and the index's own quote
+    # currency (USD, where the USDC chain prices on a USDC index).
+    futures.update(linear_forwards)
+    futures.update(coin_forwards)
 
     smiles: dict[str, dict[float | int, float]] = {}
-    for expiry in sorted(by_strike):
+    for expiry in sorted(chain.by_strike):
         forward = futures[expiry]
         points: dict[float | int, float] = {}
-        for strike in sorted(by_strike[expiry]):
-            call_vol, put_vol = by_strike[expiry][strike]
+        for strike in sorted(chain.by_strike[expiry]):
+            call_vol, put_vol = chain.by_strike[expiry][strike]
             # The out-of-the-money side carries the information (and the liquidity).
             preferred, other = (call_vol, put_vol) if strike >= forward else (put_vol, call_vol)
             smile_vol = preferred if preferred is not None else other
@@ -227,21 +331,39 @@ def chain_document(underlying: str, index_result: Any, option_rows: Any, future_
         smiles[expiry_code(expiry)] = points
 
     section: dict[str, Any] = {"spot": spot}
-    if len(rates) == 1:
-        section["rate"] = rates.pop()
+    if len(chain.rates) == 1:
+        section["rate"] = chain.rates.pop()
     section["futures"] = {expiry_code(expiry): futures[expiry] for expiry in sorted(futures)}
     if perpetuals:
         section["perpetuals"] = perpetuals
-    section["vols"] = vols
+    section["vols"] = chain.vols
     section["smiles"] = smiles
-    section["quotes"] = quotes
+    section["quotes"] = chain.quotes
+    instruments = instruments_section(instrument_rows, underlying, linear=False)
+    instruments.update(instruments_section(_linear_rows(instrument_rows, underlying), underlying, linear=True))
+    if instruments:
+        section["instruments"] = instruments
     return section
 
 
-def market_document(chains: Mapping[str, tuple[Any, Any, Any]], as_of: datetime) -> Snapshot:
-    """The market document of several underlyings: {COIN: (index, options, futures) results}."""
+def market_document(chains: Mapping[str, tuple[Any, ...]], as_of: datetime,
+                    linear: tuple[Any, Any, Any] | None = None) -> Snapshot:
+    """The market document of several underlyings.
+
+    chains: {COIN: (index, options, futures[, instruments]) results}; linear: the USDC
+    (options, futures, instruments) results shared by every coin, or None.
+    """
     excluded: list[tuple[str, str]] = []
-    underlyings = {coin: chain_document(coin, *answers, as_of, excluded) for coin, answers in chains.items()}
+    linear_options, linear_futures, linear_instruments = linear if linear is not None else (None, None, None)
+    underlyings: dict[str, Any] = {}
+    for coin, answers in chains.items():
+        index, options, futures = answers[:3]
+        instrument_rows = list(answers[3]) if len(answers) > 3 and isinstance(answers[3], list) else []
+        if isinstance(linear_instruments, list):
+            instrument_rows += linear_instruments
+        underlyings[coin] = chain_document(coin, index, options, futures, as_of, excluded,
+                                           linear_option_rows=linear_options, linear_future_rows=linear_futures,
+                                           instrument_rows=instrument_rows)
     document: dict[str, Any] = {
         "as_of": iso_utc(as_of),
         "description": f"{VENUE} snapshot ({', '.join(chains)}) at the venue's time {iso_utc(as_of)}",
@@ -257,21 +379,28 @@ def base_url(environ: Mapping[str, str] | None = None) -> str:
 
 def fetch_market(underlyings: Iterable[str], timeout_seconds: float, *, url: str | None = None,
                  started: float | None = None) -> Snapshot:
-    """Fetch the chains of `underlyings` (e.g. ["BTC", "ETH"]) and build the market document.
+    """Fetch the chains of `underlyings` (e.g. ["BTC", "ETH"]) and build the market document:
+    per coin its index, option and future summaries and future instruments, then the USDC
+    (linear) options, futures and future instruments once for all coins.
     started: when the timeout began (time.monotonic(); default now)."""
     coins = [coin.strip().upper() for coin in underlyings]
+    futures_only = {"kind": "future", "expired": "false"}
     with HttpClient(VENUE, url or base_url(), timeout_seconds, started=started) as client:
         api = DeribitApi(client)
-        answers: dict[str, tuple[Any, Any, Any]] = {}
+        answers: dict[str, tuple[Any, Any, Any, Any]] = {}
         for coin in coins:
             index = api.call("public/get_index_price", {"index_name": f"{coin.lower()}_usd"})
             options = api.call(BOOK_SUMMARY, {"currency": coin, "kind": "option"})
             futures = api.call(BOOK_SUMMARY, {"currency": coin, "kind": "future"})
-            answers[coin] = (index, options, futures)
+            instruments = api.call(INSTRUMENTS, {"currency": coin, **futures_only})
+            answers[coin] = (index, options, futures, instruments)
+        linear = (api.call(BOOK_SUMMARY, {"currency": LINEAR_CURRENCY, "kind": "option"}),
+                  api.call(BOOK_SUMMARY, {"currency": LINEAR_CURRENCY, "kind": "future"}),
+                  api.call(INSTRUMENTS, {"currency": LINEAR_CURRENCY, **futures_only}))
         if not api.latest_us_out:
             raise VenueError(VENUE, BOOK_SUMMARY, "no usOut timestamp in the answers")
         as_of = _moment_from_us(api.latest_us_out)
-    return market_document(answers, as_of)
+    return market_document(answers, as_of, linear)
 
 
 # --- credentials ---------------------------------------------------------------------------------
