@@ -171,9 +171,9 @@ class Journal:
     """A connection to one journal file. Use as a context manager, or close()."""
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
-                 timeout_seconds: float = BUSY_TIMEOUT_SECONDS) -> None:
+                 timeout_seconds: float | None = None) -> None:
         self.path = Path(path)
-        self.timeout_seconds = timeout_seconds
+        self.timeout_seconds = timeout_seconds = BUSY_TIMEOUT_SECONDS if timeout_seconds is None else timeout_seconds
         self._connection: sqlite3.Connection | None = None
         if not create and not self.path.exists():
             raise JournalError(str(self.path), "no journal here yet (check and hedge create it on their first "
