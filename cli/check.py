@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from hedgecore.cli._errors import EXIT_ACTION, EXIT_OK, EXIT_UNAVAILABLE, Sources, guarded
+from hedgecore.cli._journal import JournalOpt, NoJournalOpt, RunJournal
 from hedgecore.cli._options import (
     DEFAULT_TIMEOUT_SECONDS,
     AllowExpiredOpt,
@@ -139,11 +140,17 @@ def check(
     threads: ThreadsOpt = None,
     venue: VenueOpt = None,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT_SECONDS,
+    journal: JournalOpt = None,
+    no_journal: NoJournalOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """For cron: exit 0 all in band and within limits, 1 hedge due or limit breached, 2 bad input,
-    4 market data or positions unavailable from --venue, or stale (older than the policy's max_market_age)."""
+    4 market data or positions unavailable from --venue, or stale (older than the policy's max_market_age),
+    5 the journal cannot be used (the plan is still printed)."""
     sources = Sources()
+    run_journal = RunJournal(journal, enabled=not no_journal, command="check",
+                             files={"portfolio": portfolio, "market": market, "policy": policy},
+                             timeout_seconds=timeout)
 
     def emit_document(document: dict[str, object]) -> None:
         if format is OutputFormat.json:
@@ -165,19 +172,28 @@ def check(
             market_name = market if market is not None else f"{venue} market"
             plan = compute_plan(portfolio, market, policy, sources, as_of=as_of, allow_expired=allow_expired,
                                 threads=threads, inspect=market_age_check(market_name, as_of), venue=venue,
-                                timeout_seconds=timeout)
+                                timeout_seconds=timeout, on_inputs=run_journal.remember_inputs,
+                                last_fills=run_journal.before_plan)
         except StaleMarket as error:
             stale = error
     if stale is not None:
         sys.stderr.write(f"hedgecore: stale: {stale.message}\n")
+        valued_at = datetime.fromisoformat(str(stale.document["as_of"]).replace("Z", "+00:00"))
+        run_journal.record_outcome("stale", EXIT_MARKET_DATA, valued_at)
+        if run_journal.failure is not None:
+            stale.document["journal_error"] = run_journal.failure
         emit_document(stale.document)
-        raise typer.Exit(EXIT_MARKET_DATA)
+        raise typer.Exit(run_journal.finish(EXIT_MARKET_DATA))
+    exit_code = EXIT_ACTION if plan.status == "action" else EXIT_OK
     with guarded(debug, sources, on_error=emit_error):
+        run_journal.record(plan, exit_code)
         report = build_report(plan, include_status=True)
+        if run_journal.failure is not None:
+            report.document["journal_error"] = run_journal.failure
         if format is OutputFormat.table and output is None and not sys.stdout.isatty():
             sys.stdout.write("\n".join(printable(line) for line in plain_lines(plan)) + "\n")
         else:
             if format is OutputFormat.table:
                 report = Report(report.document, report.tables, [*report.notes, f"status: {plan.status}"])
             render(report, format, output)
-    raise typer.Exit(EXIT_ACTION if plan.status == "action" else EXIT_OK)
+    raise typer.Exit(run_journal.finish(exit_code))

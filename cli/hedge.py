@@ -3,7 +3,10 @@
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import typer
+
 from hedgecore.cli._errors import Sources, guarded
+from hedgecore.cli._journal import JournalOpt, NoJournalOpt, RunJournal
 from hedgecore.cli._load import Inputs, load_inputs, report_warnings
 from hedgecore.cli._options import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -23,24 +26,31 @@ from hedgecore.cli._options import (
 from hedgecore.cli._render import Column, Report, Table, fmt_number, render
 
 if TYPE_CHECKING:  # the library (and numpy) load only when a command runs
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
+    from datetime import datetime
 
     from hedgecore.hedging import Decision, HedgePlan, Trade
     from hedgecore.market import Market
     from hedgecore.policy import Policy
+    from hedgecore.valuation import BookGreeks
+
+    # the last recorded fill per underlying, from the book, the policy and the valuation time
+    LastFills = Callable[[BookGreeks, Policy, datetime], Mapping[str, datetime]]
 
 
 def compute_plan(portfolio: Path | None, market: Path | None, policy: Path, sources: Sources, *,
                  as_of: str | None, allow_expired: bool, threads: int | None,
                  inspect: "Callable[[Market, Policy], None] | None" = None, venue: str | None = None,
                  timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-                 on_inputs: "Callable[[Inputs], None] | None" = None) -> "HedgePlan":
+                 on_inputs: "Callable[[Inputs], None] | None" = None,
+                 last_fills: "LastFills | None" = None) -> "HedgePlan":
     """Load the three files (what is not a file from --venue), value the book and decide the
     hedges (shared with `check`).
 
     inspect(market, policy) runs before valuation (check's market age test); on_inputs(inputs)
-    sees what was loaded (and what came from the venue). Warnings (expired instruments
-    settled or skipped) go to stderr, one line each.
+    sees what was loaded (and what came from the venue); last_fills(book, policy, as_of) gives
+    the last recorded fill per underlying (the journal's), which min_interval counts from.
+    Warnings (expired instruments settled or skipped) go to stderr, one line each.
     """
     from hedgecore.hedging import plan_hedges
     from hedgecore.valuation import value_book
@@ -54,7 +64,8 @@ def compute_plan(portfolio: Path | None, market: Path | None, policy: Path, sour
     if inspect is not None:
         inspect(market_data, hedge_policy)
     book = value_book(book_portfolio, market_data, allow_expired=allow_expired, threads=threads)
-    plan = plan_hedges(book_portfolio, market_data, hedge_policy, book)
+    fills = last_fills(book, hedge_policy, market_data.as_of) if last_fills is not None else None
+    plan = plan_hedges(book_portfolio, market_data, hedge_policy, book, last_fills=fills)
     report_warnings(plan.warnings)
     return plan
 
@@ -219,11 +230,28 @@ def hedge(
     threads: ThreadsOpt = None,
     venue: VenueOpt = None,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT_SECONDS,
+    journal: JournalOpt = None,
+    no_journal: NoJournalOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Net delta, band, action and the cheapest recommended trade per underlying."""
+    """Net delta, band, action and the cheapest recommended trade per underlying.
+
+    The run is recorded in the journal (--journal, $HEDGECORE_JOURNAL, else the per-user data
+    directory; --no-journal skips it), and min_interval counts from the last recorded fill.
+    Exit 5 after the plan when the journal cannot be used."""
     sources = Sources()
+    run_journal = RunJournal(journal, enabled=not no_journal, command="hedge",
+                             files={"portfolio": portfolio, "market": market, "policy": policy},
+                             timeout_seconds=timeout)
     with guarded(debug, sources):
         plan = compute_plan(portfolio, market, policy, sources, as_of=as_of, allow_expired=allow_expired,
-                            threads=threads, venue=venue, timeout_seconds=timeout)
-        render(build_report(plan, include_status=False), format, output)
+                            threads=threads, venue=venue, timeout_seconds=timeout,
+                            on_inputs=run_journal.remember_inputs, last_fills=run_journal.before_plan)
+        run_journal.record(plan, 0)
+        report = build_report(plan, include_status=False)
+        if run_journal.failure is not None:
+            report.document["journal_error"] = run_journal.failure
+        render(report, format, output)
+    code = run_journal.finish(0)
+    if code:
+        raise typer.Exit(code)

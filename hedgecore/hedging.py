@@ -26,6 +26,7 @@ time is skipped with a warning (HedgePlan.warnings) while other instruments rema
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -417,17 +418,23 @@ def _quotes(rule: UnderlyingPolicy, data: UnderlyingMarket, as_of: datetime,
     return quotes
 
 
-def _elapsed_since_hedge(rule: UnderlyingPolicy, as_of: datetime) -> timedelta | None:
-    """Time since last_hedge_at (0 within CLOCK_SKEW ahead); ConfigError when later."""
-    if rule.last_hedge_at is None:
+def _elapsed_since_hedge(rule: UnderlyingPolicy, as_of: datetime,
+                         last_fill: datetime | None = None) -> timedelta | None:
+    """Time since the last hedge: the later of the policy's last_hedge_at and the last
+    recorded fill (0 within CLOCK_SKEW ahead); ConfigError when last_hedge_at is later.
+    A recorded fill later than the valuation time counts as just now (the journal has
+    already said so): waiting is the safe reading of a fill the market does not show yet."""
+    if rule.last_hedge_at is not None:
+        ahead = rule.last_hedge_at - as_of
+        if ahead > CLOCK_SKEW:
+            raise ConfigError(f"{rule.path}.last_hedge_at",
+                              f"{rule.last_hedge_at:%Y-%m-%d %H:%M:%S} UTC is {format_elapsed(ahead)} after the "
+                              f"valuation time {as_of:%Y-%m-%d %H:%M:%S} UTC (up to {format_elapsed(CLOCK_SKEW)} "
+                              "ahead is taken as clock skew)", document="policy")
+    moments = [moment for moment in (rule.last_hedge_at, last_fill) if moment is not None]
+    if not moments:
         return None
-    elapsed = as_of - rule.last_hedge_at
-    if elapsed < -CLOCK_SKEW:
-        raise ConfigError(f"{rule.path}.last_hedge_at",
-                          f"{rule.last_hedge_at:%Y-%m-%d %H:%M:%S} UTC is {format_elapsed(-elapsed)} after the "
-                          f"valuation time {as_of:%Y-%m-%d %H:%M:%S} UTC (up to {format_elapsed(CLOCK_SKEW)} "
-                          "ahead is taken as clock skew)", document="policy")
-    return max(elapsed, timedelta(0))
+    return max(as_of - max(moments), timedelta(0))
 
 
 def _urgency(rule: UnderlyingPolicy, net: float, breaches: list[Breach]) -> str | None:
@@ -443,9 +450,9 @@ def _urgency(rule: UnderlyingPolicy, net: float, breaches: list[Breach]) -> str 
 
 
 def _act(rule: UnderlyingPolicy, band: Band, net: float, quotes: list[_Quote], spot: float,
-         as_of: datetime, breaches: list[Breach]) -> tuple[str, str, list[Trade]]:
+         as_of: datetime, breaches: list[Breach], last_fill: datetime | None) -> tuple[str, str, list[Trade]]:
     """The action outside the band and the candidate trades, cheapest first."""
-    elapsed = _elapsed_since_hedge(rule, as_of)
+    elapsed = _elapsed_since_hedge(rule, as_of, last_fill)
     through = ""
     if elapsed is not None and elapsed < rule.min_interval:
         urgent = _urgency(rule, net, breaches)
@@ -468,7 +475,7 @@ def _act(rule: UnderlyingPolicy, band: Band, net: float, quotes: list[_Quote], s
 
 def _decide(name: str, rule: UnderlyingPolicy, data: UnderlyingMarket, figures: dict[str, float],
             profile: tuple[float, float, float], as_of: datetime, warnings: list[str],
-            option_hedge: OptionHedge | None = None) -> Decision:
+            option_hedge: OptionHedge | None = None, last_fill: datetime | None = None) -> Decision:
     """The decision for one underlying from its summed figures and option profile; with an
     option hedge, the delta trade starts from the figures after the option trades."""
     now = figures
@@ -496,7 +503,7 @@ def _decide(name: str, rule: UnderlyingPolicy, data: UnderlyingMarket, figures: 
     action, reason = "none", "inside the band"
     trades: list[Trade] = []
     if not in_band:
-        action, reason, trades = _act(rule, band, net, quotes, spot, as_of, breaches)
+        action, reason, trades = _act(rule, band, net, quotes, spot, as_of, breaches, last_fill)
     elif rule.last_hedge_at is not None:
         _elapsed_since_hedge(rule, as_of)      # refuse a last hedge in the future either way
     trade = trades[0] if action == "hedge" else None
@@ -512,8 +519,12 @@ def _decide(name: str, rule: UnderlyingPolicy, data: UnderlyingMarket, figures: 
     )
 
 
-def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: BookGreeks) -> HedgePlan:
-    """Decide, per underlying of the portfolio and the policy, whether and how to hedge."""
+def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: BookGreeks, *,
+                last_fills: Mapping[str, datetime] | None = None) -> HedgePlan:
+    """Decide, per underlying of the portfolio and the policy, whether and how to hedge.
+
+    last_fills: the last recorded hedge fill per underlying (the journal's); min_interval
+    counts from the later of it and the policy's last_hedge_at."""
     totals = book.totals_by_underlying()
     for name in totals:
         if name not in policy.underlyings:
@@ -538,7 +549,7 @@ def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: Book
         if rule.option_hedge is not None:   # gamma and vega first, then the delta they leave
             option_hedge = hedge_underlying(portfolio, market, book, name, rule.option_hedge, measure=rule.measure)
         decisions.append(_decide(name, rule, data, totals.get(name, empty), profile, market.as_of, warnings,
-                                 option_hedge))
+                                 option_hedge, (last_fills or {}).get(name)))
     if not all(math.isfinite(d.delta_before) and math.isfinite(d.band.lower) for d in decisions):
         raise NumericalError("a net delta or band came out non-finite; refusing to recommend trades")
     # Book limits apply to the sum over underlyings of the absolute per-underlying figures.

@@ -30,6 +30,14 @@ def _plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HEDGECORE_DEBUG", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _private_journal(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check` and `hedge` record every run in a journal: each test gets its own file, never
+    the user's (~/.local/share/hedgecore/journal.sqlite), so runs and fills of one test do not
+    reach another's min_interval."""
+    monkeypatch.setenv("HEDGECORE_JOURNAL", str(tmp_path_factory.mktemp("journal") / "journal.sqlite"))
+
+
 @pytest.fixture
 def configs() -> Path:
     return CONFIGS

@@ -142,8 +142,11 @@ def deribit_market_routes(server: VenueServer) -> None:
 
 
 def deribit_account_routes(server: VenueServer) -> None:
-    """Auth, two accounts' positions and the instruments behind Deribit's private paths."""
+    """Auth, two accounts' positions, the instruments and the trade history (no trades since
+    the time asked: a quiet account) behind Deribit's private paths."""
     server.route("/api/v2/public/auth", Reply(fixture("deribit", "auth.json")))
+    server.route("/api/v2/private/get_user_trades_by_currency_and_time",
+                 Reply(fixture("deribit", "get_user_trades_none.json")))
     server.route("/api/v2/private/get_subaccounts", Reply(fixture("deribit", "get_subaccounts.json")))
     server.route("/api/v2/private/get_positions", Reply(fixture("deribit", "get_positions_main.json")))
     server.route("/api/v2/private/get_positions?subaccount_id=7", Reply(fixture("deribit", "get_positions_sub.json")))
