@@ -86,7 +86,8 @@ def test_an_unusable_journal_prints_the_plan_then_exits_5(tmp_path: Path) -> Non
     assert str(broken) in document["journal_error"]
     assert "min_interval was measured without the recorded fills" in document["journal_error"]
     lines = [line for line in result.stderr.splitlines() if line.startswith("hedgecore: error:")]
-    assert len(lines) == 1 and str(broken) in lines[0], result.stderr
+    assert len(lines) == 1, result.stderr
+    assert str(broken) in lines[0], result.stderr
     assert broken.read_bytes() == b"this is not an SQLite file\n" * 100   # never altered
 
     hedged = _run("hedge", *_files(), "--journal", broken)
