@@ -52,6 +52,7 @@ def _build_app() -> "typer.Typer":
              "(linear and coin-settled). Exit codes: 0 ok, 1 hedge due or limit breached (check), "
              "2 bad input or usage, 3 internal error, "
              "4 market data or positions unavailable from a venue, "
+             "5 the journal cannot be used, "
              "130/143 stopped by SIGINT/SIGTERM.",
         no_args_is_help=True,
         add_completion=False,
