@@ -548,13 +548,62 @@ def simulate(
     seed_sequence = np.random.SeedSequence(seed_value)
     used_seed = seed_value if seed_value is not None else int(seed_sequence.entropy)  # type: ignore[arg-type]
     n_blocks = -(-n_paths // PATHS_PER_BLOCK)
+    blocks = _run_blocks(spec, plan, used_seed, 0, n_blocks, n_paths, n_threads, progress)
+    return merge_blocks(spec, [blocks], option_value=option_value, paths=n_paths, steps=n_steps,
+                        seed=used_seed, threads=n_threads)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockResults:
+    """The raw per-path results of the path blocks [first_block, last_block): arrays of shape
+    (policies, paths of those blocks), path j of the run in column j - first_block *
+    PATHS_PER_BLOCK. trace: the path-0 trace (policies, 4, steps + 1), only when
+    first_block is 0. What `simulate_block_range` returns and `merge_blocks` summarises."""
+
+    first_block: int
+    last_block: int
+    pnl: NDArray[np.float64]
+    cost: NDArray[np.float64]
+    funding: NDArray[np.float64]
+    trades: NDArray[np.float64]
+    trace: NDArray[np.float64] | None = None
+
+
+def block_count(paths: int) -> int:
+    """How many path blocks (of PATHS_PER_BLOCK paths, the last one partial) `paths` fill."""
+    return -(-paths // PATHS_PER_BLOCK)
+
+
+def simulate_block_range(spec: SimulationSpec, first_block: int, last_block: int, *, paths: int, steps: int,
+                         seed: int, threads: int | None = None) -> BlockResults:
+    """Run the path blocks [first_block, last_block) of `simulate(spec, paths=, steps=, seed=)`
+    and return their raw per-path results: the same numbers, bit for bit, as those blocks
+    give in the whole run (block b draws from SeedSequence(seed).spawn(n_blocks)[b] only).
+    `seed` is the run's resolved seed (SimulationResult.seed). A pure function of its
+    arguments: the unit of work that hedgecore.cluster sends to a worker."""
+    n_paths = _positive_int("paths", paths, MAX_PATHS)
+    n_steps = _positive_int("steps", steps, MAX_STEPS)
+    if not 0 <= first_block < last_block <= block_count(n_paths):
+        raise ValueError(f"blocks [{first_block}, {last_block}) are outside the {block_count(n_paths)} blocks "
+                         f"of {n_paths} paths")
+    plan = _plan(spec, n_steps)
+    plan.pop("_option_value")
+    return _run_blocks(spec, plan, seed, first_block, last_block, n_paths, resolve_threads(threads), None)
+
+
+def _run_blocks(spec: SimulationSpec, plan: dict[str, Any], seed: int, first_block: int, last_block: int,
+                n_paths: int, n_threads: int, progress: ProgressCallback | None) -> BlockResults:
+    """The compiled kernel over the blocks [first_block, last_block), in chunks."""
     from hedgecore._sim import LANE_STREAMS, bitgen_addresses, simulate_blocks
 
-    # Block b owns SeedSequence(seed).spawn(n_blocks)[b]. GBM steps LANE_STREAMS SFC64
-    # streams in SIMD lanes, seeded with consecutive triples of the child's
-    # generate_state words (stream 0 is numpy's SFC64(child) itself); the other models draw
-    # through numpy's distributions from one SFC64(child) per block.
-    children = seed_sequence.spawn(n_blocks)
+    # Block b owns SeedSequence(seed).spawn(n_blocks)[b], which is SeedSequence(seed,
+    # spawn_key=(b,)) whatever n_blocks. GBM steps LANE_STREAMS SFC64 streams in SIMD lanes,
+    # seeded with consecutive triples of the child's generate_state words (stream 0 is
+    # numpy's SFC64(child) itself); the other models draw through numpy's distributions
+    # from one SFC64(child) per block.
+    entropy = np.random.SeedSequence(seed).entropy
+    children = [np.random.SeedSequence(entropy, spawn_key=(block,)) for block in range(first_block, last_block)]
+    n_blocks = last_block - first_block
     gbm = plan["model_kind"] == _MODEL_KINDS["gbm"]
     lane_seeds = np.zeros((n_blocks, 3 * LANE_STREAMS), dtype=np.uint64)
     if gbm:
@@ -563,12 +612,16 @@ def simulate(
     streams = [] if gbm else [np.random.SFC64(child) for child in children]
     addresses = bitgen_addresses(streams) if streams else np.zeros(n_blocks, dtype=np.uintp)
 
+    # The kernel writes path j of its arrays from the j-th path of the blocks it is given, so
+    # the arrays hold this range's paths only; path 0 (and its trace) is in range 0 alone.
+    first_path = first_block * PATHS_PER_BLOCK
+    range_paths = min(last_block * PATHS_PER_BLOCK, n_paths) - first_path
     n_policies = len(spec.policies)
-    pnl = np.empty((n_policies, n_paths))
-    cost = np.empty((n_policies, n_paths))
-    funding = np.empty((n_policies, n_paths))
-    trades = np.empty((n_policies, n_paths))
-    trace = np.full((n_policies, 4, n_steps + 1), np.nan)
+    pnl = np.empty((n_policies, range_paths))
+    cost = np.empty((n_policies, range_paths))
+    funding = np.empty((n_policies, range_paths))
+    trades = np.empty((n_policies, range_paths))
+    trace = np.full((n_policies, 4, plan["steps"] + 1), np.nan)
     # Chunks start at one block per thread and grow (or shrink) to take about
     # CHUNK_SECONDS each; a block's numbers do not depend on its chunk.
     chunk = n_threads
@@ -590,8 +643,32 @@ def simulate(
         chunk = max(n_threads, int(chunk * growth) // n_threads * n_threads)
         first = last
         if progress is not None:
-            progress(min(last * PATHS_PER_BLOCK, n_paths), n_paths)
+            progress(min(first_path + last * PATHS_PER_BLOCK, n_paths), n_paths)
+    return BlockResults(first_block=first_block, last_block=last_block, pnl=pnl, cost=cost, funding=funding,
+                        trades=trades, trace=trace if first_block == 0 else None)
 
+
+def merge_blocks(spec: SimulationSpec, blocks: list[BlockResults], *, option_value: float, paths: int, steps: int,
+                 seed: int, threads: int) -> SimulationResult:
+    """The SimulationResult of a run from the results of its block ranges, in any order:
+    they are put in block order, must cover every block once, and are summarised by the
+    same code whatever the split (so the numbers, exact quantiles included, are those of
+    one in-process run)."""
+    ordered = sorted(blocks, key=lambda part: part.first_block)
+    expected = 0
+    for part in ordered:
+        if part.first_block != expected:
+            raise ValueError(f"block results do not cover the run: expected block {expected}, got {part.first_block}")
+        expected = part.last_block
+    if expected != block_count(paths):
+        raise ValueError(f"block results end at block {expected}, the run has {block_count(paths)}")
+    if len(ordered) == 1:
+        pnl, cost, funding, trades = ordered[0].pnl, ordered[0].cost, ordered[0].funding, ordered[0].trades
+    else:
+        pnl, cost, funding, trades = (np.concatenate([getattr(part, name) for part in ordered], axis=1)
+                                      for name in ("pnl", "cost", "funding", "trades"))
+    trace = ordered[0].trace
+    assert trace is not None  # block 0's range carries it
     for p, policy in enumerate(spec.policies):
         for figure, values in (("PnL", pnl[p]), ("cost", cost[p]), ("funding", funding[p])):
             if not np.isfinite(values).all():
@@ -602,12 +679,17 @@ def simulate(
     )
     _refuse_non_finite(results, option_value)
     traces = tuple(PathTrace(spot=trace[p, 0], target=trace[p, 1], half_width=trace[p, 2], hedge=trace[p, 3])
-                   for p in range(n_policies))
+                   for p in range(len(spec.policies)))
     return SimulationResult(
         option_value=option_value,
-        paths=n_paths, steps=n_steps, seed=used_seed, threads=n_threads,
+        paths=paths, steps=steps, seed=seed, threads=threads,
         policies=results, traces=traces,
     )
+
+
+def start_value(spec: SimulationSpec, steps: int) -> float:
+    """The book's model value at the start (SimulationResult.option_value) for `steps`."""
+    return float(_plan(spec, _positive_int("steps", steps, MAX_STEPS))["_option_value"])
 
 
 # --------------------------------------------------------------------------- internals
@@ -989,11 +1071,14 @@ __all__ = [
     "HistoricalModel",
     "MertonModel",
     "OptionSpec",
+    "BlockResults",
     "PathTrace",
     "PolicyResult",
     "PolicySpec",
     "PriceModel",
     "SimulationResult",
     "SimulationSpec",
+    "merge_blocks",
     "simulate",
+    "simulate_block_range",
 ]
