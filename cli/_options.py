@@ -34,7 +34,7 @@ def _parse_as_of(value: str | None) -> str | None:
     try:
         parse_timestamp(value, "--as-of", "cli")
     except ConfigError as error:
-        raise typer.BadParameter(f"must be 'now' or an ISO-8601 time: {error.message}") from None
+        raise typer.BadParameter(f"must be 'now' or {error.message.removeprefix('must be ')}") from None
     return value
 
 
