@@ -19,13 +19,15 @@ from typing import Any
 import typer
 
 from hedgecore.cli._yaml import InputFileError, LineMap
+from hedgecore.cluster.client import ClusterUnavailable
 from hedgecore.errors import ConfigError, InputError, JournalError, NumericalError, VenueError
 
 EXIT_OK = 0
 EXIT_ACTION = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
-EXIT_UNAVAILABLE = 4  # market data or positions unavailable from a venue
+# market data or positions unavailable from a venue, or the --cluster scheduler unreachable
+EXIT_UNAVAILABLE = 4
 # Stopped by a signal: 128 + the signal number, as a shell reports a process it killed.
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
@@ -123,6 +125,7 @@ ERROR_TABLE: list[tuple[type[BaseException], int, Callable[[BaseException, Sourc
     (InputFileError, EXIT_BAD_INPUT, _plain),
     (InputError, EXIT_BAD_INPUT, _plain),
     (VenueError, EXIT_UNAVAILABLE, _plain),
+    (ClusterUnavailable, EXIT_UNAVAILABLE, _plain),  # the --cluster scheduler unreachable
     (JournalError, JournalError.EXIT_CODE, _plain),  # the journal unusable (exit 5)
     (ConfigError, EXIT_BAD_INPUT, _config),
     (NumericalError, EXIT_BAD_INPUT, _numerical),

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from hedgecore.cli._cluster import ClusterOpt, check_cluster_address, cluster_simulator
 from hedgecore.cli._errors import Sources, guarded
 from hedgecore.cli._options import DebugOpt, FormatOpt, OutputFormat, OutputOpt, ThreadsOpt
 from hedgecore.cli._render import Column, Report, Table, render, write_atomically
@@ -119,6 +120,7 @@ def optimize(
     write_policy: WritePolicyOpt = None,
     max_work: MaxWorkOpt = None,
     max_memory_gib: MaxMemoryOpt = None,
+    cluster: ClusterOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Search a policy's parameters (CONFIG's `optimize` section) on common random numbers.
@@ -128,11 +130,13 @@ def optimize(
     policy file: only that underlying's band and timer change). A chosen value at the edge of
     the search is said in a note (JSON: on_grid_edge). A search beyond the work bounds is
     refused before it starts. Exit codes: 0 ok, 2 bad config or option (or no candidate within
-    max_std), 3 internal error, 130/143 stopped by SIGINT/SIGTERM.
+    max_std), 3 internal error, 4 the --cluster scheduler unreachable, 130/143 stopped by
+    SIGINT/SIGTERM. --cluster runs the candidates on a Dask cluster, same numbers.
     """
     sources = Sources()
     check_plot_available(plot)
     check_output_directory(write_policy, "--write-policy")
+    check_cluster_address(cluster)
     with guarded(debug, sources):
         from hedgecore.errors import ConfigError
         from hedgecore.optimize import optimize as run_optimize
@@ -156,22 +160,29 @@ def optimize(
         optimize_work(loaded.spec, setup.search, paths=paths, steps=steps, refine=setup.refine,
                       refine_points=setup.refine_points).check(work_limit, memory_limit, WORK_BOUND_HINT)
         with progress_bar("optimising", enabled=format is not OutputFormat.json) as progress:
-            result = run_optimize(
-                loaded.spec,
-                setup.policy,
-                setup.search,
-                setup.objective,
-                paths=paths,
-                steps=steps,
-                seed=seed,
-                threads=threads,
-                progress=progress,
-                batch_size=setup.batch_size,
-                refine=setup.refine,
-                refine_points=setup.refine_points,
-                max_work=work_limit,
-                max_memory_bytes=memory_limit,
-            )
+            if cluster is not None:
+                from hedgecore.cluster.optimize import optimize_on_cluster
+
+                with cluster_simulator(cluster, progress) as on_cluster:
+                    result = optimize_on_cluster(on_cluster, loaded.spec, setup, paths=paths, steps=steps, seed=seed,
+                                                 max_work=work_limit, max_memory_bytes=memory_limit)
+            else:
+                result = run_optimize(
+                    loaded.spec,
+                    setup.policy,
+                    setup.search,
+                    setup.objective,
+                    paths=paths,
+                    steps=steps,
+                    seed=seed,
+                    threads=threads,
+                    progress=progress,
+                    batch_size=setup.batch_size,
+                    refine=setup.refine,
+                    refine_points=setup.refine_points,
+                    max_work=work_limit,
+                    max_memory_bytes=memory_limit,
+                )
         policy = None
         if underlying is not None and result.chosen.policy.method != "leland":
             policy = policy_document(result, loaded.spec, underlying=underlying, instrument=setup.instrument)
