@@ -35,6 +35,7 @@ def _version(value: bool) -> None:
 SIMULATION_COMMANDS: tuple[tuple[str, str], ...] = (
     ("hedgecore.cli.simulate", "simulate"),
     ("hedgecore.cli.optimize", "optimize"),
+    ("hedgecore.cli.sweep", "sweep"),
     ("hedgecore.cli.quote", "quote"),
     ("hedgecore.cli.mmsim", "mmsim"),
 )

@@ -1064,6 +1064,7 @@ def _summarise(policy: PolicySpec, pnl: NDArray[np.float64], cost: NDArray[np.fl
 
 __all__ = [
     "QUANTILE_LEVELS",
+    "BlockResults",
     "CostSpec",
     "GBMModel",
     "HedgeSpec",
@@ -1071,7 +1072,6 @@ __all__ = [
     "HistoricalModel",
     "MertonModel",
     "OptionSpec",
-    "BlockResults",
     "PathTrace",
     "PolicyResult",
     "PolicySpec",

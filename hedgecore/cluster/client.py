@@ -81,8 +81,10 @@ def open_cluster(address: ClusterAddress, timeout: float = CONNECT_TIMEOUT_SECON
 
     _quiet_logs()
     if address.local_workers is not None:
+        # No dashboard; the scheduler's small HTTP server (health checks) on a free port, so
+        # that two runs at once do not contend for 8787.
         cluster = LocalCluster(n_workers=address.local_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
         client = Client(cluster)
         try:
             yield client

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 POLL_SECONDS = 0.05
 
 
-@dataclass
+@dataclass(eq=False)
 class PendingRun:
     """A simulation submitted to the cluster: its tasks (in block order) and what merges them."""
 
@@ -46,7 +46,7 @@ class PendingRun:
     steps: int
     seed: int
     option_value: float
-    futures: list[Future]
+    futures: list[Future[BlockResults]]
     paths_per_task: list[int]
     policies: int
     done: set[int] = field(default_factory=set)
@@ -66,15 +66,16 @@ class ClusterSimulator:
         self.client = client
         self.progress = progress
         self.tasks_per_run = tasks_per_run or TASKS_PER_THREAD * worker_threads(client)
-        self._pending: dict[RunKey, PendingRun] = {}
+        self._pending: dict[RunKey, list[PendingRun]] = {}
         self._runs: list[PendingRun] = []
 
     # ------------------------------------------------------------------ submitting
     def prefetch(self, spec: SimulationSpec, *, paths: int | None = None, steps: int | None = None,
                  seed: int | None = None, max_work: float | None = MAX_WORK,
-                 max_memory_bytes: float | None = MAX_MEMORY_BYTES) -> RunKey:
+                 max_memory_bytes: float | None = MAX_MEMORY_BYTES) -> PendingRun:
         """Validate the run here (the errors of simulate, before any task) and submit its
-        tasks; a later call with the same arguments gathers them."""
+        tasks; `result(run)`, or a later call with the same arguments, gathers them. Every
+        call submits its own tasks: two identical runs both run."""
         estimate = estimate_work(spec, paths=paths, steps=steps)
         estimate.check(max_work, max_memory_bytes)
         n_paths, n_steps = estimate.paths, estimate.steps
@@ -82,8 +83,6 @@ class ClusterSimulator:
         if seed_value is None:
             seed_value = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
         key: RunKey = (spec, n_paths, n_steps, int(seed_value))
-        if key in self._pending:
-            return key
         option_value = start_value(spec, n_steps)  # validates the spec as simulate does
         ranges = split_blocks(block_count(n_paths), self.tasks_per_run)
         # pure=False: two identical runs (two books alike in a sweep) are two sets of tasks,
@@ -93,23 +92,30 @@ class ClusterSimulator:
         sizes = [min(last * PATHS_PER_BLOCK, n_paths) - first * PATHS_PER_BLOCK for first, last in ranges]
         run = PendingRun(spec, n_paths, n_steps, int(seed_value), option_value, futures, sizes,
                          max(1, len(spec.policies)))
-        self._pending[key] = run
+        self._pending.setdefault(key, []).append(run)
         self._runs.append(run)
-        return key
+        return run
 
     def __call__(self, spec: SimulationSpec, *, paths: int | None = None, steps: int | None = None,
                  seed: int | None = None, threads: int | None = None, progress: ProgressCallback | None = None,
                  max_work: float | None = MAX_WORK,
                  max_memory_bytes: float | None = MAX_MEMORY_BYTES) -> SimulationResult:
-        key = self.prefetch(spec, paths=paths, steps=steps, seed=seed, max_work=max_work,
-                            max_memory_bytes=max_memory_bytes)
-        return self.result(key)
+        estimate = estimate_work(spec, paths=paths, steps=steps)
+        seed_value = spec.seed if seed is None else seed
+        waiting = self._pending.get((spec, estimate.paths, estimate.steps, int(seed_value))) \
+            if seed_value is not None else None
+        if waiting:
+            return self.result(waiting[0])
+        return self.result(self.prefetch(spec, paths=paths, steps=steps, seed=seed, max_work=max_work,
+                                         max_memory_bytes=max_memory_bytes))
 
     # ------------------------------------------------------------------ gathering
-    def result(self, key: RunKey) -> SimulationResult:
+    def result(self, run: PendingRun) -> SimulationResult:
         """Wait for a submitted run (reporting progress over every run), gather its block
         results and merge them in block order. Ctrl-C (or any error) cancels every task."""
-        run = self._pending.pop(key)
+        waiting = self._pending.get((run.spec, run.paths, run.steps, run.seed), [])
+        if run in waiting:
+            waiting.remove(run)
         try:
             while not all(future.done() for future in run.futures):
                 self._report()
@@ -131,16 +137,16 @@ class ClusterSimulator:
             except Exception:  # noqa: BLE001 - a cluster already gone has nothing left to cancel
                 pass
 
-    def _gather(self, futures: list[Future]) -> list[BlockResults]:
+    def _gather(self, futures: list[Future[BlockResults]]) -> list[BlockResults]:
         from distributed import KilledWorker
-        from distributed.comm import CommClosedError
+        from distributed.comm.core import CommClosedError
 
         try:
             parts: list[BlockResults] = self.client.gather(futures)
         except KilledWorker as error:
             raise ClusterUnavailable(f"the cluster lost the workers running a task too many times ({error})") from None
         except (CommClosedError, OSError, TimeoutError) as error:
-            raise ClusterUnavailable(f"the cluster was lost: {error or type(error).__name__}") from None
+            raise ClusterUnavailable(f"the cluster was lost: {str(error) or type(error).__name__}") from None
         return parts
 
     def _report(self) -> None:
