@@ -81,6 +81,7 @@ def open_cluster(address: ClusterAddress, timeout: float = CONNECT_TIMEOUT_SECON
 
     _quiet_logs()
     if address.local_workers is not None:
+        _quiet_local_processes()
         # No dashboard; the scheduler's small HTTP server (health checks) on a free port, so
         # that two runs at once do not contend for 8787.
         cluster = LocalCluster(n_workers=address.local_workers, threads_per_worker=1, processes=True,
@@ -127,6 +128,19 @@ def _probe(text: str, timeout: float) -> None:
 def _reason(error: BaseException) -> str:
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _quiet_local_processes() -> None:
+    """The worker processes of a local cluster (and multiprocessing's resource tracker) read
+    their logging settings from the environment: a Ctrl-C, which reaches them too, leaves
+    the command's one line alone on stderr."""
+    import os
+
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    quiet_tracker = "ignore::UserWarning:multiprocessing.resource_tracker"
+    current = os.environ.get("PYTHONWARNINGS", "")
+    if quiet_tracker not in current:
+        os.environ["PYTHONWARNINGS"] = f"{current},{quiet_tracker}" if current else quiet_tracker
 
 
 def _quiet_logs() -> None:
