@@ -36,6 +36,11 @@ COMPILED_MODULES = {
     "_mm": True,
 }
 
+# hedgecore's own C: the headers the modules include (`cdef extern from "name.h"`), with
+# the portability and CPU-dispatch macros in one of them (hedgecore_platform.h). Listed as
+# dependencies so that editing a header rebuilds the modules.
+HEADERS = sorted(str(path.relative_to(HERE)) for path in (HERE / "hedgecore" / "src").glob("*.h"))
+
 # Extra flags for one module on GCC/Clang. _greeks: GCC vectorises its branch-free pass
 # (exp, log, sqrt of a chunk of options) only if sqrt need not set errno and a comparison
 # may be evaluated for every lane (no floating-point traps). Neither changes a result, NaN
@@ -115,7 +120,8 @@ def _extensions() -> list[Extension]:
             Extension(
                 f"hedgecore.{module}",
                 [f"hedgecore/{module}.pyx"],
-                include_dirs=[np.get_include()],
+                include_dirs=["hedgecore/src", np.get_include()],
+                depends=HEADERS,
                 library_dirs=[random_lib] if needs_random else [],
                 libraries=(["npyrandom"] if needs_random else []) + libm + (libdl if module == "_sim" else []),
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],

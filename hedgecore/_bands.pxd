@@ -14,10 +14,7 @@ underlying: dimensionally lambda S Gamma^2 / a is (units)^3, (Gamma / a)^(1/2) i
 from libc.math cimport exp, log, log1p, sqrt, fabs, cbrt, isfinite, NAN
 
 # sqrt(8/pi): Leland's factor for a one-way cost (sqrt(2/pi) for the round-trip cost).
-cdef extern from *:
-    """
-    #define HEDGECORE_SQRT_8_OVER_PI 1.59576912160573071176
-    """
+cdef extern from "hedgecore_constants.h":
     const double SQRT_8_OVER_PI "HEDGECORE_SQRT_8_OVER_PI"
 
 

@@ -49,17 +49,7 @@ from hedgecore._maths cimport (
     norm_cdf, norm_pdf, MODEL_BSM, MODEL_INVERSE, INV_SQRT_2PI, SQRT1_2,
 )
 
-cdef extern from *:
-    """
-    #define HEDGECORE_SQRT_TWO_PI 2.506628274631000502415765284811045253006986740610
-    #define HEDGECORE_TWO_PI 6.283185307179586476925286766559005768394338798750
-    #define HEDGECORE_SQRT_PI_OVER_TWO 1.253314137315500251207882642405522626503493370305
-    #define HEDGECORE_SQRT_THREE 1.732050807568877293527446341505872366942805253810
-    #define HEDGECORE_SQRT_ONE_OVER_THREE 0.577350269189625764509148780501957455647601751270
-    #define HEDGECORE_TWO_PI_OVER_SQRT_TWENTY_SEVEN 1.209199576156145233729385505094770488189377498728
-    #define HEDGECORE_PI_OVER_SIX 0.523598775598298873077107230546583814032861566563
-    #define HEDGECORE_ONE_OVER_SQRT_PI 0.56418958354775628695
-    """
+cdef extern from "hedgecore_constants.h":
     const double SQRT_TWO_PI "HEDGECORE_SQRT_TWO_PI"
     const double TWO_PI "HEDGECORE_TWO_PI"
     const double SQRT_PI_OVER_TWO "HEDGECORE_SQRT_PI_OVER_TWO"
@@ -76,16 +66,7 @@ cdef extern from *:
 # - region 2 of b(x, s): t = s/2 below 2 eps^(1/16) (about 0.21) the small-t expansion;
 # - the rational cubic's control parameter lives in [-(1 - sqrt(eps)), 2/eps^2], just
 #   above its pole at -1 and up to "linear".
-cdef extern from *:
-    """
-    #define HEDGECORE_FOURTH_ROOT_DBL_EPSILON 0.0001220703125
-    #define HEDGECORE_ASYMPTOTIC_EXPANSION_THRESHOLD (-10.0)
-    #define HEDGECORE_SMALL_T_EXPANSION_THRESHOLD 0.21022410381342865
-    #define HEDGECORE_SQRT_DBL_MIN 1.4916681462400413e-154
-    #define HEDGECORE_SQRT_DBL_MAX 1.3407807929942596e+154
-    #define HEDGECORE_MIN_RATIONAL_CUBIC_CONTROL (-0.9999999850988388)
-    #define HEDGECORE_MAX_RATIONAL_CUBIC_CONTROL 4.056481920730334e+31
-    """
+cdef extern from "hedgecore_constants.h":
     const double FOURTH_ROOT_DBL_EPSILON "HEDGECORE_FOURTH_ROOT_DBL_EPSILON"
     const double ASYMPTOTIC_EXPANSION_THRESHOLD "HEDGECORE_ASYMPTOTIC_EXPANSION_THRESHOLD"
     const double SMALL_T_EXPANSION_THRESHOLD "HEDGECORE_SMALL_T_EXPANSION_THRESHOLD"
@@ -103,10 +84,7 @@ cdef enum:
 # stays within 2.3, discounting adds 1 or 2): an in-the-money price within this many
 # epsilons of max(F, K) of intrinsic is intrinsic (vol 0, status OK), and a price within
 # this many epsilons (relative) of the upper bound is at the bound (ABOVE_UPPER_BOUND).
-cdef extern from *:
-    """
-    #define HEDGECORE_BOUND_ROUNDING_EPSILONS 32.0
-    """
+cdef extern from "hedgecore_constants.h":
     const double BOUND_ROUNDING_EPSILONS "HEDGECORE_BOUND_ROUNDING_EPSILONS"
 
 

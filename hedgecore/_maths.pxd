@@ -22,12 +22,9 @@ cdef enum:
 cdef enum:
     N_GREEKS = 9
 
-# Constants live in C (a .pxd may not hold module-level values without a module behind it).
-cdef extern from *:
-    """
-    #define HEDGECORE_SQRT1_2 0.70710678118654752440
-    #define HEDGECORE_INV_SQRT_2PI 0.39894228040143267794
-    """
+# Constants live in C, in hedgecore/src/hedgecore_constants.h (a .pxd may not hold
+# module-level values without a module behind it).
+cdef extern from "hedgecore_constants.h":
     const double SQRT1_2 "HEDGECORE_SQRT1_2"
     const double INV_SQRT_2PI "HEDGECORE_INV_SQRT_2PI"
 
@@ -58,12 +55,7 @@ cdef inline double norm_pdf(double x) noexcept nogil:
 # Their tail form N(-y) = exp(-y^2/2) * R(y) lets the kernel reuse the one exp it needs for
 # the density, and write an out-of-the-money price as a difference of the smooth R values
 # instead of a difference of two tiny N values (see option_greeks).
-cdef extern from *:
-    """
-    #define HEDGECORE_CODY_SMALL 0.67448975
-    #define HEDGECORE_SQRT32 5.656854249492380195206754896838
-    #define HEDGECORE_SDT_MIN 1e-300
-    """
+cdef extern from "hedgecore_constants.h":
     const double CODY_SMALL "HEDGECORE_CODY_SMALL"
     const double SQRT32 "HEDGECORE_SQRT32"
     const double SDT_MIN "HEDGECORE_SDT_MIN"

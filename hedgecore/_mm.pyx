@@ -166,10 +166,10 @@ cdef inline double advance_mid(const walk_t* w, bitgen_t* rng, double x, double*
                                Py_ssize_t n, double* jumps) noexcept nogil:
     """The mid's state (log S / S) n steps on; Heston's variance updated in place."""
     cdef double gap = <double>n, v, vp, z1, z2, count
-    cdef Py_ssize_t i
+    cdef Py_ssize_t _step
     if w.mid_kind == MID_HESTON:
         v = variance[0]
-        for i in range(n):
+        for _step in range(n):
             vp = v if v > 0.0 else 0.0
             z1 = random_standard_normal(rng)
             z2 = random_standard_normal(rng)

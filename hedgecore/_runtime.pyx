@@ -6,20 +6,7 @@ from hedgecore._openmp cimport HEDGECORE_HAVE_OPENMP, omp_get_max_threads
 # The compiler that built this module, from its own predefined macros (the one that built
 # Python, which platform.python_compiler() reports, may differ: a wheel's is the
 # cibuildwheel image's, a source build's is whatever CC was).
-cdef extern from *:
-    """
-    #define HEDGECORE_STR2(x) #x
-    #define HEDGECORE_STR(x) HEDGECORE_STR2(x)
-    #if defined(__clang__)
-    #define HEDGECORE_COMPILER "clang " __clang_version__
-    #elif defined(__GNUC__)
-    #define HEDGECORE_COMPILER "GCC " __VERSION__
-    #elif defined(_MSC_VER)
-    #define HEDGECORE_COMPILER "MSVC " HEDGECORE_STR(_MSC_FULL_VER)
-    #else
-    #define HEDGECORE_COMPILER "unknown"
-    #endif
-    """
+cdef extern from "hedgecore_platform.h":
     const char* HEDGECORE_COMPILER
 
 
