@@ -468,49 +468,145 @@ cdef inline void record(double* trace, Py_ssize_t trace_len, Py_ssize_t p, int s
     trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + step] = hedge
 
 
+# The band of every lane at a decision, one function per band method: centre (the target
+# hedge in coins), outer (|hedge - centre| beyond this trades) and inner (the distance from
+# the centre a trade goes back to; 0 trades to the centre, outer to the nearest edge).
+# inner_share is 1 for a policy that trades to the edge, else 0. The time, Leland and
+# fixed policies leave the centre to the trade pass (the book's delta, see decide).
+
+cdef inline void fixed_band(const policy_t* pol, scratch_t* st, Py_ssize_t n_lanes,
+                            double inner_share) noexcept nogil:
+    cdef Py_ssize_t lane
+    cdef double width = pol.width
+    for lane in range(n_lanes):
+        st.outer[lane] = width
+        st.inner[lane] = width * inner_share
+
+
+cdef inline void whalley_wilmott_band_one_option(const book_t* book, const policy_t* pol,
+                                                 scratch_t* st, Py_ssize_t n_lanes,
+                                                 double cost_rate, double tau,
+                                                 double inner_share) noexcept nogil:
+    """_bands.whalley_wilmott_width for every lane at once (its formula,
+    H = (1.5 e^{-r tau} lambda S Gamma^2 / a)^(1/3), with the cube root vectorised)."""
+    cdef Py_ssize_t lane
+    cdef double ww_factor = 1.5 * exp(-book.rate * tau) * cost_rate / pol.risk_aversion
+    for lane in range(n_lanes):
+        st.centre[lane] = -st.delta[lane] - book.coin_premium
+        st.outer[lane] = ww_factor * st.spot[lane] * st.gamma[lane] * st.gamma[lane]
+    cbrt_lanes(st.outer)
+    for lane in range(n_lanes):
+        st.inner[lane] = st.outer[lane] * inner_share
+
+
+cdef inline void whalley_wilmott_band_book(const book_t* book, const policy_t* pol, int step,
+                                           scratch_t* st, Py_ssize_t n_lanes, double cost_rate,
+                                           double inner_share) noexcept nogil:
+    """Whalley-Wilmott for a book: tau is each lane's gamma-weighted years to expiry."""
+    cdef Py_ssize_t lane
+    cdef double tau_eff, outer
+    for lane in range(n_lanes):
+        tau_eff = book_tau_eff(book, step, st.log_spot[lane], st.spot[lane])
+        outer = whalley_wilmott_width(st.gamma[lane], st.spot[lane], cost_rate,
+                                      pol.risk_aversion, book.rate, tau_eff)
+        st.centre[lane] = -st.delta[lane] - book.coin_premium
+        st.outer[lane] = outer
+        st.inner[lane] = outer * inner_share
+
+
+cdef inline void zakamouline_band_lanes(const book_t* book, const policy_t* pol, int step,
+                                        scratch_t* st, Py_ssize_t n_lanes, double cost_rate,
+                                        bint single, double tau_single,
+                                        double inner_share) noexcept nogil:
+    """Zakamouline: the centre is the delta at the modified vol; no band once expired."""
+    cdef Py_ssize_t lane
+    cdef double tau_eff = tau_single, centre, outer
+    cdef zakamouline_t zak
+    for lane in range(n_lanes):
+        centre = -st.delta[lane] - book.coin_premium
+        outer = 0.0
+        if not single:
+            tau_eff = book_tau_eff(book, step, st.log_spot[lane], st.spot[lane])
+        if tau_eff > 0.0:
+            zak = zakamouline(st.gamma[lane], st.spot[lane], book.hedge_vol, tau_eff,
+                              cost_rate, pol.risk_aversion, book.rate)
+            centre = -book_at_vol(book, step, st.spot[lane], zak.modified_vol).delta - book.coin_premium
+            outer = zak.half_width
+        st.centre[lane] = centre
+        st.outer[lane] = outer
+        st.inner[lane] = outer * inner_share
+
+
+cdef inline void nested_band_lanes(const book_t* book, const policy_t* pol, scratch_t* st,
+                                   Py_ssize_t n_lanes, double cost_rate,
+                                   double fixed_cost) noexcept nogil:
+    """Nested band: the policy's own outer and inner, or the formula's (pol.outer < 0)."""
+    cdef Py_ssize_t lane
+    cdef nested_t band
+    for lane in range(n_lanes):
+        st.centre[lane] = -st.delta[lane] - book.coin_premium
+        if pol.outer >= 0.0:
+            st.outer[lane] = pol.outer
+            st.inner[lane] = pol.inner
+        else:
+            band = nested(st.gamma[lane], st.spot[lane], cost_rate, fixed_cost, pol.risk_aversion)
+            st.outer[lane] = band.outer
+            st.inner[lane] = band.inner
+
+
+cdef inline void policy_band(const book_t* book, const policy_t* pol, const market_t* market,
+                             scratch_t* st, Py_ssize_t n_lanes, int step, bint single,
+                             double tau_single) noexcept nogil:
+    """The band of every lane for one policy, by its method (time and Leland: none)."""
+    cdef double inner_share = 1.0 if pol.to_edge else 0.0
+    cdef int method = pol.method
+    if method == POLICY_FIXED:
+        fixed_band(pol, st, n_lanes, inner_share)
+    elif method == POLICY_WW and single:
+        whalley_wilmott_band_one_option(book, pol, st, n_lanes, market.cost_rate, tau_single,
+                                        inner_share)
+    elif method == POLICY_WW:
+        whalley_wilmott_band_book(book, pol, step, st, n_lanes, market.cost_rate, inner_share)
+    elif method == POLICY_ZAKAMOULINE:
+        zakamouline_band_lanes(book, pol, step, st, n_lanes, market.cost_rate, single,
+                               tau_single, inner_share)
+    elif method == POLICY_NESTED:
+        nested_band_lanes(book, pol, st, n_lanes, market.cost_rate, market.fixed_cost)
+
+
+cdef inline bint trades_to_target(int method) noexcept nogil:
+    """Time-based policies (time, Leland) trade to the target at their dates, no band."""
+    return method == POLICY_TIME or method == POLICY_LELAND
+
+
 cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_policies,
                  const market_t* market, scratch_t* st, Py_ssize_t n_lanes, int step,
                  double discount, double* trace) noexcept nogil:
     """Every policy's hedging decision on every lane at a decision time (step < steps);
     cash moves are booked in time-0 money (times `discount` = e^{-r t_step}).
 
-    For each policy: first the band (centre, outer, inner) of every lane, then one
-    branch-light pass that applies it and books the trades. `trace` is NULL or receives
-    lane 0's decision (path 0)."""
-    cdef Py_ssize_t p, lane, base, trace_len = book.steps + 1
+    For each policy: the book's delta (and gamma) it needs, then the band (centre, outer,
+    inner) of every lane, then one branch-light pass that applies it and books the trades.
+    `trace` is NULL or receives lane 0's decision (path 0)."""
+    cdef Py_ssize_t p, base, trace_len = book.steps + 1
     cdef const policy_t* pol
     cdef bint have_delta = False, have_gamma = False, single = book.n_options == 1
-    cdef bint first = step == 0, use_band
-    cdef double* cash
-    cdef double* cost_sum
-    cdef double* trade_count
+    cdef bint use_band
+    cdef int method
+    cdef double tau_single = book.tau[step * book.n_options] if single else 0.0
     cdef double* hedge
-    cdef int64_t* last_trade
-    cdef int method, min_interval
-    cdef double tau_eff, ww_factor, width, inner_share, coin_premium = book.coin_premium
-    cdef double cost_rate = market.cost_rate, fixed_cost = market.fixed_cost
-    cdef double impact_coef = market.impact_coef, inv_adv = market.inv_impact_adv
-    cdef double min_trade, centre, outer, inner
-    cdef bint inverse = market.instrument == HEDGE_INVERSE_PERP
-    cdef bint spot_hedge = market.instrument == HEDGE_SPOT
-    cdef double* centre_l = st.centre
-    cdef double* outer_l = st.outer
-    cdef double* inner_l = st.inner
     cdef double* centre_source
     cdef double centre_sign, centre_offset
-    cdef zakamouline_t zak
-    cdef nested_t band
-    tau_eff = book.tau[step * book.n_options] if single else 0.0
     for p in range(n_policies):
         pol = &policies[p]
         method = pol.method
         base = p * LANE_STRIDE
-        if method == POLICY_NONE or (
-                (method == POLICY_TIME or method == POLICY_LELAND) and step % pol.every != 0):
+        if method == POLICY_NONE or (trades_to_target(method) and step % pol.every != 0):
             if trace != NULL:
                 record(trace, trace_len, p, step, st.spot[0], NAN, NAN,
                        coin_exposure(market, st.hedge[base], st.spot[0]))
             continue
+        # the book's delta at the hedging vol is computed once per decision and shared
         if pol.needs_gamma and not have_gamma:
             book_delta_lanes(book, 0, step, st, n_lanes, True, st.delta, st.gamma)
             have_delta = True
@@ -525,83 +621,31 @@ cdef void decide(const book_t* book, const policy_t* policies, Py_ssize_t n_poli
         # centre_sign * centre[lane] + centre_offset: the time, Leland and fixed policies
         # hand it the book's delta with (-1, -coin premium), the others their centre with
         # (1, -0.0), which leaves every value as it is (x + -0.0 == x, zeros included).
-        inner_share = 1.0 if pol.to_edge else 0.0
-        centre_source = centre_l
+        centre_source = st.centre
         centre_sign = 1.0
         centre_offset = -0.0
-        if method == POLICY_TIME or method == POLICY_LELAND or method == POLICY_FIXED:
+        if trades_to_target(method) or method == POLICY_FIXED:
             centre_source = st.alt_delta if pol.coef_set != 0 else st.delta
             centre_sign = -1.0
-            centre_offset = -coin_premium
-        if method == POLICY_TIME or method == POLICY_LELAND:
-            pass    # no band: the trade pass goes to the centre (outer and inner are not read)
-        elif method == POLICY_FIXED:
-            width = pol.width
-            for lane in range(n_lanes):
-                outer_l[lane] = width
-                inner_l[lane] = width * inner_share
-        elif method == POLICY_WW and single:
-            # _bands.whalley_wilmott_width for every lane at once (its formula,
-            # H = (1.5 e^{-r tau} lambda S Gamma^2 / a)^(1/3), with the cube root vectorised)
-            ww_factor = 1.5 * exp(-book.rate * tau_eff) * cost_rate / pol.risk_aversion
-            for lane in range(n_lanes):
-                centre_l[lane] = -st.delta[lane] - coin_premium
-                outer_l[lane] = ww_factor * st.spot[lane] * st.gamma[lane] * st.gamma[lane]
-            cbrt_lanes(outer_l)
-            for lane in range(n_lanes):
-                inner_l[lane] = outer_l[lane] * inner_share
-        else:
-            for lane in range(n_lanes):
-                centre = -st.delta[lane] - coin_premium
-                outer = 0.0
-                inner = 0.0
-                if method == POLICY_WW:
-                    tau_eff = book_tau_eff(book, step, st.log_spot[lane], st.spot[lane])
-                    outer = whalley_wilmott_width(st.gamma[lane], st.spot[lane], cost_rate,
-                                                  pol.risk_aversion, book.rate, tau_eff)
-                    inner = outer * inner_share
-                elif method == POLICY_ZAKAMOULINE:
-                    if not single:
-                        tau_eff = book_tau_eff(book, step, st.log_spot[lane], st.spot[lane])
-                    if tau_eff > 0.0:
-                        zak = zakamouline(st.gamma[lane], st.spot[lane], book.hedge_vol, tau_eff,
-                                          cost_rate, pol.risk_aversion, book.rate)
-                        centre = -book_at_vol(book, step, st.spot[lane], zak.modified_vol).delta - coin_premium
-                        outer = zak.half_width
-                    inner = outer * inner_share
-                elif method == POLICY_NESTED:
-                    if pol.outer >= 0.0:
-                        outer = pol.outer
-                        inner = pol.inner
-                    else:
-                        band = nested(st.gamma[lane], st.spot[lane], cost_rate, fixed_cost,
-                                      pol.risk_aversion)
-                        outer = band.outer
-                        inner = band.inner
-                centre_l[lane] = centre
-                outer_l[lane] = outer
-                inner_l[lane] = inner
+            centre_offset = -book.coin_premium
+        policy_band(book, pol, market, st, n_lanes, step, single, tau_single)
         if trace != NULL:
             record(trace, trace_len, p, step, st.spot[0], centre_sign * centre_source[0] + centre_offset,
-                   0.0 if method == POLICY_TIME or method == POLICY_LELAND else outer_l[0],
+                   0.0 if trades_to_target(method) else st.outer[0],
                    coin_exposure(market, st.hedge[base], st.spot[0]))
 
         # 2. apply the band and book the trades: a select per lane instead of a branch, so
-        # the loop has no unpredictable jumps (time policies trade on every lane)
-        min_interval = pol.min_interval
-        min_trade = pol.min_trade
-        # time-based policies and every first hedge go to the target
-        use_band = not first and method != POLICY_TIME and method != POLICY_LELAND
-        cash = st.cash + base
-        cost_sum = st.cost + base
-        trade_count = st.trades + base
-        last_trade = st.last_trade + base
+        # the loop has no unpredictable jumps (time policies trade on every lane); time
+        # policies and every first hedge go to the target
+        use_band = step != 0 and not trades_to_target(method)
         hedge = st.hedge + base
-        trade_lanes(use_band, step, min_interval, min_trade, cost_rate, fixed_cost, impact_coef,
-                    inv_adv, discount, 1.0 if spot_hedge else 0.0, inverse, centre_sign,
-                    centre_offset, centre_source, outer_l, inner_l, st.spot, cash, cost_sum,
-                    trade_count, last_trade, hedge)
-        if trace != NULL and last_trade[0] == step:
+        trade_lanes(use_band, step, pol.min_interval, pol.min_trade, market.cost_rate,
+                    market.fixed_cost, market.impact_coef, market.inv_impact_adv, discount,
+                    1.0 if market.instrument == HEDGE_SPOT else 0.0,
+                    market.instrument == HEDGE_INVERSE_PERP, centre_sign, centre_offset,
+                    centre_source, st.outer, st.inner, st.spot, st.cash + base, st.cost + base,
+                    st.trades + base, st.last_trade + base, hedge)
+        if trace != NULL and st.last_trade[base] == step:
             trace[(p * N_TRACE + TRACE_HEDGE) * trace_len + step] = coin_exposure(market, hedge[0], st.spot[0])
 
 
