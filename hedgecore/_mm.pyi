@@ -34,4 +34,5 @@ def simulate_blocks(
     jump_std: float = ...,
     hedge_band: float = ...,
     hedge_rate: float = ...,
+    option: dict[str, float | bool] | None = ...,
 ) -> None: ...

@@ -36,16 +36,33 @@ tests/mm_reference.py draws the same numbers in the same order and agrees exactl
   paying hedge_rate x |traded notional|.
 PnL per path = cash + inventory x size x mid + hedge cash + hedge units x mid at the end,
 hedging costs included (quote currency).
+
+`simulate_option_blocks` walks a dealer quoting ONE option, step by step (its quotes move
+with the mid, so no table by inventory can hold them): at the start of step t, with the mid
+S and the time to expiry tau, the option is priced (Black-76 with the mid as the forward, or
+Black-Scholes on the mid with a rate; coin-settled: price / S) at a fixed implied vol (or
+sqrt(v) of a Heston mid), and quoted about its price with
+    skew = -(ra_delta D delta + ra_vega V vega + ra_gamma G gamma)           (USD, / S coin)
+    half = half_spread + 0.5 size (ra_delta delta^2 + ra_vega vega^2 + ra_gamma gamma^2)
+with (delta, vega, gamma) the contract's (coin, USD per vol point, USD per 1% move) and
+(D, V, G) the book's: q x size x the contract's, D plus the hedge units (hedgecore.quoting
+.options). Draws of a step, in order: a uniform for the bid (filled when u < 1 - exp(-h),
+h = A exp(-k depth) dt, depth = price - bid in the option's units; not quoted at +q_max or
+when bid <= 0), a uniform for the ask (not quoted at -q_max), then the mid's one-step draws
+(advance_mid). Fills trade at the quotes; premiums and fees (fee_rate x premium) are booked in
+USD at the mid of the step (coin premiums converted when paid), the hedge as above after the
+step's fills. PnL = cash + q x size x the option's USD price at the final mid and
+remaining expiry + hedge, in USD.
 """
 
 from cython.parallel cimport prange
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
-from libc.math cimport exp, fabs, floor, sqrt
+from libc.math cimport erfc, exp, expm1, fabs, floor, log, sqrt
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 from numpy.random cimport bitgen_t
 from numpy.random.c_distributions cimport (random_poisson, random_standard_exponential,
-                                           random_standard_normal)
+                                           random_standard_normal, random_standard_uniform)
 
 import numpy as np
 
@@ -276,8 +293,142 @@ cdef inline path_out_t walk_path(const walk_t* w, bitgen_t* rng) noexcept nogil:
     return out
 
 
+cdef struct option_t:
+    bint is_call
+    bint inverse            # coin-settled: price in coin = USD price / S
+    double strike
+    double expiry           # years from the start
+    double iv               # implied vol per sqrt(year); < 0: sqrt(v) of the Heston mid
+    double rate             # Black-Scholes on the mid: F = S exp(r tau), discounted
+    double half_spread      # native units
+    double ra_delta
+    double ra_vega
+    double ra_gamma
+    double a_dt             # fills per step at zero depth
+    double k                # per native unit of depth
+
+
+cdef struct greeks_t:
+    double price            # USD per contract
+    double delta            # coin
+    double vega             # USD per vol point
+    double gamma            # USD per 1% move
+
+
+cdef inline greeks_t option_greeks(const option_t* o, double spot, double tau, double vol) noexcept nogil:
+    """Black-76 / Black-Scholes price and Greeks of one contract in USD; the payoff at tau <= 0."""
+    cdef greeks_t g
+    cdef double forward, disc, sd, d1, d2, nd1, nd2, pdf
+    if tau <= 0.0 or vol <= 0.0 or spot <= 0.0:
+        g.price = (spot - o.strike if spot > o.strike else 0.0) if o.is_call else (
+            o.strike - spot if o.strike > spot else 0.0)
+        g.delta = (1.0 if spot > o.strike else 0.0) if o.is_call else (-1.0 if spot < o.strike else 0.0)
+        g.vega = 0.0
+        g.gamma = 0.0
+        return g
+    disc = exp(-o.rate * tau)
+    forward = spot / disc
+    sd = vol * sqrt(tau)
+    d1 = (log(forward / o.strike) + 0.5 * sd * sd) / sd
+    d2 = d1 - sd
+    nd1 = 0.5 * erfc(-d1 * 0.7071067811865476)
+    nd2 = 0.5 * erfc(-d2 * 0.7071067811865476)
+    pdf = exp(-0.5 * d1 * d1) * 0.3989422804014327
+    if o.is_call:
+        g.price = disc * (forward * nd1 - o.strike * nd2)
+        g.delta = nd1
+    else:
+        g.price = disc * (o.strike * (1.0 - nd2) - forward * (1.0 - nd1))
+        g.delta = nd1 - 1.0
+    g.vega = spot * pdf * sqrt(tau) * 0.01
+    g.gamma = pdf / (spot * sd) * spot * spot * 0.01
+    return g
+
+
+cdef inline path_out_t walk_option_path(const walk_t* w, const option_t* o, bitgen_t* rng) noexcept nogil:
+    """One path of a dealer quoting one option, step by step (module docstring)."""
+    cdef Py_ssize_t t
+    cdef int64_t q = 0
+    cdef double x, spot, variance = w.v0, vol, unit, jumps = 0.0
+    cdef double cash = 0.0, fees = 0.0, captured = 0.0, fills = 0.0, inv_sum = 0.0, inv_sq = 0.0
+    cdef double limit_steps = 0.0, hedge_units = 0.0, hedge_cash = 0.0, hedge_cost = 0.0
+    cdef double hedge_trades = 0.0, net, trade, book, skew, half, mark, bid, ask, depth, u_bid, u_ask
+    cdef bint log_mid = w.mid_kind != MID_ARITHMETIC, bought, sold
+    cdef greeks_t g
+    cdef path_out_t out
+    x = 0.0 if log_mid else w.spot0
+    for t in range(w.steps):
+        spot = w.spot0 * exp(x) if log_mid else x
+        vol = o.iv
+        if vol < 0.0:
+            vol = sqrt(variance) if variance > 1e-8 else 1e-4
+        g = option_greeks(o, spot, o.expiry - <double>t * w.dt, vol)
+        unit = spot if o.inverse else 1.0             # USD per native unit
+        book = <double>q * w.size
+        skew = -(o.ra_delta * (book * g.delta + hedge_units) * g.delta + o.ra_vega * book * g.vega * g.vega
+                 + o.ra_gamma * book * g.gamma * g.gamma) / unit
+        half = o.half_spread + 0.5 * w.size * (
+            o.ra_delta * g.delta * g.delta + o.ra_vega * g.vega * g.vega + o.ra_gamma * g.gamma * g.gamma) / unit
+        mark = g.price / unit
+        bid = mark + skew - half
+        ask = mark + skew + half
+        u_bid = random_standard_uniform(rng)
+        u_ask = random_standard_uniform(rng)
+        bought = q < w.q_max and bid > 0.0 and u_bid < -expm1(-o.a_dt * exp(-o.k * (mark - bid)))
+        sold = q > -w.q_max and u_ask < -expm1(-o.a_dt * exp(-o.k * (ask - mark)))
+        inv_sum = inv_sum + <double>q
+        inv_sq = inv_sq + <double>(q * q)
+        if q == w.q_max or q == -w.q_max:
+            limit_steps = limit_steps + 1.0
+        if bought:
+            depth = mark - bid
+            cash = cash - w.size * bid * unit * (1.0 + w.fee_rate)
+            fees = fees + w.fee_rate * w.size * bid * unit
+            captured = captured + w.size * depth * unit
+            fills = fills + 1.0
+            q = q + 1
+        if sold:
+            depth = ask - mark
+            cash = cash + w.size * ask * unit * (1.0 - w.fee_rate)
+            fees = fees + w.fee_rate * w.size * ask * unit
+            captured = captured + w.size * depth * unit
+            fills = fills + 1.0
+            q = q - 1
+        if w.hedging and (bought or sold):
+            net = <double>q * w.size * g.delta + hedge_units
+            trade = 0.0
+            if net > w.hedge_band:
+                trade = w.hedge_band - net
+            elif net < -w.hedge_band:
+                trade = -w.hedge_band - net
+            if trade != 0.0:
+                hedge_units = hedge_units + trade
+                hedge_cash = hedge_cash - trade * spot
+                hedge_cost = hedge_cost + w.hedge_rate * fabs(trade) * spot
+                hedge_trades = hedge_trades + 1.0
+        x = advance_mid(w, rng, x, &variance, 1, &jumps)
+    spot = w.spot0 * exp(x) if log_mid else x
+    vol = o.iv
+    if vol < 0.0:
+        vol = sqrt(variance) if variance > 1e-8 else 1e-4
+    g = option_greeks(o, spot, o.expiry - <double>w.steps * w.dt, vol)
+    out.pnl = cash + <double>q * w.size * g.price + hedge_cash + hedge_units * spot - hedge_cost
+    out.fills = fills
+    out.captured = captured
+    out.fees = fees
+    out.inventory_end = <double>q
+    out.inventory_sum = inv_sum
+    out.inventory_sq_sum = inv_sq
+    out.limit_steps = limit_steps
+    out.mid_end = spot
+    out.jumps = jumps
+    out.hedge_cost = hedge_cost
+    out.hedge_trades = hedge_trades
+    return out
+
+
 cdef void run_block(const walk_t* w, bitgen_t* rng, Py_ssize_t start, Py_ssize_t stop,
-                    double[:, ::1] out) noexcept nogil:
+                    double[:, ::1] out, const option_t* option) noexcept nogil:
     """Paths start .. stop - 1 of one block, drawing from a stack copy of its generator."""
     cdef bitgen_t local_rng = rng[0]
     cdef sfc64_state_t local_state
@@ -286,7 +437,10 @@ cdef void run_block(const walk_t* w, bitgen_t* rng, Py_ssize_t start, Py_ssize_t
     memcpy(&local_state, rng.state, sizeof(sfc64_state_t))
     local_rng.state = &local_state
     for p in range(start, stop):
-        r = walk_path(w, &local_rng)
+        if option == NULL:
+            r = walk_path(w, &local_rng)
+        else:
+            r = walk_option_path(w, option, &local_rng)
         out[p, 0] = r.pnl
         out[p, 1] = r.fills
         out[p, 2] = r.captured
@@ -311,7 +465,7 @@ def simulate_blocks(*, int mid_kind, double spot0, double drift, double vol, Py_
                     double dt=0.0, double v0=0.0, double kappa=0.0, double theta=0.0,
                     double vol_of_vol=0.0, double rho=0.0, double jump_rate=0.0,
                     double jump_mean=0.0, double jump_std=0.0,
-                    double hedge_band=-1.0, double hedge_rate=0.0):
+                    double hedge_band=-1.0, double hedge_rate=0.0, dict option=None):
     """Walk the paths of blocks first_block .. first_block + len(bit_generators) - 1 (block b
     holds paths b * paths_per_block ..), one bit generator per block, writing row p of
     `out` (n_paths, 12): pnl, fills, spread captured, fees, final inventory (lots), sum of
@@ -322,9 +476,35 @@ def simulate_blocks(*, int mid_kind, double spot0, double drift, double vol, Py_
     in time gives (2 q_max + 1, steps + 1) cumulative hazards from step 0 (non-decreasing
     rows). Depths: (1 or steps, 2 q_max + 1). mid_kind: 0 arithmetic, 1 GBM, 2 Heston (dt,
     v0, kappa, theta, vol_of_vol, rho; drift = mu dt), 3 Merton (jump_rate per step,
-    jump_mean, jump_std of the log jump). hedge_band < 0: no hedging."""
+    jump_mean, jump_std of the log jump). hedge_band < 0: no hedging.
+
+    option: quote one option instead (walk_option_path; the tables are then unused, any
+    non-empty arrays): a dict with is_call, inverse, strike, expiry (years), iv (< 0: the Heston
+    mid's sqrt(v)), rate, half_spread (native units), ra_delta, ra_vega, ra_gamma, a_dt (fills
+    per step at zero depth), k (per native unit); dt is then required for every mid model."""
     cdef Py_ssize_t n_blocks = len(bit_generators), b, rows
     cdef walk_t w
+    cdef option_t o
+    cdef option_t* option_pointer = NULL
+    if option is not None:
+        o.is_call = bool(option["is_call"])
+        o.inverse = bool(option["inverse"])
+        o.strike = float(option["strike"])
+        o.expiry = float(option["expiry"])
+        o.iv = float(option["iv"])
+        o.rate = float(option["rate"])
+        o.half_spread = float(option["half_spread"])
+        o.ra_delta = float(option["ra_delta"])
+        o.ra_vega = float(option["ra_vega"])
+        o.ra_gamma = float(option["ra_gamma"])
+        o.a_dt = float(option["a_dt"])
+        o.k = float(option["k"])
+        if not (o.strike > 0.0 and o.expiry > 0.0 and dt > 0.0 and o.a_dt >= 0.0 and o.k > 0.0
+                and o.half_spread >= 0.0 and o.ra_delta >= 0.0 and o.ra_vega >= 0.0 and o.ra_gamma >= 0.0):
+            raise ValueError("option needs strike, expiry, dt, k > 0 and a_dt, half_spread, risk aversions >= 0")
+        if o.iv < 0.0 and mid_kind != MID_HESTON:
+            raise ValueError("option iv < 0 (the instantaneous vol) needs a heston mid")
+        option_pointer = &o
     if mid_kind not in (MID_ARITHMETIC, MID_GBM, MID_HESTON, MID_MERTON):
         raise ValueError(f"mid_kind must be 0 (arithmetic), 1 (gbm), 2 (heston) or 3 (merton), got {mid_kind}")
     if steps < 1 or q_max < 1 or paths_per_block < 1 or n_threads < 1:
@@ -338,10 +518,16 @@ def simulate_blocks(*, int mid_kind, double spot0, double drift, double vol, Py_
     cdef Py_ssize_t hazard_rows = 2 * q_max + 1 if time_varying else 1
     cdef Py_ssize_t hazard_columns = steps + 1 if time_varying else 2 * q_max + 1
     for name, table in (("hazard_bid", hazard_bid), ("hazard_ask", hazard_ask)):
-        if table.shape[0] != hazard_rows or table.shape[1] != hazard_columns:
+        if option is not None:
+            if table.shape[0] < 1 or table.shape[1] < 1:
+                raise ValueError(f"{name} must not be empty")
+        elif table.shape[0] != hazard_rows or table.shape[1] != hazard_columns:
             raise ValueError(f"{name} must have shape ({hazard_rows}, {hazard_columns})")
     for name, dtable in (("depth_bid", depth_bid), ("depth_ask", depth_ask)):
-        if dtable.shape[0] != rows or dtable.shape[1] != 2 * q_max + 1:
+        if option is not None:
+            if dtable.shape[0] < 1 or dtable.shape[1] < 1:
+                raise ValueError(f"{name} must not be empty")
+        elif dtable.shape[0] != rows or dtable.shape[1] != 2 * q_max + 1:
             raise ValueError(f"{name} must have shape ({rows}, {2 * q_max + 1})")
     if out.shape[1] != N_OUT or out.shape[0] < n_paths:
         raise ValueError(f"out must have shape (n_paths, {N_OUT})")
@@ -383,4 +569,4 @@ def simulate_blocks(*, int mid_kind, double spot0, double drift, double vol, Py_
     w.depth_ask = &depth_ask[0, 0]
     for b in prange(n_blocks, nogil=True, schedule="static", num_threads=n_threads):
         run_block(&w, <bitgen_t*>address[b], (first_block + b) * paths_per_block,
-                  min((first_block + b + 1) * paths_per_block, n_paths), out)
+                  min((first_block + b + 1) * paths_per_block, n_paths), out, option_pointer)

@@ -272,3 +272,94 @@ def simulate_vectorised_per_step(rng, n_paths, *, mid_kind, spot0, drift, vol, s
               depth_ask)
     return _finish(rng, paths, steps, q_max, size, spot0, log_mid, mid_kind, drift, vol, jump_rate, jump_mean,
                    jump_std)
+
+
+def _option_greeks_scalar(o, spot, tau, vol):
+    """As the kernel's option_greeks: USD price, delta (coin), vega per vol point, gamma per 1%."""
+    if tau <= 0.0 or vol <= 0.0 or spot <= 0.0:
+        if o["is_call"]:
+            return max(spot - o["strike"], 0.0), (1.0 if spot > o["strike"] else 0.0), 0.0, 0.0
+        return max(o["strike"] - spot, 0.0), (-1.0 if spot < o["strike"] else 0.0), 0.0, 0.0
+    disc = math.exp(-o["rate"] * tau)
+    forward = spot / disc
+    sd = vol * math.sqrt(tau)
+    d1 = (math.log(forward / o["strike"]) + 0.5 * sd * sd) / sd
+    d2 = d1 - sd
+    nd1 = 0.5 * math.erfc(-d1 * 0.7071067811865476)
+    nd2 = 0.5 * math.erfc(-d2 * 0.7071067811865476)
+    pdf = math.exp(-0.5 * d1 * d1) * 0.3989422804014327
+    if o["is_call"]:
+        price, delta = disc * (forward * nd1 - o["strike"] * nd2), nd1
+    else:
+        price, delta = disc * (o["strike"] * (1.0 - nd2) - forward * (1.0 - nd1)), nd1 - 1.0
+    return price, delta, spot * pdf * math.sqrt(tau) * 0.01, pdf / (spot * sd) * spot * spot * 0.01
+
+
+def walk_option_paths_scalar(bit_generator, n_paths, k):
+    """A dealer quoting one option, step by step, drawing as the kernel's walk_option_path
+    (k: hedgecore.quoting.mmsim.kernel_arguments with its `option`). Rows as the kernel's out
+    (pnl, fills, captured, fees, q_end, sum q, sum q^2, limit steps, mid_end, jumps, hedge cost,
+    hedge trades)."""
+    generator = np.random.Generator(bit_generator)
+    o = k["option"]
+    steps, q_max, size, fee_rate, dt = k["steps"], k["q_max"], k["size"], k["fee_rate"], k["dt"]
+    band = k.get("hedge_band", -1.0)
+    log_mid = k["mid_kind"] != 0
+    rows = []
+    for _ in range(n_paths):
+        x = 0.0 if log_mid else k["spot0"]
+        v = k.get("v0", 0.0)
+        q = 0
+        cash = fees = captured = fills = inv_sum = inv_sq = limit = jumps = 0.0
+        hedge_units = hedge_cash = hedge_cost = hedge_trades = 0.0
+
+        def vol_now(variance):
+            if o["iv"] >= 0.0:
+                return o["iv"]
+            return math.sqrt(variance) if variance > 1e-8 else 1e-4
+
+        for t in range(steps):
+            spot = k["spot0"] * math.exp(x) if log_mid else x
+            price, delta, vega, gamma = _option_greeks_scalar(o, spot, o["expiry"] - t * dt, vol_now(v))
+            unit = spot if o["inverse"] else 1.0
+            book = q * size
+            skew = -(o["ra_delta"] * (book * delta + hedge_units) * delta + o["ra_vega"] * book * vega * vega
+                     + o["ra_gamma"] * book * gamma * gamma) / unit
+            half = o["half_spread"] + 0.5 * size * (o["ra_delta"] * delta * delta + o["ra_vega"] * vega * vega
+                                                    + o["ra_gamma"] * gamma * gamma) / unit
+            mark = price / unit
+            bid, ask = mark + skew - half, mark + skew + half
+            u_bid, u_ask = generator.random(), generator.random()
+            bought = q < q_max and bid > 0.0 and u_bid < -math.expm1(-o["a_dt"] * math.exp(-o["k"] * (mark - bid)))
+            sold = q > -q_max and u_ask < -math.expm1(-o["a_dt"] * math.exp(-o["k"] * (ask - mark)))
+            inv_sum += q
+            inv_sq += q * q
+            limit += 1.0 if abs(q) == q_max else 0.0
+            if bought:
+                cash -= size * bid * unit * (1.0 + fee_rate)
+                fees += fee_rate * size * bid * unit
+                captured += size * (mark - bid) * unit
+                fills += 1.0
+                q += 1
+            if sold:
+                cash += size * ask * unit * (1.0 - fee_rate)
+                fees += fee_rate * size * ask * unit
+                captured += size * (ask - mark) * unit
+                fills += 1.0
+                q -= 1
+            if band >= 0.0 and (bought or sold):
+                net = q * size * delta + hedge_units
+                trade = band - net if net > band else (-band - net if net < -band else 0.0)
+                if trade != 0.0:
+                    hedge_units += trade
+                    hedge_cash -= trade * spot
+                    hedge_cost += k["hedge_rate"] * abs(trade) * spot
+                    hedge_trades += 1.0
+            x, v, jumped = _advance_scalar(generator, k, x, v, 1)
+            jumps += jumped
+        spot = k["spot0"] * math.exp(x) if log_mid else x
+        price = _option_greeks_scalar(o, spot, o["expiry"] - steps * dt, vol_now(v))[0]
+        pnl = cash + q * size * price + hedge_cash + hedge_units * spot - hedge_cost
+        rows.append((pnl, fills, captured, fees, float(q), inv_sum, inv_sq, limit, spot, jumps, hedge_cost,
+                     hedge_trades))
+    return np.array(rows)

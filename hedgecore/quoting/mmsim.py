@@ -59,7 +59,8 @@ MAX_STEPS = 10_000_000
 MAX_PATHS = 2**40
 MAX_INVENTORY_LIMIT = 10_000
 CHUNK_SECONDS = 0.15
-METHODS = ("symmetric", "avellaneda_stoikov", "glft_exact", "glft_closed_form")
+METHODS = ("symmetric", "avellaneda_stoikov", "glft_exact", "glft_closed_form", "options_skew")
+OPTION_METHODS = ("symmetric", "options_skew")
 MID_MODELS = {"arithmetic": 0, "gbm": 1, "heston": 2, "merton": 3}
 # the keys of each mid model (hedgecore.simconfig's names for Heston and Merton)
 MID_KEYS = {
@@ -80,6 +81,23 @@ class MMPolicy:
     method: str
     half_spread: float | None = None    # symmetric: USD from the mid to each quote
     gamma: float | None = None          # CARA risk aversion per USD
+    # options_skew (hedgecore.quoting.options' units): USD per coin^2, 1/USD, 1/USD
+    risk_aversion_delta: float = 0.0
+    risk_aversion_vega: float = 0.0
+    risk_aversion_gamma: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class OptionQuoted:
+    """The one option quoted (config key `option`): priced at the simulated mid."""
+
+    is_call: bool
+    strike: float
+    expiry_years: float                 # from the start of the simulation
+    vol: float | None                   # implied vol; None: sqrt(v) of a Heston mid
+    settlement: str                     # inverse (coin) or linear (USDC)
+    model: str                          # black76 (mid = forward) or black_scholes (rate)
+    rate: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +131,7 @@ class MarketMakingSpec:
     # cost as a fraction of the traded notional
     hedge_band_units: float | None = None
     hedge_cost_rate: float = 0.0
+    option: OptionQuoted | None = None
 
 
 @dataclass(frozen=True)
@@ -170,7 +189,8 @@ class MMResult:
 
 # --------------------------------------------------------------------------- config
 TOP_KEYS = ("mid", "horizon_hours", "horizon_years", "steps", "paths", "seed", "order_size", "intensity",
-            "inventory_limit", "fees", "objective_gamma", "policies", "hedge")
+            "inventory_limit", "fees", "objective_gamma", "policies", "hedge", "option")
+OPTION_KEYS = ("type", "strike", "expiry_hours", "expiry_years", "vol", "settlement", "model", "rate")
 
 
 def parse_mm_config(data: Any) -> MarketMakingSpec:
@@ -216,6 +236,7 @@ def parse_mm_config(data: Any) -> MarketMakingSpec:
     fee_rate = fees.number("maker_rate", 0.0)
     if not -0.01 <= fee_rate <= 0.01:
         fees.fail("maker_rate", f"must be within [-0.01, 0.01] (a fraction of notional), got {fee_rate}")
+    option = _parse_option(top, model, horizon) if top.has("option") else None
     raw_policies = top.sequence("policies", required=True)
     if not raw_policies:
         top.fail("policies", "must list at least one policy")
@@ -223,14 +244,25 @@ def parse_mm_config(data: Any) -> MarketMakingSpec:
     names: set[str] = set()
     for index, raw in enumerate(raw_policies):
         where = f"policies[{index}]"
-        pol = Fields(raw, where, DOCUMENT, allowed=("name", "method", "half_spread", "gamma"))
+        pol = Fields(raw, where, DOCUMENT, allowed=("name", "method", "half_spread", "gamma", "risk_aversion"))
         method = pol.choice("method", METHODS)
+        if method == "options_skew" and option is None:
+            pol.fail("method", "options_skew needs an `option` section (the option quoted)")
+        if option is not None and method not in OPTION_METHODS:
+            pol.fail("method", f"with an `option` section the policies are {' or '.join(OPTION_METHODS)}, got {method}")
         name = pol.text("name", method)
         if name in names:
             pol.fail("name", f"duplicate policy name '{name}'")
         names.add(name)
         if method == "symmetric":
             policies.append(MMPolicy(name, method, half_spread=pol.non_negative("half_spread")))
+        elif method == "options_skew":
+            aversion = Fields(pol.mapping("risk_aversion"), f"{where}.risk_aversion", DOCUMENT,
+                              allowed=("delta", "vega", "gamma"))
+            policies.append(MMPolicy(name, method, half_spread=pol.non_negative("half_spread"),
+                                     risk_aversion_delta=aversion.non_negative("delta", 0.0),
+                                     risk_aversion_vega=aversion.non_negative("vega", 0.0),
+                                     risk_aversion_gamma=aversion.non_negative("gamma", 0.0)))
         else:
             policies.append(MMPolicy(name, method, gamma=pol.positive("gamma")))
     hedge_band: float | None = None
@@ -250,7 +282,33 @@ def parse_mm_config(data: Any) -> MarketMakingSpec:
         mid_model=model, spot=spot, vol=vol, drift=drift, horizon_years=horizon, steps=steps, paths=paths,
         seed=seed, order_size=size, intensity_a_per_hour=a_per_hour, intensity_k_per_usd=k,
         inventory_limit=limit, maker_fee_rate=fee_rate, policies=tuple(policies), objective_gamma=objective,
-        hedge_band_units=hedge_band, hedge_cost_rate=hedge_rate, **model_fields)
+        hedge_band_units=hedge_band, hedge_cost_rate=hedge_rate, option=option, **model_fields)
+
+
+def _parse_option(top: Fields, model: str, horizon: float) -> OptionQuoted:
+    raw = Fields(top.mapping("option"), "option", DOCUMENT, allowed=OPTION_KEYS)
+    is_call = raw.choice("type", ("call", "put")) == "call"
+    strike = raw.positive("strike")
+    if raw.has("expiry_hours") == raw.has("expiry_years"):
+        raw.fail_at("option", "give exactly one of expiry_hours or expiry_years")
+    expiry_key = "expiry_hours" if raw.has("expiry_hours") else "expiry_years"
+    expiry = raw.positive(expiry_key) / (HOURS_PER_YEAR if expiry_key == "expiry_hours" else 1.0)
+    if not horizon < expiry <= 10.0:
+        raw.fail(expiry_key, "the option must expire after the horizon, within 10 years")
+    vol: float | None = None
+    if raw.has("vol") or model != "heston":
+        vol = raw.positive("vol")
+        if vol > 10.0:
+            raw.fail("vol", f"must be at most 10 (per sqrt(year)), got {vol}")
+    settlement = raw.choice("settlement", ("inverse", "linear"), "inverse")
+    pricing = raw.choice("model", ("black76", "black_scholes"), "black76")
+    rate = raw.number("rate", 0.0) if pricing == "black_scholes" else 0.0
+    if pricing != "black_scholes" and raw.has("rate"):
+        raw.fail("rate", "only with model: black_scholes (black76 takes the mid as the forward)")
+    if not -1.0 <= rate <= 1.0:
+        raw.fail("rate", f"must be within [-1, 1] per year, got {rate}")
+    return OptionQuoted(is_call=is_call, strike=strike, expiry_years=expiry, vol=vol, settlement=settlement,
+                        model=pricing, rate=rate)
 
 
 def _count(fields: Fields, key: str, default: int, maximum: int, minimum: int = 1) -> int:
@@ -285,6 +343,9 @@ def policy_tables(spec: MarketMakingSpec, policy: MMPolicy, steps: int | None = 
     sigma = spec.vol * spec.spot                    # USD per sqrt(year)
     q = np.arange(-q_max, q_max + 1, dtype=np.float64)
     time_varying = False
+    if spec.option is not None:                     # walked step by step: no tables
+        dummy = np.zeros((1, 1))
+        return PolicyTables(dummy, dummy, dummy, dummy, False)
     if policy.method == "symmetric":
         assert policy.half_spread is not None
         bid = np.full((1, q.size), policy.half_spread)
@@ -380,7 +441,7 @@ def simulate_market_making(
             last = min(first + chunk, n_blocks)
             started = time.perf_counter()
             simulate_blocks(
-                **kernel_arguments(spec, tables, n_steps), bit_generators=streams[first:last],
+                **kernel_arguments(spec, tables, n_steps, policy), bit_generators=streams[first:last],
                 first_block=first, paths_per_block=PATHS_PER_BLOCK, n_paths=n_paths, out=out,
                 n_threads=n_threads)
             elapsed = time.perf_counter() - started
@@ -394,9 +455,11 @@ def simulate_market_making(
                     objective_gamma=spec.objective_gamma, policies=tuple(results))
 
 
-def kernel_arguments(spec: MarketMakingSpec, tables: PolicyTables, steps: int) -> dict[str, Any]:
+def kernel_arguments(spec: MarketMakingSpec, tables: PolicyTables, steps: int,
+                     policy: MMPolicy | None = None) -> dict[str, Any]:
     """The keyword arguments of hedgecore._mm.simulate_blocks for one policy's tables, bar the
-    streams and the output: the mid model's parameters per step, the hedge, the tables."""
+    streams and the output: the mid model's parameters per step, the hedge, the tables; with
+    an `option`, the option and the policy's half spread and risk aversions."""
     dt = spec.horizon_years / steps
     model: dict[str, Any] = {}
     if spec.mid_model == "arithmetic":
@@ -416,6 +479,16 @@ def kernel_arguments(spec: MarketMakingSpec, tables: PolicyTables, steps: int) -
         vol_step = spec.vol * math.sqrt(dt)
     if spec.hedge_band_units is not None:
         model.update(hedge_band=spec.hedge_band_units, hedge_rate=spec.hedge_cost_rate)
+    if spec.option is not None:
+        if policy is None:
+            raise ValueError("an option simulation needs the policy")
+        o = spec.option
+        model.update(dt=dt, option={
+            "is_call": o.is_call, "inverse": o.settlement == "inverse", "strike": o.strike,
+            "expiry": o.expiry_years, "iv": -1.0 if o.vol is None else o.vol, "rate": o.rate,
+            "half_spread": policy.half_spread or 0.0, "ra_delta": policy.risk_aversion_delta,
+            "ra_vega": policy.risk_aversion_vega, "ra_gamma": policy.risk_aversion_gamma,
+            "a_dt": spec.intensity_a_per_hour * HOURS_PER_YEAR * dt, "k": spec.intensity_k_per_usd})
     return {"mid_kind": MID_MODELS[spec.mid_model], "spot0": spec.spot, "drift": drift, "vol": vol_step,
             "steps": steps, "q_max": spec.inventory_limit, "size": spec.order_size,
             "fee_rate": spec.maker_fee_rate, "time_varying": tables.time_varying,
@@ -461,5 +534,5 @@ def summarise(policy: MMPolicy, out: NDArray[np.float64], steps: int, size: floa
     )
 
 
-__all__ = ["MMPolicy", "MMResult", "MarketMakingSpec", "kernel_arguments", "parse_mm_config", "policy_tables",
-           "simulate_market_making"]
+__all__ = ["MMPolicy", "MMResult", "MarketMakingSpec", "OptionQuoted", "kernel_arguments", "parse_mm_config",
+           "policy_tables", "simulate_market_making"]
