@@ -64,7 +64,13 @@ def load_quoting(path: Path, sources: Sources) -> QuotingConfig:
         fitted = estimate_from_csv(csv_path, instruments=wanted)
         return Intensity(fitted.a_per_hour, fitted.k, str(csv_path), fitted.a_interval, fitted.k_interval)
 
-    return parse_quoting(data, base_dir=path.parent, estimate=estimate)
+    def estimate_journal(journal: Path, kind: str, underlying: str, max_age_seconds: float) -> Intensity:
+        from hedgecore.quoting.journal_fills import estimate_from_journal
+
+        fitted = estimate_from_journal(journal, underlying=underlying, kind=kind, max_age_seconds=max_age_seconds)
+        return Intensity(fitted.a_per_hour, fitted.k, f"journal {journal}", fitted.a_interval, fitted.k_interval)
+
+    return parse_quoting(data, base_dir=path.parent, estimate=estimate, estimate_journal=estimate_journal)
 
 
 def build_report(sheet: QuoteSheet, config: QuotingConfig) -> Report:

@@ -22,6 +22,7 @@ ConfigError with its field path (``underlyings.BTC.risk_aversion.vega``) and doc
           cara: null            # optional CARA gamma per native price unit for the base spread
         intensity:              # fills per hour at depth 0 (A) and per native price unit of depth (k)
           option: {A: 2.0, k: 5000}           # or {fills_csv: fills.csv} (relative to the quoting file)
+                                              # or {from_journal: true | PATH, max_mid_age_minutes: 60}
           perpetual: {A: 30, k: 0.05}
         limits: {delta: 50, vega_usd: 200000, gamma_usd_1pct: 100000, position: {option: 500}}
                                 # position: contracts per instrument (one number: every kind)
@@ -65,7 +66,7 @@ class InstrumentFilter:
 class Intensity:
     a_per_hour: float
     k: float
-    source: str = "config"           # "config" or the fills CSV it was estimated from
+    source: str = "config"           # "config", or the fills CSV or journal it was estimated from
     a_interval: tuple[float, float] | None = None
     k_interval: tuple[float, float] | None = None
 
@@ -110,10 +111,13 @@ class QuotingConfig:
 
 
 def parse_quoting(data: Any, *, base_dir: Path | None = None,
-                  estimate: Callable[[Path, str, str], Intensity] | None = None) -> QuotingConfig:
+                  estimate: Callable[[Path, str, str], Intensity] | None = None,
+                  estimate_journal: Callable[[Path, str, str, float], Intensity] | None = None) -> QuotingConfig:
     """A decoded quoting document -> QuotingConfig. `estimate(csv_path, kind, underlying)`
     turns `fills_csv` into an Intensity (the caller passes hedgecore.quoting.intensity's, or
-    a stub in tests); without it `fills_csv` is refused."""
+    a stub in tests); without it `fills_csv` is refused. `estimate_journal(journal_path,
+    kind, underlying, max_age_seconds)` does the same for `from_journal`
+    (hedgecore.quoting.journal_fills)."""
     top = Fields(data, "", DOCUMENT, allowed=("underlyings",))
     raw = top.mapping("underlyings", required=True)
     if not raw:
@@ -122,12 +126,36 @@ def parse_quoting(data: Any, *, base_dir: Path | None = None,
     for name, body in raw.items():
         where = join_path("underlyings", str(name))
         result[str(name).upper()] = _underlying(str(name).upper(), Fields(body, where, DOCUMENT, allowed=(
-            "instruments", "order_size", "risk_aversion", "intensity", "limits", "fees")), base_dir, estimate)
+            "instruments", "order_size", "risk_aversion", "intensity", "limits", "fees")), base_dir, estimate,
+            estimate_journal)
     return QuotingConfig(result)
 
 
+def _from_journal(spec: Fields, kind: str, underlying: str, base_dir: Path | None,
+                  estimate_journal: Callable[[Path, str, str, float], Intensity] | None) -> Intensity:
+    """`from_journal: true` (the default journal) or a path (relative to the quoting file)."""
+    if spec.has("k"):
+        spec.fail_at(spec.path, "give A and k, fills_csv or from_journal: one of them")
+    if estimate_journal is None:
+        spec.fail("from_journal", "estimating from the journal is not available here")
+    raw = spec.raw("from_journal")
+    if raw is True:
+        from hedgecore.journal.store import default_journal_path
+
+        journal = default_journal_path()
+    elif isinstance(raw, str) and raw.strip():
+        journal = Path(raw.strip()).expanduser()
+        if base_dir is not None and not journal.is_absolute():
+            journal = base_dir / journal
+    else:
+        spec.fail("from_journal", "must be true (the default journal) or a journal file's path")
+    age = spec.positive("max_mid_age_minutes", 60.0)
+    return estimate_journal(journal, kind, underlying, age * 60.0)
+
+
 def _underlying(name: str, f: Fields, base_dir: Path | None,
-                estimate: Callable[[Path, str, str], Intensity] | None) -> UnderlyingQuoting:
+                estimate: Callable[[Path, str, str], Intensity] | None,
+                estimate_journal: Callable[[Path, str, str, float], Intensity] | None = None) -> UnderlyingQuoting:
     inst = Fields(f.mapping("instruments", required=True), f.sub("instruments"), DOCUMENT,
                   allowed=("names", "filter"))
     names = []
@@ -171,8 +199,15 @@ def _underlying(name: str, f: Fields, base_dir: Path | None,
         if not intensity_fields.has(kind):
             continue
         spec = Fields(intensity_fields.mapping(kind), intensity_fields.sub(kind), DOCUMENT,
-                      allowed=("A", "k", "fills_csv"))
-        if spec.has("fills_csv"):
+                      allowed=("A", "k", "fills_csv", "from_journal", "max_mid_age_minutes"))
+        sources = [key for key in ("A", "fills_csv", "from_journal") if spec.has(key)]
+        if len(sources) > 1 and sources != ["A"]:
+            spec.fail_at(spec.path, "give A and k, fills_csv or from_journal: one of them")
+        if spec.has("max_mid_age_minutes") and not spec.has("from_journal"):
+            spec.fail("max_mid_age_minutes", "only with from_journal")
+        if spec.has("from_journal"):
+            intensity[kind] = _from_journal(spec, kind, name, base_dir, estimate_journal)
+        elif spec.has("fills_csv"):
             if spec.has("A") or spec.has("k"):
                 spec.fail_at(spec.path, "give A and k, or fills_csv, not both")
             if estimate is None:
