@@ -40,14 +40,12 @@ from hedgecore.simulation import (
     SimulationResult,
     SimulationSpec,
     WorkEstimate,
-    _book_tables,
-    _model_arrays,
-    _option_values,
-    _summarise,
     estimate_work,
     hedge_vol_of,
     simulate,
 )
+from hedgecore.simulation.plan import _book_tables, _model_arrays, _option_values
+from hedgecore.simulation.results import _summarise
 
 # Deribit's option fee when the config gives none (REFERENCE section 8): per option, a
 # fraction of the underlying capped at a fraction of the option's price, by settlement.

@@ -373,10 +373,10 @@ def test_a_bad_price_file_names_the_file(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_a_huge_price_file_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hedgecore import simulation
+    from hedgecore.simulation import history
 
     path = write(tmp_path, "prices.csv", "\n".join(price_rows()) + "\n")
-    monkeypatch.setattr(simulation, "MAX_PRICE_CSV_BYTES", 100)
+    monkeypatch.setattr(history, "MAX_PRICE_CSV_BYTES", 100)
     with pytest.raises(InputError, match=r"file is 0\.0 MiB, over the 9\.53674e-05 MiB limit"):
         HistoricalModel.from_csv(path)
 

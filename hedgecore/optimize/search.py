@@ -15,8 +15,8 @@ minimises the objective:
 - ``min_cost``: the least mean cost among candidates whose PnL std is within max_std.
 
 Cost is what hedging costs per path in the quote currency: trading costs (fees, spread,
-fixed, impact) plus perpetual funding. `policy_document` turns the choice into the policy
-schema `hedgecore hedge` reads (a dict; the CLI writes the YAML).
+fixed, impact) plus perpetual funding. Parsing the `optimize:` section is in
+config.py; turning the choice into a policy file in policy_file.py.
 """
 
 from __future__ import annotations
@@ -29,13 +29,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from hedgecore.errors import ConfigError, Fields, finite_number, join_path
-from hedgecore.policy import hedge_instrument_name
-from hedgecore.simconfig import COMMON_POLICY_KEYS, DOCUMENT, METHOD_KEYS, POLICY_METHODS, integer, parse_policy
+from hedgecore.simconfig import COMMON_POLICY_KEYS, METHOD_KEYS
 from hedgecore.simulation import (
     MAX_MEMORY_BYTES,
     MAX_WORK,
-    HistoricalModel,
     PolicySpec,
     SimulationResult,
     SimulationSpec,
@@ -60,16 +57,6 @@ SEARCHABLE: dict[str, tuple[str, float]] = {
     "min_interval": ("integer", 0),
     "min_trade": ("non_negative", 0.0),
 }
-SECTION_KEYS = ("policy", "search", "objective", "output", "batch_size", "refine", "refine_points")
-OBJECTIVE_KEYS = ("type", "risk_weight", "level", "max_std")
-RANGE_KEYS = ("min", "max", "num", "scale", "values")
-OUTPUT_KEYS = ("underlying", "instrument")
-# Values one parameter's search may list or generate (a grid is their product, bounded by
-# the work bound), refinement rounds and points, candidates per simulation batch.
-MAX_SEARCH_VALUES = 10_000
-MAX_REFINE = 20
-MAX_REFINE_POINTS = 1_000
-MAX_BATCH_SIZE = 4_096
 
 Simulator = Callable[..., SimulationResult]
 ProgressCallback = Callable[[int, int], None]
@@ -213,20 +200,6 @@ class OptimizeResult:
             notes.append(f"{name}={_plain(chosen)} is the {side} value searched: the best value may lie "
                          f"beyond it; widen the search of {name} past {_plain(chosen)} and run again.")
         return notes
-
-
-@dataclass(frozen=True, slots=True)
-class OptimizeSetup:
-    """A parsed `optimize:` section."""
-
-    policy: PolicySpec
-    search: dict[str, tuple[float, ...]]
-    objective: Objective
-    underlying: str | None
-    instrument: str | None
-    batch_size: int
-    refine: int = 0
-    refine_points: int = 4
 
 
 def _plain(value: float) -> float | int:
@@ -528,265 +501,3 @@ def _mark_efficient(rows: list[Candidate]) -> list[Candidate]:
         )
         marked.append(replace(row, efficient=not dominated))
     return marked
-
-
-# --------------------------------------------------------------------------- config
-def _values(data: Any, path: str, name: str) -> tuple[float, ...]:
-    """A list of values or {min, max, num, scale} or {values: [...]}."""
-    kind, minimum = SEARCHABLE[name]
-    if isinstance(data, list):
-        if len(data) > MAX_SEARCH_VALUES:
-            raise ConfigError(path, f"lists {len(data):,} values; at most {MAX_SEARCH_VALUES:,}", document=DOCUMENT)
-        raw = [finite_number(item, join_path(path, k), DOCUMENT) for k, item in enumerate(data)]
-        if not raw:
-            raise ConfigError(path, "must list at least one value", document=DOCUMENT)
-        values = raw
-        item_path = path
-    else:
-        fields = Fields(data, path, DOCUMENT, allowed=RANGE_KEYS)
-        if fields.has("values"):
-            if any(fields.has(key) for key in ("min", "max", "num", "scale")):
-                fields.fail("values", "give either values or min/max/num, not both")
-            return _values(fields.sequence("values"), fields.sub("values"), name)
-        low = fields.number("min")
-        high = fields.number("max")
-        if high < low:
-            fields.fail("max", f"must be >= min ({high:g} < {low:g})")
-        count = integer(fields, "num", 2 if high > low else 1, minimum=1, maximum=MAX_SEARCH_VALUES)
-        scale = fields.choice("scale", ("log", "linear"), "log" if kind == "positive" else "linear")
-        if scale == "log":
-            if low <= 0.0:
-                fields.fail("min", f"must be > 0 on a log scale, got {low:g}")
-            values = list(np.geomspace(low, high, count)) if count > 1 else [low]
-        else:
-            values = list(np.linspace(low, high, count)) if count > 1 else [low]
-        item_path = path
-    out: list[float] = []
-    for value in values:
-        # 12 significant digits: a log grid reads 1e-05, not 9.999999999999999e-06
-        value = float(round(value)) if kind == "integer" else float(f"{value:.12g}")
-        if value < minimum or (kind == "positive" and value <= 0.0):
-            bound = "> 0" if kind == "positive" else f">= {minimum:g}"
-            raise ConfigError(item_path, f"values must be {bound}, got {value:g}", document=DOCUMENT)
-        if value not in out:
-            out.append(float(value))
-    return tuple(out)
-
-
-def parse_optimize_section(data: Any, path: str = "optimize") -> OptimizeSetup:
-    """Parse the `optimize:` section of a simulation config (see README "Optimize")."""
-    fields = Fields(data, path, DOCUMENT, allowed=SECTION_KEYS)
-    search_fields = Fields(
-        fields.mapping("search", required=True), fields.sub("search"), DOCUMENT, allowed=tuple(SEARCHABLE)
-    )
-    if not search_fields.data:
-        search_fields.fail_at(search_fields.path, "must name at least one parameter to search")
-    search = {
-        str(name): _values(value, search_fields.sub(str(name)), str(name)) for name, value in search_fields.data.items()
-    }
-
-    # The base policy: searched parameters need not be given, so (once the method is known
-    # to take them) fill them with their first value before the policy reader checks the rest.
-    policy_path = fields.sub("policy")
-    raw_policy = dict(fields.mapping("policy", required=True))
-    method = Fields(raw_policy, policy_path, DOCUMENT).choice("method", POLICY_METHODS)
-    if method == "none":
-        fields.fail_at(join_path(policy_path, "method"), "a 'none' policy has nothing to optimise")
-    applicable = set(COMMON_POLICY_KEYS + METHOD_KEYS[method]) | ({"inner_ratio"} if method == "nested" else set())
-    for name in search:
-        if name not in applicable:
-            search_fields.fail(name, f"does not apply to method '{method}'")
-    for name, values in search.items():
-        if name == "inner_ratio":
-            raw_policy.setdefault("inner", 0.0)
-            continue
-        if name == "risk_aversion" and method == "nested":
-            raw_policy.pop("outer", None)
-            raw_policy.pop("inner", None)
-        raw_policy.setdefault(name, int(values[0]) if name in INTEGER_PARAMETERS else values[0])
-    if method == "nested" and ({"outer", "inner", "inner_ratio"} & set(search)):
-        raw_policy.pop("risk_aversion", None)
-        if "inner" in raw_policy and "outer" in raw_policy and raw_policy["inner"] > raw_policy["outer"]:
-            raw_policy["inner"] = raw_policy["outer"]
-    policy = parse_policy(raw_policy, policy_path)
-
-    objective_fields = Fields(
-        fields.mapping("objective", required=True), fields.sub("objective"), DOCUMENT, allowed=OBJECTIVE_KEYS
-    )
-    kind = objective_fields.choice("type", OBJECTIVES)
-    for key in ("risk_weight", "level", "max_std"):
-        wanted = {"mean_variance": "risk_weight", "cvar": "level", "min_cost": "max_std"}[kind]
-        if key != wanted and objective_fields.has(key):
-            objective_fields.fail(key, f"does not apply to objective '{kind}' (it takes {wanted})")
-    if kind == "mean_variance":
-        objective = Objective("mean_variance", risk_weight=objective_fields.non_negative("risk_weight"))
-    elif kind == "cvar":
-        level = objective_fields.number("level", 0.95)
-        if not 0.0 < level < 1.0:
-            objective_fields.fail("level", f"must be in (0, 1), got {level:g}")
-        objective = Objective("cvar", level=level)
-    else:
-        objective = Objective("min_cost", max_std=objective_fields.positive("max_std"))
-
-    output = Fields(fields.mapping("output"), fields.sub("output"), DOCUMENT, allowed=OUTPUT_KEYS)
-    underlying = output.text("underlying").strip().upper() if output.has("underlying") else None
-    instrument = output.text("instrument").strip() if output.has("instrument") else None
-    if instrument is not None:
-        # the policy file names it, and a minimum trade is written in its contracts
-        parsed = hedge_instrument_name(instrument, underlying or "")
-        if parsed is None:
-            output.fail("instrument", f"unknown hedge instrument {instrument!r} "
-                                      "(e.g. BTC-PERPETUAL, ETH_USDC-PERPETUAL, spot)")
-        elif underlying is not None and parsed.underlying != underlying:
-            output.fail("instrument", f"{instrument} is on {parsed.underlying}, not {underlying}")
-    return OptimizeSetup(
-        policy=policy,
-        search=search,
-        objective=objective,
-        underlying=underlying,
-        instrument=instrument,
-        batch_size=integer(fields, "batch_size", 16, minimum=1, maximum=MAX_BATCH_SIZE),
-        refine=integer(fields, "refine", 0, minimum=0, maximum=MAX_REFINE),
-        refine_points=integer(fields, "refine_points", 4, minimum=1, maximum=MAX_REFINE_POINTS),
-    )
-
-
-# --------------------------------------------------------------------------- policy output
-def _duration_text(seconds: float) -> str:
-    """A duration the policy reader parses: 2h, 30m, 1d, or seconds."""
-    whole = round(seconds)
-    if whole <= 0:
-        return "0s"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if abs(seconds - whole) < 1e-6 and whole % size == 0:
-            return f"{whole // size}{unit}"
-    return f"{whole}s" if abs(seconds - whole) < 1e-6 else f"{seconds:.3f}s"
-
-
-def _min_order_contracts(min_trade: float, instrument: str, underlying: str, spec: SimulationSpec) -> float:
-    """A minimum trade in units of the underlying as contracts of `instrument`."""
-    parsed = hedge_instrument_name(instrument, underlying)
-    if parsed is None:
-        raise ValueError(f"cannot express min_trade in contracts of {instrument!r}: unknown contract size")
-    if not parsed.is_inverse:
-        return min_trade / parsed.contract_size
-    model = spec.model
-    spot = model.spot
-    if spot is None and isinstance(model, HistoricalModel):
-        spot = float(model.prices[0])
-    if spot is None:
-        raise ValueError("cannot express min_trade in contracts: the model has no starting spot")
-    return min_trade * float(spot) / parsed.contract_size
-
-
-def policy_document(
-    result: OptimizeResult,
-    spec: SimulationSpec,
-    *,
-    underlying: str,
-    instrument: str | None = None,
-) -> dict[str, Any]:
-    """The chosen policy in the schema `hedgecore hedge --policy` reads (a plain dict).
-
-    The band maps one to one (fixed half_width, whalley_wilmott / zakamouline
-    risk_aversion, nested outer/inner or risk_aversion with the fixed cost); a `time`
-    policy becomes a zero-width fixed band with a minimum interval of `every` steps.
-    Minimum intervals in steps become durations (one step = horizon / steps). The hedge
-    instrument carries the simulated costs, and a minimum trade (units of the underlying)
-    becomes its `min_order` in contracts: the coins themselves for spot, coins / contract
-    size for linear contracts, coins x the simulation's starting spot / USD per contract
-    for inverse ones. The simulated funding rate is left out, so that `hedge` uses the
-    market's live funding. `leland` has no band form and is refused.
-    """
-    chosen = result.chosen.policy
-    step_seconds = spec.horizon_years / result.steps * 365.0 * 86400.0
-    costs = spec.costs
-    band: dict[str, Any]
-    interval_steps = chosen.min_interval
-    rebalance_to = chosen.rebalance
-    if chosen.method == "fixed":
-        band = {"method": "fixed", "half_width": chosen.width}
-        rebalance_to = rebalance_to or "target"
-    elif chosen.method in ("whalley_wilmott", "zakamouline"):
-        band = {"method": chosen.method, "risk_aversion": chosen.risk_aversion}
-        rebalance_to = rebalance_to or "edge"
-    elif chosen.method == "nested":
-        if chosen.risk_aversion is not None:
-            band = {"method": "nested", "risk_aversion": chosen.risk_aversion, "fixed_cost_usd": costs.fixed}
-        else:
-            band = {"method": "nested", "outer_half_width": chosen.outer, "inner_half_width": chosen.inner}
-        rebalance_to = "target"
-    elif chosen.method == "time":
-        band = {"method": "fixed", "half_width": 0.0}
-        interval_steps = max(interval_steps, chosen.every)
-        rebalance_to = "target"
-    else:
-        raise ValueError(f"a '{chosen.method}' policy has no band form for `hedgecore hedge`")
-    if instrument is None:
-        instrument = {
-            "spot": "spot",
-            "linear_perp": f"{underlying}_USDC-PERPETUAL",
-            "inverse_perp": f"{underlying}-PERPETUAL",
-        }[spec.hedge.instrument]
-    hedge_instrument: dict[str, Any] = {
-        "name": instrument,
-        "taker_fee": costs.proportional,
-        "half_spread": costs.half_spread,
-        "fixed_cost_usd": costs.fixed,
-    }
-    # No funding_rate_8h: the simulation's rate was an assumption; a live policy uses the
-    # market file's funding quote (a perpetual's funding changes every 8 hours).
-    if chosen.min_trade > 0.0:
-        hedge_instrument["min_order"] = _min_order_contracts(chosen.min_trade, instrument, underlying, spec)
-    parameters = ", ".join(f"{name}={_plain(value)}" for name, value in result.chosen.parameters.items())
-    entry: dict[str, Any] = {
-        "band": band,
-        "rebalance_to": rebalance_to,
-        "min_interval": _duration_text(interval_steps * step_seconds),
-        "instruments": [hedge_instrument],
-    }
-    return {
-        "description": (
-            f"Chosen by hedgecore optimize: {chosen.method} with {parameters}; "
-            f"{result.objective.describe()} over {result.paths} paths x {result.steps} steps, "
-            f"seed {result.seed}."
-        ),
-        "underlyings": {underlying: entry},
-    }
-
-
-def merge_policy_document(existing: Mapping[str, Any], chosen: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Write the chosen underlying's band, rebalance_to and min_interval into an existing
-    policy document (a decoded policy file), keeping everything else: other underlyings,
-    limits, book limits, the underlying's measure, target, timer state and instruments
-    with their lot sizes. A band's min_half_width / max_half_width clamps are kept. A
-    chosen minimum trade becomes the min_order of the existing instrument of the same
-    name. An underlying the file lacks is added whole. Returns (document, added: whether
-    the underlying was new)."""
-    merged = dict(existing)
-    underlyings = dict(merged.get("underlyings") or {})
-    ((underlying, entry),) = chosen["underlyings"].items()
-    key = next((name for name in underlyings if str(name).strip().upper() == underlying), None)
-    if key is None:
-        underlyings[underlying] = dict(entry)
-        merged["underlyings"] = underlyings
-        return merged, True
-    current = dict(underlyings[key])
-    band = dict(entry["band"])
-    for clamp in ("min_half_width", "max_half_width"):
-        if isinstance(current.get("band"), Mapping) and clamp in current["band"]:
-            band[clamp] = current["band"][clamp]
-    current["band"] = band
-    current["rebalance_to"] = entry["rebalance_to"]
-    current["min_interval"] = entry["min_interval"]
-    wanted = entry["instruments"][0]
-    if "min_order" in wanted and isinstance(current.get("instruments"), list):
-        instruments = []
-        for item in current["instruments"]:
-            if isinstance(item, Mapping) and str(item.get("name", "")).strip().upper() == str(wanted["name"]).upper():
-                item = {**item, "min_order": wanted["min_order"]}
-            instruments.append(item)
-        current["instruments"] = instruments
-    underlyings[key] = current
-    merged["underlyings"] = underlyings
-    return merged, False
