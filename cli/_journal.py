@@ -47,7 +47,8 @@ def parse_time(value: str | None, option: str) -> datetime | None:
 
     if value.strip().lower() == "now":
         return datetime.now(timezone.utc)
-    from hedgecore.errors import ConfigError, parse_timestamp
+    from hedgecore.errors import ConfigError
+    from hedgecore.reading import parse_timestamp
 
     try:
         return parse_timestamp(value, option, "cli")

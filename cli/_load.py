@@ -31,7 +31,7 @@ def load_portfolio(path: Path, sources: Sources) -> Portfolio:
 
 def valuation_time(as_of: str) -> datetime:
     """The moment --as-of names: "now" (any case) is the wall clock, else an ISO-8601 time."""
-    from hedgecore.errors import parse_timestamp
+    from hedgecore.reading import parse_timestamp
 
     if as_of.strip().lower() == "now":
         return datetime.now(timezone.utc)

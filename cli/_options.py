@@ -29,7 +29,8 @@ def _parse_as_of(value: str | None) -> str | None:
         return None
     if value.strip().lower() == "now":
         return "now"
-    from hedgecore.errors import ConfigError, parse_timestamp
+    from hedgecore.errors import ConfigError
+    from hedgecore.reading import parse_timestamp
 
     try:
         parse_timestamp(value, "--as-of", "cli")

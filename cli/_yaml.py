@@ -42,15 +42,8 @@ from typing import Any
 
 import yaml
 
-from hedgecore.errors import (
-    MAX_INPUT_BYTES,
-    STREAM_TIMEOUT_SECONDS,
-    InputError,
-    decode_input_text,
-    escape_text,
-    read_input_file,
-    show_text,
-)
+from hedgecore.errors import InputError, escape_text, show_text
+from hedgecore.reading import MAX_INPUT_BYTES, STREAM_TIMEOUT_SECONDS, decode_input_text, read_input_file
 
 MAX_BYTES = MAX_INPUT_BYTES
 READ_TIMEOUT_SECONDS = STREAM_TIMEOUT_SECONDS

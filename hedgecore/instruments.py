@@ -23,7 +23,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from hedgecore.errors import Fields, check_text, show_text
+from hedgecore.errors import show_text
+from hedgecore.reading import Fields, check_text
 
 KINDS = ("option", "future", "perpetual", "spot")
 SETTLEMENTS = ("linear", "inverse")

@@ -31,8 +31,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from hedgecore.errors import ConfigError, Fields, finite_number, join_path, parse_timestamp, show_text
+from hedgecore.errors import ConfigError, show_text
 from hedgecore.instruments import Instrument, parse_expiry_code
+from hedgecore.reading import Fields, finite_number, join_path, parse_timestamp
 
 DOCUMENT = "market"
 SECONDS_PER_YEAR = 365.0 * 86400.0  # ACT/365: crypto trades every calendar day

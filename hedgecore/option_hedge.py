@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hedgecore.errors import ConfigError, Fields, NumericalError, finite_number, join_path
+from hedgecore.errors import ConfigError, NumericalError
 from hedgecore.instruments import Instrument, expiry_code, parse_instrument_name
 from hedgecore.market import Market, UnderlyingMarket, year_fraction
 from hedgecore.portfolio import Portfolio, Position
+from hedgecore.reading import Fields, finite_number, join_path
 from hedgecore.valuation import INVERSE_OPTION, LINEAR_OPTION, BookGreeks, book_inputs, evaluate
 
 if TYPE_CHECKING:

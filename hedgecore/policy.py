@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hedgecore.errors import ConfigError, Fields, join_path, show_text
+from hedgecore.errors import ConfigError, show_text
 from hedgecore.instruments import Instrument, parse_instrument_name
 from hedgecore.option_hedge import OptionHedgePolicy, parse_option_hedge
+from hedgecore.reading import Fields, join_path
 
 if TYPE_CHECKING:
     from hedgecore.market import Market

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hedgecore.errors import ConfigError, Fields, join_path
+from hedgecore.errors import ConfigError
 from hedgecore.instruments import INSTRUMENT_KEYS, Instrument, instrument_from_fields
+from hedgecore.reading import Fields, join_path
 
 DOCUMENT = "portfolio"
 POSITION_KEYS = ("id", "quantity", "book", "account", *INSTRUMENT_KEYS)

@@ -45,8 +45,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from hedgecore.errors import ConfigError, Fields, join_path, show_text, suggest
+from hedgecore.errors import ConfigError, show_text
 from hedgecore.overlay import NamedModel, OverlayFees, OverlayTrade, Variant, VariantStudy
+from hedgecore.reading import Fields, join_path, suggest
 from hedgecore.simulation import (
     MAX_PATHS,
     MAX_STEPS,

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from hedgecore.errors import ConfigError, Fields, finite_number, join_path
+from hedgecore.errors import ConfigError
 from hedgecore.optimize.search import INTEGER_PARAMETERS, OBJECTIVES, SEARCHABLE, Objective
 from hedgecore.policy import hedge_instrument_name
+from hedgecore.reading import Fields, finite_number, join_path
 from hedgecore.simconfig import COMMON_POLICY_KEYS, DOCUMENT, METHOD_KEYS, POLICY_METHODS, integer, parse_policy
 from hedgecore.simulation import PolicySpec
 

@@ -12,7 +12,8 @@ import math
 from datetime import datetime, timezone
 from pathlib import Path
 
-from hedgecore.errors import InputError, decode_input_text, escape_text, read_input_file, show_text
+from hedgecore.errors import InputError, escape_text, show_text
+from hedgecore.reading import decode_input_text, read_input_file
 
 MAX_PRICE_CSV_BYTES = 64 * 1024 * 1024     # about 1.5 million rows: a year of minute prices
 
