@@ -241,11 +241,11 @@ class HedgePlan:
         return "action" if due or breached else "ok"
 
 
-def _limit_breaches(scope: str, limits: Limits, figures: dict[str, float]) -> list[Breach]:
+def _limit_breaches(scope: str, limits: Limits, book_figures: dict[str, float]) -> list[Breach]:
     breaches = []
     for name in ("max_abs_delta", "max_abs_delta_usd", "max_abs_gamma_usd_1pct", "max_abs_vega_usd"):
         limit = getattr(limits, name)
-        value = figures.get(name.removeprefix("max_abs_"))
+        value = book_figures.get(name.removeprefix("max_abs_"))
         if limit is not None and value is not None and abs(value) > limit:
             breaches.append(Breach(scope, name, value, limit))
     return breaches
@@ -272,12 +272,12 @@ def _option_profile(book: BookGreeks, k: int, measure: str) -> tuple[float, floa
             float(np.average(inputs.tau[mask], weights=weights)), vanna_vol)
 
 
-def compute_band(rule: UnderlyingPolicy, *, gamma: float, spot: float, rate: float, vol: float,
+def compute_band(underlying_policy: UnderlyingPolicy, *, gamma: float, spot: float, rate: float, vol: float,
                  tau: float, vanna_vol: float, cheapest: HedgeInstrument) -> Band:
     """The band of one underlying (units of the underlying) from its policy and the book."""
-    spec = rule.band
+    spec = underlying_policy.band
     cost = cheapest.proportional_cost
-    center = rule.target_delta
+    center = underlying_policy.target_delta
     inner: float | None = None
     has_gamma = gamma != 0.0 and math.isfinite(vol) and math.isfinite(tau)
     if spec.method == "fixed":
@@ -326,10 +326,10 @@ def compute_band(rule: UnderlyingPolicy, *, gamma: float, spot: float, rate: flo
         detail += f"; width {half:.4g} clamped to {clamped:.4g}"
     half = clamped
     if inner is None:
-        inner = half if rule.rebalance_to == "edge" else 0.0
+        inner = half if underlying_policy.rebalance_to == "edge" else 0.0
     inner = min(inner, half)
     if not (math.isfinite(half) and math.isfinite(center)):
-        raise NumericalError(f"{rule.underlying}: the {spec.method} band is not finite ({detail})")
+        raise NumericalError(f"{underlying_policy.underlying}: the {spec.method} band is not finite ({detail})")
     return Band(spec.method, center - half, center + half, center, center - inner, center + inner, detail)
 
 
@@ -387,16 +387,16 @@ class _Quote:
     funding_rate_8h: float
 
 
-def _quotes(rule: UnderlyingPolicy, data: UnderlyingMarket, as_of: datetime,
+def _quotes(underlying_policy: UnderlyingPolicy, underlying_market: UnderlyingMarket, as_of: datetime,
             warnings: list[str]) -> list[_Quote]:
     """Quotes of the policy's hedge instruments that can trade at `as_of`; an expired
     future is skipped with a warning, and refused only when nothing else remains."""
     quotes = []
-    for hedge in rule.instruments:
+    for hedge in underlying_policy.instruments:
         inst = hedge.instrument
         tau, funding = 0.0, 0.0
         if inst.kind == "perpetual":
-            quote = data.perpetual(inst.name)
+            quote = underlying_market.perpetual(inst.name)
             price, funding = quote.price, quote.funding_rate_8h
         elif inst.kind == "future":
             assert inst.expiry is not None
@@ -405,67 +405,69 @@ def _quotes(rule: UnderlyingPolicy, data: UnderlyingMarket, as_of: datetime,
                 warnings.append(f"policy {hedge.path}: hedge instrument {inst.name} expired at "
                                 f"{inst.expiry:%Y-%m-%d %H:%M} UTC; skipped")
                 continue
-            price = data.forward(inst.expiry, as_of)
+            price = underlying_market.forward(inst.expiry, as_of)
         else:
-            price = data.spot
+            price = underlying_market.spot
         if hedge.funding_rate_8h is not None:
             funding = hedge.funding_rate_8h
         quotes.append(_Quote(hedge, price, tau, funding))
     if not quotes:
-        raise ConfigError(f"{rule.path}.instruments", "every hedge instrument has expired at the valuation time "
+        raise ConfigError(f"{underlying_policy.path}.instruments",
+                          "every hedge instrument has expired at the valuation time "
                           f"{as_of:%Y-%m-%d %H:%M} UTC; list a perpetual, spot or a later future",
                           document="policy")
     return quotes
 
 
-def _elapsed_since_hedge(rule: UnderlyingPolicy, as_of: datetime,
+def _elapsed_since_hedge(underlying_policy: UnderlyingPolicy, as_of: datetime,
                          last_fill: datetime | None = None) -> timedelta | None:
     """Time since the last hedge: the later of the policy's last_hedge_at and the last
     recorded fill (0 within CLOCK_SKEW ahead); ConfigError when last_hedge_at is later.
     A recorded fill later than the valuation time counts as just now (the journal has
     already said so): waiting is the safe reading of a fill the market does not show yet."""
-    if rule.last_hedge_at is not None:
-        ahead = rule.last_hedge_at - as_of
+    if underlying_policy.last_hedge_at is not None:
+        ahead = underlying_policy.last_hedge_at - as_of
         if ahead > CLOCK_SKEW:
-            raise ConfigError(f"{rule.path}.last_hedge_at",
-                              f"{rule.last_hedge_at:%Y-%m-%d %H:%M:%S} UTC is {format_elapsed(ahead)} after the "
-                              f"valuation time {as_of:%Y-%m-%d %H:%M:%S} UTC (up to {format_elapsed(CLOCK_SKEW)} "
-                              "ahead is taken as clock skew)", document="policy")
-    moments = [moment for moment in (rule.last_hedge_at, last_fill) if moment is not None]
+            raise ConfigError(f"{underlying_policy.path}.last_hedge_at",
+                              f"{underlying_policy.last_hedge_at:%Y-%m-%d %H:%M:%S} UTC is {format_elapsed(ahead)} "
+                              f"after the valuation time {as_of:%Y-%m-%d %H:%M:%S} UTC (up to "
+                              f"{format_elapsed(CLOCK_SKEW)} ahead is taken as clock skew)", document="policy")
+    moments = [moment for moment in (underlying_policy.last_hedge_at, last_fill) if moment is not None]
     if not moments:
         return None
     return max(as_of - max(moments), timedelta(0))
 
 
-def _urgency(rule: UnderlyingPolicy, net: float, breaches: list[Breach]) -> str | None:
+def _urgency(underlying_policy: UnderlyingPolicy, net_delta: float, breaches: list[Breach]) -> str | None:
     """Why the book must trade through min_interval, or None."""
-    if rule.breach_overrides_interval:
+    if underlying_policy.breach_overrides_interval:
         for breach in breaches:
             if breach.limit in ("max_abs_delta", "max_abs_delta_usd"):
                 return f"limit breached: {breach.describe()}"
-    if rule.urgent_abs_delta is not None and abs(net - rule.target_delta) > rule.urgent_abs_delta:
-        return (f"|net delta - target| {abs(net - rule.target_delta):,.4g} > urgent_abs_delta "
-                f"{rule.urgent_abs_delta:,.4g}")
+    urgent_abs_delta = underlying_policy.urgent_abs_delta
+    if urgent_abs_delta is not None and abs(net_delta - underlying_policy.target_delta) > urgent_abs_delta:
+        return (f"|net delta - target| {abs(net_delta - underlying_policy.target_delta):,.4g} > urgent_abs_delta "
+                f"{urgent_abs_delta:,.4g}")
     return None
 
 
-def _act(rule: UnderlyingPolicy, band: Band, net: float, quotes: list[_Quote], spot: float,
+def _act(underlying_policy: UnderlyingPolicy, band: Band, net_delta: float, quotes: list[_Quote], spot: float,
          as_of: datetime, breaches: list[Breach], last_fill: datetime | None) -> tuple[str, str, list[Trade]]:
     """The action outside the band and the candidate trades, cheapest first."""
-    elapsed = _elapsed_since_hedge(rule, as_of, last_fill)
+    elapsed = _elapsed_since_hedge(underlying_policy, as_of, last_fill)
     through = ""
-    if elapsed is not None and elapsed < rule.min_interval:
-        urgent = _urgency(rule, net, breaches)
+    if elapsed is not None and elapsed < underlying_policy.min_interval:
+        urgent = _urgency(underlying_policy, net_delta, breaches)
         ago = "just now" if elapsed == timedelta(0) else f"{format_elapsed(elapsed)} ago"
         if urgent is None:
             return "wait", (f"outside the band, but the last hedge was {ago} "
-                            f"(min interval {format_elapsed(rule.min_interval)})"), []
-        through = (f"; trading through the min interval {format_elapsed(rule.min_interval)} "
+                            f"(min interval {format_elapsed(underlying_policy.min_interval)})"), []
+        through = (f"; trading through the min interval {format_elapsed(underlying_policy.min_interval)} "
                    f"(last hedge {ago}): {urgent}")
-    destination = band.destination(net)
-    hours = rule.funding_horizon.total_seconds() / 3600.0
-    candidates = [_trade(rule.underlying, q.hedge, destination - net, before=net, band=band, spot=spot,
-                         price=q.price, tau=q.tau, funding_rate_8h=q.funding_rate_8h, horizon_hours=hours)
+    destination = band.destination(net_delta)
+    hours = underlying_policy.funding_horizon.total_seconds() / 3600.0
+    candidates = [_trade(underlying_policy.underlying, q.hedge, destination - net_delta, before=net_delta, band=band,
+                         spot=spot, price=q.price, tau=q.tau, funding_rate_8h=q.funding_rate_8h, horizon_hours=hours)
                   for q in quotes]
     trades = sorted((t for t in candidates if t is not None), key=lambda t: t.est_cost_usd)
     if not trades:
@@ -473,46 +475,49 @@ def _act(rule: UnderlyingPolicy, band: Band, net: float, quotes: list[_Quote], s
     return "hedge", f"outside the band: trade to {destination:.6g} with the cheapest instrument" + through, trades
 
 
-def _decide(name: str, rule: UnderlyingPolicy, data: UnderlyingMarket, figures: dict[str, float],
-            profile: tuple[float, float, float], as_of: datetime, warnings: list[str],
+def _decide(name: str, underlying_policy: UnderlyingPolicy, underlying_market: UnderlyingMarket,
+            book_figures: dict[str, float], profile: tuple[float, float, float], as_of: datetime, warnings: list[str],
             option_hedge: OptionHedge | None = None, last_fill: datetime | None = None) -> Decision:
     """The decision for one underlying from its summed figures and option profile; with an
     option hedge, the delta trade starts from the figures after the option trades."""
-    now = figures
+    now = book_figures
     if option_hedge is not None:
         changes = option_hedge.figure_changes()
-        figures = {key: value + changes.get(key, 0.0) for key, value in figures.items()}
-    net_now = now["delta_bs"] if rule.measure == "usd" else now["delta_coin"]
-    spot = data.spot
-    delta_total = figures["delta_coin"]      # the coin measure (DeltaTotal)
-    net = figures["delta_bs"] if rule.measure == "usd" else delta_total
+        book_figures = {key: value + changes.get(key, 0.0) for key, value in book_figures.items()}
+    net_delta_now = now["delta_bs"] if underlying_policy.measure == "usd" else now["delta_coin"]
+    spot = underlying_market.spot
+    delta_total = book_figures["delta_coin"]      # the coin measure (DeltaTotal)
+    net_delta = book_figures["delta_bs"] if underlying_policy.measure == "usd" else delta_total
     # The band follows the drift of the measured delta. A position holding c(S) coin has the
     # coin-measured delta c'(S) S, whose derivative is gamma - (that delta)/S (REFERENCE: coin
     # gamma Gamma_BS - NTD/F; an inverse perpetual's N/P drifts at -N/P^2); USD-settled
     # positions keep their gamma.
-    band_gamma = figures["gamma"] if rule.measure == "usd" else figures["gamma"] - figures["delta_coin_held"] / spot
+    band_gamma = book_figures["gamma"]
+    if underlying_policy.measure != "usd":
+        band_gamma -= book_figures["delta_coin_held"] / spot
     vol, tau, vanna_vol = profile
-    quotes = _quotes(rule, data, as_of, warnings)
+    quotes = _quotes(underlying_policy, underlying_market, as_of, warnings)
     cheapest = min((q.hedge for q in quotes), key=lambda h: h.proportional_cost)
-    band = compute_band(rule, gamma=band_gamma, spot=spot, rate=data.rate, vol=vol, tau=tau,
+    band = compute_band(underlying_policy, gamma=band_gamma, spot=spot, rate=underlying_market.rate, vol=vol, tau=tau,
                         vanna_vol=vanna_vol, cheapest=cheapest)
-    limit_figures = {"delta": net_now, "delta_usd": net_now * spot, "gamma_usd_1pct": now["gamma_usd_1pct"],
+    limit_figures = {"delta": net_delta_now, "delta_usd": net_delta_now * spot, "gamma_usd_1pct": now["gamma_usd_1pct"],
                      "vega_usd": now["vega_usd"]}
-    breaches = _limit_breaches(name, rule.limits, limit_figures)
-    in_band = band.contains(net)
+    breaches = _limit_breaches(name, underlying_policy.limits, limit_figures)
+    in_band = band.contains(net_delta)
     action, reason = "none", "inside the band"
     trades: list[Trade] = []
     if not in_band:
-        action, reason, trades = _act(rule, band, net, quotes, spot, as_of, breaches, last_fill)
-    elif rule.last_hedge_at is not None:
-        _elapsed_since_hedge(rule, as_of)      # refuse a last hedge in the future either way
+        action, reason, trades = _act(underlying_policy, band, net_delta, quotes, spot, as_of, breaches, last_fill)
+    elif underlying_policy.last_hedge_at is not None:
+        _elapsed_since_hedge(underlying_policy, as_of)      # refuse a last hedge in the future either way
     trade = trades[0] if action == "hedge" else None
-    delta_after = net + (trade.delta_change if trade is not None else 0.0)
+    delta_after = net_delta + (trade.delta_change if trade is not None else 0.0)
     if trade is not None and not all(math.isfinite(x) for x in (trade.quantity, trade.delta_change,
                                                                  trade.est_cost_usd, delta_after)):
         raise NumericalError(f"{name}: the recommended trade is not finite; refusing to print it")
     return Decision(
-        underlying=name, spot=spot, measure=rule.measure, target=rule.target_delta, delta_before=net_now,
+        underlying=name, spot=spot, measure=underlying_policy.measure, target=underlying_policy.target_delta,
+        delta_before=net_delta_now,
         delta_total=now["delta_coin"], gamma_usd_1pct=now["gamma_usd_1pct"], vega_usd=now["vega_usd"],
         band=band, in_band=in_band, action=action, reason=reason, trade=trade, delta_after=delta_after,
         breaches=breaches, alternatives=trades, option_hedge=option_hedge,
@@ -536,20 +541,21 @@ def plan_hedges(portfolio: Portfolio, market: Market, policy: Policy, book: Book
                            "gamma_usd_1pct", "vega_usd"), 0.0)
     warnings = list(book.inputs.warnings)
     decisions: list[Decision] = []
-    for name, rule in policy.underlyings.items():
-        data = market.get(name)
-        if data is None:
-            raise ConfigError(rule.path, f"unknown underlying {name}: the market file has no data for it",
+    for name, underlying_policy in policy.underlyings.items():
+        underlying_market = market.get(name)
+        if underlying_market is None:
+            raise ConfigError(underlying_policy.path, f"unknown underlying {name}: the market file has no data for it",
                               document="policy")
         if name in totals:
-            profile = _option_profile(book, book.inputs.underlyings.index(name), rule.measure)
+            profile = _option_profile(book, book.inputs.underlyings.index(name), underlying_policy.measure)
         else:
             profile = (math.nan, math.nan, 0.0)   # the policy covers a coin the book does not hold
         option_hedge = None
-        if rule.option_hedge is not None:   # gamma and vega first, then the delta they leave
-            option_hedge = hedge_underlying(portfolio, market, book, name, rule.option_hedge, measure=rule.measure)
-        decisions.append(_decide(name, rule, data, totals.get(name, empty), profile, market.as_of, warnings,
-                                 option_hedge, (last_fills or {}).get(name)))
+        if underlying_policy.option_hedge is not None:   # gamma and vega first, then the delta they leave
+            option_hedge = hedge_underlying(portfolio, market, book, name, underlying_policy.option_hedge,
+                                            measure=underlying_policy.measure)
+        decisions.append(_decide(name, underlying_policy, underlying_market, totals.get(name, empty), profile,
+                                 market.as_of, warnings, option_hedge, (last_fills or {}).get(name)))
     if not all(math.isfinite(d.delta_before) and math.isfinite(d.band.lower) for d in decisions):
         raise NumericalError("a net delta or band came out non-finite; refusing to recommend trades")
     # Book limits apply to the sum over underlyings of the absolute per-underlying figures.

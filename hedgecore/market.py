@@ -34,9 +34,9 @@ from typing import Any
 from hedgecore.errors import ConfigError, show_text
 from hedgecore.instruments import Instrument, parse_expiry_code
 from hedgecore.reading import Fields, finite_number, join_path, parse_timestamp
+from hedgecore.units import SECONDS_PER_YEAR  # ACT/365: crypto trades every calendar day
 
 DOCUMENT = "market"
-SECONDS_PER_YEAR = 365.0 * 86400.0  # ACT/365: crypto trades every calendar day
 MARKET_KEYS = ("as_of", "rate", "underlyings", "description")
 UNDERLYING_KEYS = ("spot", "futures", "basis", "rate", "perpetuals", "vols", "smiles", "delivery_prices", "quotes",
                    "instruments")

@@ -37,6 +37,7 @@ from hedgecore.instruments import Instrument, expiry_code, parse_instrument_name
 from hedgecore.market import Market, UnderlyingMarket, year_fraction
 from hedgecore.portfolio import Portfolio, Position
 from hedgecore.reading import Fields, finite_number, join_path
+from hedgecore.units import DAYS_PER_YEAR
 from hedgecore.valuation import INVERSE_OPTION, LINEAR_OPTION, BookGreeks, book_inputs, evaluate
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ def build_chain(market: Market, underlying: str, rule: OptionHedgePolicy, *, thr
             _skip(skipped, "not an option on " + underlying)
             continue
         assert inst.expiry is not None
-        days = year_fraction(market.as_of, inst.expiry) * 365.0
+        days = year_fraction(market.as_of, inst.expiry) * DAYS_PER_YEAR
         if not (days > 0.0 and rule.min_days <= days <= rule.max_days):
             _skip(skipped, f"expiry outside {rule.min_days:g}-{rule.max_days:g} days")
             continue
@@ -336,7 +337,7 @@ def _priced_chain(data: UnderlyingMarket, as_of: datetime, rule: OptionHedgePoli
         return np.where(prices > 0.0, np.minimum(shown, cap_lots), 0).astype(np.int64)
 
     expiries = [inst.expiry for inst in instruments if inst.expiry is not None]
-    days = np.array([year_fraction(as_of, expiry) * 365.0 for expiry in expiries], dtype=np.float64)
+    days = np.array([year_fraction(as_of, expiry) * DAYS_PER_YEAR for expiry in expiries], dtype=np.float64)
     return Chain(
         underlying=data.underlying, instruments=instruments,
         expiry=expiries,
@@ -381,7 +382,7 @@ def book_option_greeks(portfolio: Portfolio, book: BookGreeks, underlying: str, 
         expiry = portfolio.positions[k].instrument.expiry
         assert expiry is not None
         by_expiry[expiry] = by_expiry.get(expiry, 0.0) + float(book.vega_usd[k])
-    weighted = {e: v * float(margin_vega_weight(year_fraction(as_of, e) * 365.0)) for e, v in by_expiry.items()}
+    weighted = {e: v * float(margin_vega_weight(year_fraction(as_of, e) * DAYS_PER_YEAR)) for e, v in by_expiry.items()}
     return OptionGreeks(float(delta_figure[mask].sum()), float(book.gamma_usd_1pct[mask].sum()),
                         float(book.vega_usd[mask].sum()), sum(weighted.values()), by_expiry, weighted)
 

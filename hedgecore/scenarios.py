@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hedgecore.errors import NumericalError
+from hedgecore.units import DAYS_PER_YEAR
 from hedgecore.valuation import (
     INVERSE_FUTURE,
     INVERSE_OPTION,
@@ -59,7 +60,7 @@ def vol_multipliers(tau_years: NDArray[np.float64], vol_up: float, vol_down: flo
     """Factors (3, n) for vol down, unchanged, up, per option by its days to expiry."""
     import numpy as np
 
-    dte = np.maximum(tau_years * 365.0, 1.0)
+    dte = np.maximum(tau_years * DAYS_PER_YEAR, 1.0)
     power = np.where(dte < 30.0, 0.3, 0.13)
     scale = (30.0 / dte) ** power
     return np.stack([np.maximum(1.0 - vol_down * scale, 0.01), np.ones_like(dte), 1.0 + vol_up * scale])

@@ -62,6 +62,7 @@ from hedgecore.simulation import (
     PriceModel,
     SimulationSpec,
 )
+from hedgecore.units import SECONDS_PER_YEAR
 
 DOCUMENT = "simulation"
 
@@ -356,7 +357,7 @@ def _overlay_trade(data: Any, path: str, as_of: datetime) -> OverlayTrade:
             fields.fail("instrument", f"is not an option name (like BTC-25DEC26-95000-C), got {show_text(name)}")
         assert instrument.expiry is not None
         assert instrument.strike is not None
-        years = (instrument.expiry - as_of).total_seconds() / (365.0 * 86400.0)
+        years = (instrument.expiry - as_of).total_seconds() / SECONDS_PER_YEAR
         if years <= 0.0:
             fields.fail("instrument", f"expired at {instrument.expiry.isoformat()}, before as_of {as_of.isoformat()}")
         quantity *= instrument.contract_size
@@ -480,7 +481,7 @@ def _portfolio_options(
         instrument = position.instrument
         assert instrument.expiry is not None
         assert instrument.strike is not None
-        years = (instrument.expiry - as_of).total_seconds() / (365.0 * 86400.0)
+        years = (instrument.expiry - as_of).total_seconds() / SECONDS_PER_YEAR
         if years <= 0.0:
             top.fail(
                 "portfolio",
@@ -520,7 +521,7 @@ def _costs(fields: Fields) -> CostSpec:
     )
 
 
-def parse_policy(data: Any, path: str) -> PolicySpec:
+def parse_sim_policy(data: Any, path: str) -> PolicySpec:
     """One policy mapping -> PolicySpec; keys that do not apply to its method are refused."""
     fields = Fields(data, path, DOCUMENT, allowed=ALL_POLICY_KEYS)
     method = fields.choice("method", POLICY_METHODS)
@@ -578,7 +579,7 @@ def parse_policies(items: list[Any], path: str) -> tuple[PolicySpec, ...]:
     policies: list[PolicySpec] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
-        policy = parse_policy(item, join_path(path, index))
+        policy = parse_sim_policy(item, join_path(path, index))
         if policy.name in seen:
             where = join_path(join_path(path, index), "name")
             raise ConfigError(

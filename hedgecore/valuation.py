@@ -37,6 +37,7 @@ from hedgecore.errors import ConfigError, NumericalError
 from hedgecore.instruments import Instrument, expiry_code
 from hedgecore.market import Market, UnderlyingMarket, year_fraction
 from hedgecore.portfolio import Portfolio
+from hedgecore.units import DAYS_PER_YEAR
 
 if TYPE_CHECKING:
     import numpy as np
@@ -294,7 +295,7 @@ def evaluate(inputs: BookInputs, *, threads: int | None = None) -> BookGreeks:
         delta_usd=delta * spot,
         gamma_usd_1pct=gamma * spot * spot / 100.0,
         vega_usd=vega / 100.0,
-        theta_usd=theta / 365.0,
+        theta_usd=theta / DAYS_PER_YEAR,
         rho_usd=rho / 100.0,
         gamma=gamma,
         vanna_bs=vanna,

@@ -65,3 +65,26 @@ def test_one_name_for_the_hedge_instrument_literal() -> None:
     assert isinstance(HedgeInstrument, type)
     assert get_args(simulation.HedgeInstrumentKind) == ("spot", "linear_perp", "inverse_perp")
     assert not hasattr(simulation, "HedgeInstrument")
+
+
+def test_one_length_of_a_year() -> None:
+    """ACT/365 is defined once, in hedgecore.units, and every module uses that one."""
+    import hedgecore.market as market
+    import hedgecore.simulation.spec as spec
+    import hedgecore.units as units
+
+    assert units.DAYS_PER_YEAR == 365.0
+    assert units.SECONDS_PER_YEAR == 365.0 * 86400.0
+    assert units.HOURS_PER_YEAR == 8760.0
+    assert market.SECONDS_PER_YEAR is units.SECONDS_PER_YEAR
+    assert spec.SECONDS_PER_YEAR is units.SECONDS_PER_YEAR
+
+
+def test_one_parse_policy() -> None:
+    """policy.parse_policy reads a policy file; the simulation's policy reader has its own name."""
+    import hedgecore.simconfig as simconfig
+
+    assert not hasattr(simconfig, "parse_policy")
+    policy = simconfig.parse_sim_policy({"name": "ww", "method": "whalley_wilmott", "risk_aversion": 0.5},
+                                        "policies[0]")
+    assert (policy.name, policy.method, policy.risk_aversion) == ("ww", "whalley_wilmott", 0.5)

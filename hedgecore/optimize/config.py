@@ -13,7 +13,7 @@ from hedgecore.errors import ConfigError
 from hedgecore.optimize.search import INTEGER_PARAMETERS, OBJECTIVES, SEARCHABLE, Objective
 from hedgecore.policy import hedge_instrument_name
 from hedgecore.reading import Fields, finite_number, join_path
-from hedgecore.simconfig import COMMON_POLICY_KEYS, DOCUMENT, METHOD_KEYS, POLICY_METHODS, integer, parse_policy
+from hedgecore.simconfig import COMMON_POLICY_KEYS, DOCUMENT, METHOD_KEYS, POLICY_METHODS, integer, parse_sim_policy
 from hedgecore.simulation import PolicySpec
 
 SECTION_KEYS = ("policy", "search", "objective", "output", "batch_size", "refine", "refine_points")
@@ -119,7 +119,7 @@ def parse_optimize_section(data: Any, path: str = "optimize") -> OptimizeSetup:
         raw_policy.pop("risk_aversion", None)
         if "inner" in raw_policy and "outer" in raw_policy and raw_policy["inner"] > raw_policy["outer"]:
             raw_policy["inner"] = raw_policy["outer"]
-    policy = parse_policy(raw_policy, policy_path)
+    policy = parse_sim_policy(raw_policy, policy_path)
 
     objective_fields = Fields(
         fields.mapping("objective", required=True), fields.sub("objective"), DOCUMENT, allowed=OBJECTIVE_KEYS

@@ -10,6 +10,7 @@ from typing import Any
 from hedgecore.optimize.search import OptimizeResult, _plain
 from hedgecore.policy import hedge_instrument_name
 from hedgecore.simulation import HistoricalModel, SimulationSpec
+from hedgecore.units import DAYS_PER_YEAR, SECONDS_PER_DAY
 
 
 def _duration_text(seconds: float) -> str:
@@ -59,7 +60,7 @@ def policy_document(
     market's live funding. `leland` has no band form and is refused.
     """
     chosen = result.chosen.policy
-    step_seconds = spec.horizon_years / result.steps * 365.0 * 86400.0
+    step_seconds = spec.horizon_years / result.steps * DAYS_PER_YEAR * SECONDS_PER_DAY
     costs = spec.costs
     band: dict[str, Any]
     interval_steps = chosen.min_interval

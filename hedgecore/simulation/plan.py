@@ -12,12 +12,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hedgecore.simulation.spec import GBMModel, HestonModel, HistoricalModel, MertonModel, SimulationSpec
+from hedgecore.units import HOURS_PER_YEAR
 
 _MODEL_KINDS = {"gbm": 0, "merton": 1, "heston_qe": 2, "heston_euler": 3, "historical": 4}
 _INSTRUMENTS = {"spot": 0, "linear_perp": 1, "inverse_perp": 2}
 _METHODS = {"none": 0, "time": 1, "fixed": 2, "whalley_wilmott": 3, "zakamouline": 4,
             "leland": 5, "nested": 6}
-_HOURS_PER_YEAR = 365.0 * 24.0
 _MAX_C_INT = 2**31 - 1  # every, min_interval and block_size travel to the kernel as C ints
 
 
@@ -322,7 +322,7 @@ def _plan(spec: SimulationSpec, n_steps: int) -> dict[str, Any]:
         "coin_premium": float(-np.sum(position_value[inverse]) / spot0),
         "premium_cash": float(-np.sum(position_value[~inverse])),
         "instrument": _INSTRUMENTS[spec.hedge.instrument],
-        "costs": np.array([cost_rate, fixed, funding_8h * dt * _HOURS_PER_YEAR / 8.0, impact_coef,
+        "costs": np.array([cost_rate, fixed, funding_8h * dt * HOURS_PER_YEAR / 8.0, impact_coef,
                            1.0 / impact_adv]),
         "policy_ints": ints,
         "policy_floats": floats,

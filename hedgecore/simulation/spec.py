@@ -16,8 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hedgecore.simulation.history import read_price_history
-
-SECONDS_PER_YEAR = 365.0 * 24.0 * 3600.0
+from hedgecore.units import DAYS_PER_YEAR, SECONDS_PER_YEAR
 
 OptionType = Literal["call", "put"]
 Settlement = Literal["linear", "inverse"]
@@ -121,7 +120,7 @@ class HistoricalModel:
         if self.timestamps is not None:
             period_years = (self.timestamps[-1] - self.timestamps[0]) / (len(self.timestamps) - 1) / SECONDS_PER_YEAR
         else:
-            period_years = 1.0 / 365.0
+            period_years = 1.0 / DAYS_PER_YEAR
         return float(np.std(returns, ddof=1) / math.sqrt(period_years))
 
 
