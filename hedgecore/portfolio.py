@@ -51,10 +51,6 @@ class Portfolio:
         """Underlyings in order of first appearance."""
         return list(dict.fromkeys(p.instrument.underlying for p in self.positions))
 
-    @property
-    def books(self) -> list[str]:
-        return list(dict.fromkeys(p.book for p in self.positions))
-
 
 def default_position_id(instrument: Instrument, book: str, account: str, *, qualify: bool) -> str:
     """A position's id when none is written: the instrument name, prefixed with the book
