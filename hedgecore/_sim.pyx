@@ -27,6 +27,7 @@ from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from libc.math cimport exp, log, sqrt, fabs, NAN
 from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from libc.stdlib cimport malloc, free
+from libc.string cimport memset
 from numpy.random cimport bitgen_t
 from numpy.random.c_distributions cimport (
     random_standard_normal,
@@ -282,8 +283,8 @@ cdef inline Py_ssize_t table_index(const book_t* book, Py_ssize_t coef_set, Py_s
     return ((coef_set * (book.steps + 1) + step) * book.n_options + option) * book.n_terms
 
 
-cdef inline double book_tau_eff(const book_t* book, Py_ssize_t step, double log_spot,
-                                double spot) noexcept nogil:
+cdef inline double book_tau_eff(const book_t* book, Py_ssize_t step,
+                                double log_spot) noexcept nogil:
     """Gamma-weighted years to expiry of the live options (the tau of the band formulas,
     exact for a one-option book); 0 when nothing is left."""
     cdef Py_ssize_t i, n, base
@@ -506,7 +507,7 @@ cdef inline void whalley_wilmott_band_book(const book_t* book, const policy_t* p
     cdef Py_ssize_t lane
     cdef double tau_eff, outer
     for lane in range(n_lanes):
-        tau_eff = book_tau_eff(book, step, st.log_spot[lane], st.spot[lane])
+        tau_eff = book_tau_eff(book, step, st.log_spot[lane])
         outer = whalley_wilmott_width(st.gamma[lane], st.spot[lane], cost_rate,
                                       pol.risk_aversion, book.rate, tau_eff)
         st.centre[lane] = -st.delta[lane] - book.coin_premium
@@ -526,7 +527,7 @@ cdef inline void zakamouline_band_lanes(const book_t* book, const policy_t* pol,
         centre = -st.delta[lane] - book.coin_premium
         outer = 0.0
         if not single:
-            tau_eff = book_tau_eff(book, step, st.log_spot[lane], st.spot[lane])
+            tau_eff = book_tau_eff(book, step, st.log_spot[lane])
         if tau_eff > 0.0:
             zak = zakamouline(st.gamma[lane], st.spot[lane], book.hedge_vol, tau_eff,
                               cost_rate, pol.risk_aversion, book.rate)
@@ -774,6 +775,256 @@ def bitgen_addresses(bit_generators):
     return addresses
 
 
+cdef int check_book_tables(Py_ssize_t steps, Py_ssize_t n_options, const double[::1] quantity,
+                           const double[::1] omega, const int64_t[::1] expiry_step,
+                           const double[:, ::1] tau, const double[:, :, :, ::1] weight,
+                           const double[:, :, :, ::1] shift, const double[:, :, :, ::1] inv_sdt,
+                           const double[:, :, ::1] term_rate,
+                           const double[:, :, ::1] term_var) except -1:
+    """ValueError unless every book table has the [set][step][option][term] shape of `weight`."""
+    if not (quantity.shape[0] == omega.shape[0] == expiry_step.shape[0] == n_options
+            and tau.shape[0] == steps + 1 and tau.shape[1] == n_options
+            and weight.shape[1] == steps + 1 and weight.shape[2] == n_options
+            and shift.shape[0] == weight.shape[0] and shift.shape[1] == steps + 1
+            and shift.shape[2] == n_options and shift.shape[3] == weight.shape[3]
+            and inv_sdt.shape[0] == weight.shape[0] and inv_sdt.shape[1] == steps + 1
+            and inv_sdt.shape[2] == n_options and inv_sdt.shape[3] == weight.shape[3]
+            and term_rate.shape[0] == steps + 1 and term_rate.shape[1] == n_options
+            and term_rate.shape[2] == weight.shape[3]
+            and term_var.shape[0] == steps + 1 and term_var.shape[1] == n_options
+            and term_var.shape[2] == weight.shape[3]):
+        raise ValueError("simulate_blocks: book tables have inconsistent shapes")
+    return 0
+
+
+cdef int check_outputs(Py_ssize_t n_policies, Py_ssize_t steps, const int[:, ::1] policy_ints,
+                       const double[:, ::1] policy_floats, double[:, ::1] pnl,
+                       double[:, ::1] cost, double[:, ::1] funding, double[:, ::1] trades,
+                       double[:, :, ::1] trace) except -1:
+    """ValueError unless the policy rows and the outputs have one row per policy."""
+    cdef Py_ssize_t n_paths = pnl.shape[1]
+    if policy_floats.shape[0] != n_policies or policy_ints.shape[1] != 6 or policy_floats.shape[1] != 5:
+        raise ValueError("simulate_blocks: policy_ints must be (n, 6) and policy_floats (n, 5)")
+    if not (cost.shape[0] == funding.shape[0] == trades.shape[0] == pnl.shape[0] == n_policies
+            and cost.shape[1] == funding.shape[1] == trades.shape[1] == n_paths):
+        raise ValueError("simulate_blocks: outputs must have shape (n_policies, n_paths)")
+    if trace.shape[0] != n_policies or trace.shape[1] != N_TRACE or trace.shape[2] != steps + 1:
+        raise ValueError("simulate_blocks: trace must have shape (n_policies, 4, steps + 1)")
+    return 0
+
+
+cdef int check_streams(int model_kind, const double[::1] returns, Py_ssize_t bootstrap_block,
+                       Py_ssize_t steps, const uintptr_t[::1] bitgens,
+                       const uint64_t[:, ::1] lane_seeds, Py_ssize_t first_block,
+                       Py_ssize_t paths_per_block, Py_ssize_t n_paths) except -1:
+    """ValueError unless every block has its random streams (and the history enough
+    returns) and the blocks lie within the paths."""
+    cdef Py_ssize_t b, n_chunk = bitgens.shape[0]
+    if model_kind == PRICE_HISTORICAL:
+        if bootstrap_block == 0 and returns.shape[0] < steps:
+            raise ValueError("simulate_blocks: fewer returns than steps")
+        if bootstrap_block < 0 or bootstrap_block > returns.shape[0]:
+            raise ValueError("simulate_blocks: bootstrap block longer than the series")
+    if lane_seeds.shape[0] != n_chunk or lane_seeds.shape[1] != 3 * STREAMS:
+        raise ValueError("simulate_blocks: lane_seeds must have shape (len(bitgens), 24)")
+    if model_kind != PRICE_GBM:
+        for b in range(n_chunk):
+            if bitgens[b] == 0:
+                raise ValueError("simulate_blocks: this model needs a bit generator per block")
+    if paths_per_block < 1 or first_block * paths_per_block >= n_paths or (
+            (first_block + n_chunk - 1) * paths_per_block >= n_paths):
+        raise ValueError("simulate_blocks: blocks outside the paths")
+    return 0
+
+
+cdef model_t fill_model(int model_kind, const double[::1] model_params,
+                        const double[::1] returns, Py_ssize_t bootstrap_block) noexcept:
+    """The price model from model_params = [spot, drift, vol, jump_intensity, jump_mean,
+    jump_std, v0, kappa, theta, vol_of_vol, rho]; `returns` must outlive it."""
+    cdef model_t model
+    model.kind = model_kind
+    model.spot = model_params[0]
+    model.drift = model_params[1]
+    model.vol = model_params[2]
+    model.jump_intensity = model_params[3]
+    model.jump_mean = model_params[4]
+    model.jump_std = model_params[5]
+    model.jump_compensator = model.jump_intensity * (
+        exp(model.jump_mean + 0.5 * model.jump_std * model.jump_std) - 1.0)
+    model.v0 = model_params[6]
+    model.kappa = model_params[7]
+    model.theta = model_params[8]
+    model.vol_of_vol = model_params[9]
+    model.rho = model_params[10]
+    model.returns = &returns[0] if returns.shape[0] > 0 else NULL
+    model.n_returns = returns.shape[0]
+    model.block_size = bootstrap_block
+    return model
+
+
+cdef stepper_t fill_stepper(const model_t* model, double dt) noexcept:
+    """The per-step constants of the model's discretisation with time step dt (years)."""
+    cdef stepper_t stepper
+    cdef double xi, rho_xi
+    memset(&stepper, 0, sizeof(stepper))     # the QE constants stay 0 for other models
+    stepper.dt = dt
+    stepper.sqrt_dt = sqrt(dt)
+    stepper.drift_dt = model.drift * dt
+    stepper.vol_sqrt_dt = model.vol * stepper.sqrt_dt
+    stepper.jump_rate_dt = model.jump_intensity * dt
+    stepper.gbm_drift = (model.drift - 0.5 * model.vol * model.vol) * dt
+    if model.kind == PRICE_MERTON:
+        stepper.gbm_drift = stepper.gbm_drift - model.jump_compensator * dt
+    stepper.decay = exp(-model.kappa * dt) if model.kappa > 0.0 else 1.0
+    if model.kind == PRICE_HESTON_QE:
+        xi = model.vol_of_vol
+        stepper.qe_c1 = xi * xi * stepper.decay * (1.0 - stepper.decay) / model.kappa
+        stepper.qe_c2 = model.theta * xi * xi * (1.0 - stepper.decay) ** 2 / (2.0 * model.kappa)
+        rho_xi = model.rho / xi
+        # Andersen (2008) eq. 33 with gamma1 = gamma2 = 1/2; the drift is the model's.
+        stepper.k0 = -rho_xi * model.kappa * model.theta * dt
+        stepper.k1 = 0.5 * dt * (model.kappa * rho_xi - 0.5) - rho_xi
+        stepper.k2 = 0.5 * dt * (model.kappa * rho_xi - 0.5) + rho_xi
+        stepper.k3 = 0.5 * dt * (1.0 - model.rho * model.rho)
+        stepper.k4 = stepper.k3
+    return stepper
+
+
+cdef book_t fill_book(Py_ssize_t steps, double rate, const double[::1] strike,
+                      const double[::1] quantity, const double[::1] omega,
+                      const int64_t[::1] expiry_step, const double[:, ::1] tau,
+                      const double[:, :, :, ::1] weight, const double[:, :, :, ::1] shift,
+                      const double[:, :, :, ::1] inv_sdt, const double[:, :, ::1] term_rate,
+                      const double[:, :, ::1] term_var, double hedge_vol, double coin_premium,
+                      double premium_cash) noexcept:
+    """The option book over pointers into the (checked) tables, which must outlive it."""
+    cdef book_t book
+    book.n_options = strike.shape[0]
+    book.n_terms = weight.shape[3]
+    book.n_sets = weight.shape[0]
+    book.steps = steps
+    book.strike = &strike[0]
+    book.quantity = &quantity[0]
+    book.omega = &omega[0]
+    book.expiry_step = &expiry_step[0]
+    book.tau = &tau[0, 0]
+    book.weight = &weight[0, 0, 0, 0]
+    book.shift = &shift[0, 0, 0, 0]
+    book.inv_sdt = &inv_sdt[0, 0, 0, 0]
+    book.term_rate = &term_rate[0, 0, 0]
+    book.term_var = &term_var[0, 0, 0]
+    book.hedge_vol = hedge_vol
+    book.rate = rate
+    book.coin_premium = coin_premium
+    book.premium_cash = premium_cash
+    return book
+
+
+cdef market_t fill_market(int instrument, double dt, const double[::1] costs) noexcept:
+    """The hedge market from costs = [cost_rate, fixed, funding_8h_per_step, impact_coef,
+    1/impact_adv]."""
+    cdef market_t market
+    market.instrument = instrument
+    market.dt = dt
+    market.cost_rate = costs[0]
+    market.fixed_cost = costs[1]
+    market.funding_per_step = costs[2]
+    market.impact_coef = costs[3]
+    market.inv_impact_adv = costs[4]
+    return market
+
+
+cdef policy_t* fill_policies(const int[:, ::1] policy_ints, const double[:, ::1] policy_floats,
+                             Py_ssize_t n_sets) except NULL:
+    """A malloc'd policy per row of policy_ints = [method, every, to_edge, min_interval,
+    coef_set, needs_gamma] and policy_floats = [width, risk_aversion, outer, inner,
+    min_trade]; the caller frees it. Raises (having freed it) on a coefficient set out of
+    range."""
+    cdef Py_ssize_t p, n_policies = policy_ints.shape[0]
+    cdef policy_t* policies = <policy_t*>malloc(max(n_policies, 1) * sizeof(policy_t))
+    if policies == NULL:
+        raise MemoryError()
+    for p in range(n_policies):
+        policies[p].method = policy_ints[p, 0]
+        policies[p].every = max(policy_ints[p, 1], 1)
+        policies[p].to_edge = policy_ints[p, 2] != 0
+        policies[p].min_interval = policy_ints[p, 3]
+        policies[p].coef_set = policy_ints[p, 4]
+        policies[p].needs_gamma = policy_ints[p, 5] != 0
+        policies[p].width = policy_floats[p, 0]
+        policies[p].risk_aversion = policy_floats[p, 1]
+        policies[p].outer = policy_floats[p, 2]
+        policies[p].inner = policy_floats[p, 3]
+        policies[p].min_trade = policy_floats[p, 4]
+        if not (0 <= policies[p].coef_set < n_sets):
+            free(policies)
+            raise ValueError("simulate_blocks: policy coefficient set out of range")
+    return policies
+
+
+cdef struct scratch_arena_t:
+    char* memory                # one allocation holding every block's region
+    scratch_t* blocks           # the views into it, one per block
+
+
+cdef int alloc_scratch(scratch_arena_t* arena, Py_ssize_t n_blocks,
+                       Py_ssize_t n_policies) except -1:
+    """One scratch region per block, laid out as scratch_t; free with free_scratch (also
+    after a failure, which leaves both pointers NULL or freeable)."""
+    # per block: 15 lane arrays and 5 policy-lane arrays of doubles, last_trade ints, the
+    # lane streams' state, boot_start indices, in one region per block. Regions start on
+    # SCRATCH_ALIGN-byte boundaries and are whole multiples of it, so that no cache line
+    # (nor the line pair that the adjacent-line prefetcher fetches together) is shared by
+    # two blocks: two threads on neighbouring blocks would otherwise write the same line
+    # every step.
+    cdef Py_ssize_t doubles_per_block = (15 + 5 * n_policies) * LANE_STRIDE
+    cdef Py_ssize_t block_bytes = (doubles_per_block * sizeof(double)
+                                   + n_policies * LANE_STRIDE * sizeof(int64_t)
+                                   + 4 * STREAMS * sizeof(uint64_t) + LANES * sizeof(Py_ssize_t))
+    cdef Py_ssize_t block_stride = (block_bytes + SCRATCH_ALIGN - 1) // SCRATCH_ALIGN * SCRATCH_ALIGN
+    cdef Py_ssize_t b
+    cdef char* aligned
+    cdef double* lanes
+    arena.memory = <char*>malloc(max(n_blocks, 1) * block_stride + SCRATCH_ALIGN)
+    arena.blocks = <scratch_t*>malloc(max(n_blocks, 1) * sizeof(scratch_t))
+    if arena.memory == NULL or arena.blocks == NULL:
+        raise MemoryError()
+    aligned = arena.memory + (SCRATCH_ALIGN - (<uintptr_t>arena.memory) % SCRATCH_ALIGN) % SCRATCH_ALIGN
+    for b in range(n_blocks):
+        lanes = <double*>(aligned + b * block_stride)
+        arena.blocks[b].log_spot = lanes
+        arena.blocks[b].spot = lanes + LANE_STRIDE
+        arena.blocks[b].prev_spot = lanes + 2 * LANE_STRIDE
+        arena.blocks[b].variance = lanes + 3 * LANE_STRIDE
+        arena.blocks[b].book_cash = lanes + 4 * LANE_STRIDE
+        arena.blocks[b].delta = lanes + 5 * LANE_STRIDE
+        arena.blocks[b].gamma = lanes + 6 * LANE_STRIDE
+        arena.blocks[b].alt_delta = lanes + 7 * LANE_STRIDE
+        arena.blocks[b].arg = lanes + 8 * LANE_STRIDE
+        arena.blocks[b].work = lanes + 9 * LANE_STRIDE
+        arena.blocks[b].work2 = lanes + 10 * LANE_STRIDE
+        arena.blocks[b].gauss = lanes + 11 * LANE_STRIDE
+        arena.blocks[b].centre = lanes + 12 * LANE_STRIDE
+        arena.blocks[b].outer = lanes + 13 * LANE_STRIDE
+        arena.blocks[b].inner = lanes + 14 * LANE_STRIDE
+        arena.blocks[b].hedge = lanes + 15 * LANE_STRIDE
+        arena.blocks[b].cash = lanes + (15 + n_policies) * LANE_STRIDE
+        arena.blocks[b].cost = lanes + (15 + 2 * n_policies) * LANE_STRIDE
+        arena.blocks[b].funding = lanes + (15 + 3 * n_policies) * LANE_STRIDE
+        arena.blocks[b].trades = lanes + (15 + 4 * n_policies) * LANE_STRIDE
+        arena.blocks[b].last_trade = <int64_t*>(lanes + doubles_per_block)
+        arena.blocks[b].lane_rng = <uint64_t*>(arena.blocks[b].last_trade + n_policies * LANE_STRIDE)
+        arena.blocks[b].boot_start = <Py_ssize_t*>(arena.blocks[b].lane_rng + 4 * STREAMS)
+    return 0
+
+
+cdef void free_scratch(scratch_arena_t* arena) noexcept nogil:
+    free(arena.memory)
+    free(arena.blocks)
+    arena.memory = NULL
+    arena.blocks = NULL
+
+
 def simulate_blocks(*,
                     int model_kind,
                     const double[::1] model_params,
@@ -826,194 +1077,43 @@ def simulate_blocks(*,
     """
     cdef Py_ssize_t n_paths = pnl.shape[1]
     cdef Py_ssize_t n_policies = policy_ints.shape[0]
-    cdef Py_ssize_t n_options = strike.shape[0]
     cdef Py_ssize_t n_chunk = bitgens.shape[0]
-    cdef Py_ssize_t b, p, first_path, last_path
-    cdef model_t model
-    cdef stepper_t stepper
-    cdef book_t book
-    cdef market_t market
-    cdef double xi, rho_xi
+    cdef Py_ssize_t b, first_path, last_path
+    cdef scratch_arena_t scratch
+    cdef policy_t* policies = NULL
 
+    # every check raises here, with the GIL held: nothing below can fail
     if n_threads < 1:
         raise ValueError("simulate_blocks: n_threads must be >= 1")
     if model_params.shape[0] != 11 or costs.shape[0] != 5:
         raise ValueError("simulate_blocks: model_params needs 11 values and costs 5")
-    if not (quantity.shape[0] == omega.shape[0] == expiry_step.shape[0] == n_options
-            and tau.shape[0] == steps + 1 and tau.shape[1] == n_options
-            and weight.shape[1] == steps + 1 and weight.shape[2] == n_options
-            and shift.shape[0] == weight.shape[0] and shift.shape[1] == steps + 1
-            and shift.shape[2] == n_options and shift.shape[3] == weight.shape[3]
-            and inv_sdt.shape[0] == weight.shape[0] and inv_sdt.shape[1] == steps + 1
-            and inv_sdt.shape[2] == n_options and inv_sdt.shape[3] == weight.shape[3]
-            and term_rate.shape[0] == steps + 1 and term_rate.shape[1] == n_options
-            and term_rate.shape[2] == weight.shape[3]
-            and term_var.shape[0] == steps + 1 and term_var.shape[1] == n_options
-            and term_var.shape[2] == weight.shape[3]):
-        raise ValueError("simulate_blocks: book tables have inconsistent shapes")
-    if policy_floats.shape[0] != n_policies or policy_ints.shape[1] != 6 or policy_floats.shape[1] != 5:
-        raise ValueError("simulate_blocks: policy_ints must be (n, 6) and policy_floats (n, 5)")
-    if not (cost.shape[0] == funding.shape[0] == trades.shape[0] == pnl.shape[0] == n_policies
-            and cost.shape[1] == funding.shape[1] == trades.shape[1] == n_paths):
-        raise ValueError("simulate_blocks: outputs must have shape (n_policies, n_paths)")
-    if trace.shape[0] != n_policies or trace.shape[1] != N_TRACE or trace.shape[2] != steps + 1:
-        raise ValueError("simulate_blocks: trace must have shape (n_policies, 4, steps + 1)")
-    if model_kind == PRICE_HISTORICAL:
-        if bootstrap_block == 0 and returns.shape[0] < steps:
-            raise ValueError("simulate_blocks: fewer returns than steps")
-        if bootstrap_block < 0 or bootstrap_block > returns.shape[0]:
-            raise ValueError("simulate_blocks: bootstrap block longer than the series")
-    if lane_seeds.shape[0] != n_chunk or lane_seeds.shape[1] != 3 * STREAMS:
-        raise ValueError("simulate_blocks: lane_seeds must have shape (len(bitgens), 24)")
-    if model_kind != PRICE_GBM:
-        for b in range(n_chunk):
-            if bitgens[b] == 0:
-                raise ValueError("simulate_blocks: this model needs a bit generator per block")
-    if paths_per_block < 1 or first_block * paths_per_block >= n_paths or (
-            (first_block + n_chunk - 1) * paths_per_block >= n_paths):
-        raise ValueError("simulate_blocks: blocks outside the paths")
+    check_book_tables(steps, strike.shape[0], quantity, omega, expiry_step, tau, weight, shift,
+                      inv_sdt, term_rate, term_var)
+    check_outputs(n_policies, steps, policy_ints, policy_floats, pnl, cost, funding, trades, trace)
+    check_streams(model_kind, returns, bootstrap_block, steps, bitgens, lane_seeds, first_block,
+                  paths_per_block, n_paths)
 
-    model.kind = model_kind
-    model.spot = model_params[0]
-    model.drift = model_params[1]
-    model.vol = model_params[2]
-    model.jump_intensity = model_params[3]
-    model.jump_mean = model_params[4]
-    model.jump_std = model_params[5]
-    model.jump_compensator = model.jump_intensity * (
-        exp(model.jump_mean + 0.5 * model.jump_std * model.jump_std) - 1.0)
-    model.v0 = model_params[6]
-    model.kappa = model_params[7]
-    model.theta = model_params[8]
-    model.vol_of_vol = model_params[9]
-    model.rho = model_params[10]
-    model.returns = &returns[0] if returns.shape[0] > 0 else NULL
-    model.n_returns = returns.shape[0]
-    model.block_size = bootstrap_block
-
-    stepper.dt = dt
-    stepper.sqrt_dt = sqrt(dt)
-    stepper.drift_dt = model.drift * dt
-    stepper.vol_sqrt_dt = model.vol * stepper.sqrt_dt
-    stepper.jump_rate_dt = model.jump_intensity * dt
-    stepper.gbm_drift = (model.drift - 0.5 * model.vol * model.vol) * dt
-    if model_kind == PRICE_MERTON:
-        stepper.gbm_drift = stepper.gbm_drift - model.jump_compensator * dt
-    stepper.decay = exp(-model.kappa * dt) if model.kappa > 0.0 else 1.0
-    if model_kind == PRICE_HESTON_QE:
-        xi = model.vol_of_vol
-        stepper.qe_c1 = xi * xi * stepper.decay * (1.0 - stepper.decay) / model.kappa
-        stepper.qe_c2 = model.theta * xi * xi * (1.0 - stepper.decay) ** 2 / (2.0 * model.kappa)
-        rho_xi = model.rho / xi
-        # Andersen (2008) eq. 33 with gamma1 = gamma2 = 1/2; the drift is the model's.
-        stepper.k0 = -rho_xi * model.kappa * model.theta * dt
-        stepper.k1 = 0.5 * dt * (model.kappa * rho_xi - 0.5) - rho_xi
-        stepper.k2 = 0.5 * dt * (model.kappa * rho_xi - 0.5) + rho_xi
-        stepper.k3 = 0.5 * dt * (1.0 - model.rho * model.rho)
-        stepper.k4 = stepper.k3
-
-    book.n_options = n_options
-    book.n_terms = weight.shape[3]
-    book.n_sets = weight.shape[0]
-    book.steps = steps
-    book.strike = &strike[0]
-    book.quantity = &quantity[0]
-    book.omega = &omega[0]
-    book.expiry_step = &expiry_step[0]
-    book.tau = &tau[0, 0]
-    book.weight = &weight[0, 0, 0, 0]
-    book.shift = &shift[0, 0, 0, 0]
-    book.inv_sdt = &inv_sdt[0, 0, 0, 0]
-    book.term_rate = &term_rate[0, 0, 0]
-    book.term_var = &term_var[0, 0, 0]
-    book.hedge_vol = hedge_vol
-    book.rate = rate
-    book.coin_premium = coin_premium
-    book.premium_cash = premium_cash
-
-    market.instrument = instrument
-    market.dt = dt
-    market.cost_rate = costs[0]
-    market.fixed_cost = costs[1]
-    market.funding_per_step = costs[2]
-    market.impact_coef = costs[3]
-    market.inv_impact_adv = costs[4]
-
-    cdef policy_t* policy_buffer = <policy_t*>malloc(max(n_policies, 1) * sizeof(policy_t))
-    # per block: 15 lane arrays and 5 policy-lane arrays of doubles, last_trade ints,
-    # the lane streams' state, boot_start indices, in one region per block. Regions start on SCRATCH_ALIGN-byte
-    # boundaries and are whole multiples of it, so that no cache line (nor the line pair
-    # that the adjacent-line prefetcher fetches together) is shared by two blocks: two
-    # threads on neighbouring blocks would otherwise write the same line every step.
-    cdef Py_ssize_t doubles_per_block = (15 + 5 * n_policies) * LANE_STRIDE
-    cdef Py_ssize_t block_bytes = (doubles_per_block * sizeof(double) + n_policies * LANE_STRIDE * sizeof(int64_t)
-                                   + 4 * STREAMS * sizeof(uint64_t) + LANES * sizeof(Py_ssize_t))
-    cdef Py_ssize_t block_stride = (block_bytes + SCRATCH_ALIGN - 1) // SCRATCH_ALIGN * SCRATCH_ALIGN
-    cdef char* scratch_memory = <char*>malloc(max(n_chunk, 1) * block_stride + SCRATCH_ALIGN)
-    cdef char* scratch_base
-    cdef scratch_t* scratch = <scratch_t*>malloc(max(n_chunk, 1) * sizeof(scratch_t))
-    cdef double* block_scratch
-    if policy_buffer == NULL or scratch_memory == NULL or scratch == NULL:
-        free(policy_buffer)
-        free(scratch_memory)
-        free(scratch)
-        raise MemoryError()
-    scratch_base = scratch_memory + (SCRATCH_ALIGN - (<uintptr_t>scratch_memory) % SCRATCH_ALIGN) % SCRATCH_ALIGN
-    for p in range(n_policies):
-        policy_buffer[p].method = policy_ints[p, 0]
-        policy_buffer[p].every = max(policy_ints[p, 1], 1)
-        policy_buffer[p].to_edge = policy_ints[p, 2] != 0
-        policy_buffer[p].min_interval = policy_ints[p, 3]
-        policy_buffer[p].coef_set = policy_ints[p, 4]
-        policy_buffer[p].needs_gamma = policy_ints[p, 5] != 0
-        policy_buffer[p].width = policy_floats[p, 0]
-        policy_buffer[p].risk_aversion = policy_floats[p, 1]
-        policy_buffer[p].outer = policy_floats[p, 2]
-        policy_buffer[p].inner = policy_floats[p, 3]
-        policy_buffer[p].min_trade = policy_floats[p, 4]
-        if not (0 <= policy_buffer[p].coef_set < book.n_sets):
-            free(policy_buffer)
-            free(scratch_memory)
-            free(scratch)
-            raise ValueError("simulate_blocks: policy coefficient set out of range")
-    for b in range(n_chunk):
-        block_scratch = <double*>(scratch_base + b * block_stride)
-        scratch[b].log_spot = block_scratch
-        scratch[b].spot = block_scratch + LANE_STRIDE
-        scratch[b].prev_spot = block_scratch + 2 * LANE_STRIDE
-        scratch[b].variance = block_scratch + 3 * LANE_STRIDE
-        scratch[b].book_cash = block_scratch + 4 * LANE_STRIDE
-        scratch[b].delta = block_scratch + 5 * LANE_STRIDE
-        scratch[b].gamma = block_scratch + 6 * LANE_STRIDE
-        scratch[b].alt_delta = block_scratch + 7 * LANE_STRIDE
-        scratch[b].arg = block_scratch + 8 * LANE_STRIDE
-        scratch[b].work = block_scratch + 9 * LANE_STRIDE
-        scratch[b].work2 = block_scratch + 10 * LANE_STRIDE
-        scratch[b].gauss = block_scratch + 11 * LANE_STRIDE
-        scratch[b].centre = block_scratch + 12 * LANE_STRIDE
-        scratch[b].outer = block_scratch + 13 * LANE_STRIDE
-        scratch[b].inner = block_scratch + 14 * LANE_STRIDE
-        scratch[b].hedge = block_scratch + 15 * LANE_STRIDE
-        scratch[b].cash = block_scratch + (15 + n_policies) * LANE_STRIDE
-        scratch[b].cost = block_scratch + (15 + 2 * n_policies) * LANE_STRIDE
-        scratch[b].funding = block_scratch + (15 + 3 * n_policies) * LANE_STRIDE
-        scratch[b].trades = block_scratch + (15 + 4 * n_policies) * LANE_STRIDE
-        scratch[b].last_trade = <int64_t*>(block_scratch + doubles_per_block)
-        scratch[b].lane_rng = <uint64_t*>(scratch[b].last_trade + n_policies * LANE_STRIDE)
-        scratch[b].boot_start = <Py_ssize_t*>(scratch[b].lane_rng + 4 * STREAMS)
-
+    cdef model_t model = fill_model(model_kind, model_params, returns, bootstrap_block)
+    cdef stepper_t stepper = fill_stepper(&model, dt)
+    cdef book_t book = fill_book(steps, rate, strike, quantity, omega, expiry_step, tau, weight,
+                                 shift, inv_sdt, term_rate, term_var, hedge_vol, coin_premium,
+                                 premium_cash)
+    cdef market_t market = fill_market(instrument, dt, costs)
+    scratch.memory = NULL
+    scratch.blocks = NULL
     try:
+        policies = fill_policies(policy_ints, policy_floats, book.n_sets)
+        alloc_scratch(&scratch, n_chunk, n_policies)
         for b in prange(n_chunk, nogil=True, schedule="dynamic", num_threads=n_threads):
             first_path = (first_block + b) * paths_per_block
             last_path = min(first_path + paths_per_block, n_paths)
-            run_block(&model, &stepper, &book, policy_buffer, n_policies, &market,
-                      <bitgen_t*>bitgens[b], &lane_seeds[b, 0], &scratch[b], &trace[0, 0, 0],
-                      first_path, last_path, n_paths,
+            run_block(&model, &stepper, &book, policies, n_policies, &market,
+                      <bitgen_t*>bitgens[b], &lane_seeds[b, 0], &scratch.blocks[b],
+                      &trace[0, 0, 0], first_path, last_path, n_paths,
                       &pnl[0, 0], &cost[0, 0], &funding[0, 0], &trades[0, 0])
     finally:
-        free(policy_buffer)
-        free(scratch_memory)
-        free(scratch)
+        free(policies)
+        free_scratch(&scratch)
 
 
 def leland_vols(double vol, double cost, double dt, const double[::1] quantity):
