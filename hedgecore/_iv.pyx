@@ -466,6 +466,12 @@ cdef double _unchecked_normalised_implied_vol(double beta, double x, double thet
                                               int max_iterations) noexcept nogil:
     """s with b(x, s) = beta for an out-of-the-money option (theta x <= 0), 0 <= beta;
     +inf when beta >= b_max = e^{theta x / 2}, which no finite s reaches."""
+    # Over 100 lines on purpose: the Householder loop appears three times (lowest branch,
+    # highest branch with beta > b_max/2, the middle branches), as in Jaeckel's reference
+    # "Let's be rational". Each copy iterates on its own objective (1/ln b - 1/ln beta,
+    # ln(b_max - beta) - ln(b_max - b), b - beta) with its own underflow guard, so a shared
+    # loop would need a per-iteration switch in the hottest code; keeping the reference's
+    # shape also lets a reader check this function against the paper line by line.
     cdef int iterations = 0, direction_reversal_count = 0
     cdef double f = -DBL_MAX, s = -DBL_MAX, ds = -DBL_MAX, ds_previous = 0.0
     cdef double s_left = DBL_MIN, s_right = DBL_MAX
