@@ -5,20 +5,27 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hedgecore.cli._errors import Sources
+from hedgecore.cli._options import DEFAULT_TIMEOUT_SECONDS
 from hedgecore.cli._yaml import load_yaml
 
 if TYPE_CHECKING:
+    from hedgecore.hedging import HedgePlan
     from hedgecore.market import Market
     from hedgecore.policy import Policy
     from hedgecore.portfolio import Portfolio
+    from hedgecore.simconfig import SimulationConfig
+    from hedgecore.valuation import BookGreeks
     from hedgecore.venues.base import Snapshot
+
+    # the last recorded fill per underlying, from the book, the policy and the valuation time
+    LastFills = Callable[[BookGreeks, Policy, datetime], Mapping[str, datetime]]
 
 
 def load_portfolio(path: Path, sources: Sources) -> Portfolio:
@@ -180,3 +187,52 @@ def load_inputs(portfolio: Path | None, market: Path | None, sources: Sources, *
             market_data = market_data.with_as_of(valuation_time(as_of))
         live["market"] = taken
     return Inputs(book, market_data, _venue_terms(hedge_policy, market_data), live, name)
+
+
+def load_simulation(path: Path, sources: Sources) -> SimulationConfig:
+    """Read a simulation YAML safely (line numbers kept for errors) into a SimulationConfig;
+    a `portfolio:` file is read the same way and its lines registered too."""
+    from hedgecore.cli._yaml import load_yaml
+    from hedgecore.simconfig import DOCUMENT, parse_simulation
+
+    data, lines = load_yaml(path)
+    sources.maps[DOCUMENT] = lines
+
+    def read_document(file: Path) -> Any:
+        document, document_lines = load_yaml(file)
+        sources.maps["portfolio"] = document_lines
+        return document
+
+    return parse_simulation(data, base_dir=path.parent, read_document=read_document)
+
+
+def compute_plan(portfolio: Path | None, market: Path | None, policy: Path, sources: Sources, *,
+                 as_of: str | None, allow_expired: bool, threads: int | None,
+                 inspect: Callable[[Market, Policy], None] | None = None, venue: str | None = None,
+                 timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+                 on_inputs: Callable[[Inputs], None] | None = None,
+                 last_fills: LastFills | None = None) -> HedgePlan:
+    """Load the three files (what is not a file from --venue), value the book and decide the
+    hedges (shared with `check`).
+
+    inspect(market, policy) runs before valuation (check's market age test); on_inputs(inputs)
+    sees what was loaded (and what came from the venue); last_fills(book, policy, as_of) gives
+    the last recorded fill per underlying (the journal's), which min_interval counts from.
+    Warnings (expired instruments settled or skipped) go to stderr, one line each.
+    """
+    from hedgecore.hedging import plan_hedges
+    from hedgecore.valuation import value_book
+
+    loaded = load_inputs(portfolio, market, sources, as_of=as_of, venue=venue, timeout_seconds=timeout_seconds,
+                         policy=policy)
+    if on_inputs is not None:
+        on_inputs(loaded)
+    book_portfolio, market_data, hedge_policy = loaded.portfolio, loaded.market, loaded.policy
+    assert hedge_policy is not None
+    if inspect is not None:
+        inspect(market_data, hedge_policy)
+    book = value_book(book_portfolio, market_data, allow_expired=allow_expired, threads=threads)
+    fills = last_fills(book, hedge_policy, market_data.as_of) if last_fills is not None else None
+    plan = plan_hedges(book_portfolio, market_data, hedge_policy, book, last_fills=fills)
+    report_warnings(plan.warnings)
+    return plan

@@ -81,3 +81,104 @@ DebugOpt = Annotated[bool, typer.Option(
 AllowExpiredOpt = Annotated[bool, typer.Option(
     "--allow-expired", help="Accepted for compatibility; no effect: instruments expired at the valuation time "
     "are always settled (valued as what settlement leaves), with a warning.")]
+
+
+# --- the simulation commands (simulate, optimize, sweep, mmsim) ---------------------------------
+SimulationConfigArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Simulation YAML: model, rate, horizon_years, steps, paths, seed, options (or portfolio), "
+        "hedge, costs, policies.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+PathsOpt = Annotated[
+    int | None, typer.Option("--paths", min=1, help="Simulated paths (overrides the config).", show_default=False)
+]
+StepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--steps", min=1, help="Rebalancing steps over the horizon (overrides the config).", show_default=False
+    ),
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        min=0,
+        help="Random seed (overrides the config); the same seed gives the same numbers on any thread count.",
+        show_default=False,
+    ),
+]
+PlotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot",
+        help="Also draw the PnL histograms to this PNG (needs hedgecore[plot]).",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+
+MaxWorkOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-work",
+        envvar="HEDGECORE_MAX_WORK",
+        min=1.0,
+        help="Refuse a run needing more than this many path-steps x policies (default 1e11, "
+        "about two hours on two cores); 'inf' lifts the bound.",
+        show_default=False,
+    ),
+]
+MaxMemoryOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-memory-gib",
+        envvar="HEDGECORE_MAX_MEMORY_GIB",
+        min=0.001,
+        help="Refuse a run whose arrays need more than this many GiB (default 8); 'inf' lifts the bound.",
+        show_default=False,
+    ),
+]
+
+WORK_BOUND_HINT = (
+    "use fewer paths (--paths), steps (--steps) or policies, or raise the bound with --max-work N "
+    "or --max-memory-gib N (or HEDGECORE_MAX_WORK, HEDGECORE_MAX_MEMORY_GIB)"
+)
+
+
+def work_bounds(max_work: float | None, max_memory_gib: float | None) -> tuple[float | None, float | None]:
+    """The library's bounds (path-steps x policies, bytes) from the options; inf lifts one."""
+    from hedgecore.simulation import MAX_MEMORY_BYTES, MAX_WORK
+
+    work = MAX_WORK if max_work is None else max_work
+    memory = MAX_MEMORY_BYTES if max_memory_gib is None else max_memory_gib * 2.0**30
+    return (None if work == float("inf") else work), (None if memory == float("inf") else memory)
+
+
+def check_output_directory(path: Path | None, option: str) -> None:
+    """Fail before a long run when an output file's directory does not exist."""
+    from hedgecore.cli._errors import EXIT_BAD_INPUT, report_error
+
+    if path is not None and not path.resolve().parent.is_dir():
+        report_error(f"{option} {path}: no such directory {path.resolve().parent}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def check_plot_available(plot: Path | None) -> None:
+    """Fail before a long run when --plot is asked for without matplotlib (one line naming
+    the extra) or into a directory that does not exist: exit 2."""
+    if plot is None:
+        return
+    check_output_directory(plot, "--plot")
+    from hedgecore.cli._errors import EXIT_BAD_INPUT, report_error
+    from hedgecore.cli.plot import PlotUnavailable, require_matplotlib
+
+    try:
+        require_matplotlib()
+    except PlotUnavailable as missing:
+        report_error(str(missing))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+

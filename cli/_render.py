@@ -20,7 +20,9 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -465,3 +467,44 @@ def render(report: Report, fmt: OutputFormat, output: Path | None = None) -> Non
         sys.stdout.flush()
     else:
         write_atomically(output, text)
+
+
+PROGRESS_AFTER_SECONDS = 1.0
+
+
+@contextmanager
+def progress_bar(description: str, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress(done, total) callback drawing a rich bar on stderr, shown only once the
+    work has taken over a second (quick runs stay silent) and only when stderr is a
+    terminal and stdout does not carry JSON (enabled=False)."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    started = time.monotonic()
+    state: dict[str, Any] = {"task": None}
+
+    def update(done: int, total: int) -> None:
+        if state["task"] is None:
+            if time.monotonic() - started < PROGRESS_AFTER_SECONDS:
+                return
+            progress.start()
+            state["task"] = progress.add_task(description, total=total)
+        progress.update(state["task"], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if state["task"] is not None:
+            progress.stop()

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from hedgecore.cli._errors import EXIT_ACTION, EXIT_OK, EXIT_UNAVAILABLE, Sources, guarded
+from hedgecore.cli._hedge_report import build_report
 from hedgecore.cli._journal import JournalOpt, NoJournalOpt, RunJournal
+from hedgecore.cli._load import compute_plan
 from hedgecore.cli._options import (
     DEFAULT_TIMEOUT_SECONDS,
     AllowExpiredOpt,
@@ -35,7 +37,6 @@ from hedgecore.cli._options import (
     VenueOpt,
 )
 from hedgecore.cli._render import Report, printable, render, write_atomically
-from hedgecore.cli.hedge import build_report, compute_plan
 
 if TYPE_CHECKING:
     from collections.abc import Callable

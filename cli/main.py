@@ -31,8 +31,24 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-# Commands written outside this module, registered by name: (module, function).
-SIMULATION_COMMANDS: tuple[tuple[str, str], ...] = (
+# Every command, in --help order, registered the same way: (module, attribute). A function
+# becomes a command; a Typer app (market, positions) becomes a group of subcommands. A module
+# is imported when the application is built, and imports nothing heavy itself (numpy, the
+# compiled core, sqlite3 and the venue layer load inside the command that needs them).
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("hedgecore.cli.exposures", "exposures"),
+    ("hedgecore.cli.scenarios", "scenarios"),
+    ("hedgecore.cli.hedge", "hedge"),
+    ("hedgecore.cli.check", "check"),
+    # the journal
+    ("hedgecore.cli.fill", "fill"),
+    ("hedgecore.cli.history", "history"),
+    ("hedgecore.cli.explain", "explain"),
+    ("hedgecore.cli.prune", "prune"),
+    # venue snapshots
+    ("hedgecore.cli.market", "market_app"),
+    ("hedgecore.cli.positions", "positions_app"),
+    # simulation, optimisation and market making
     ("hedgecore.cli.simulate", "simulate"),
     ("hedgecore.cli.optimize", "optimize"),
     ("hedgecore.cli.sweep", "sweep"),
@@ -42,11 +58,6 @@ SIMULATION_COMMANDS: tuple[tuple[str, str], ...] = (
 
 
 def _build_app() -> "typer.Typer":
-    from hedgecore.cli.check import check
-    from hedgecore.cli.exposures import exposures
-    from hedgecore.cli.hedge import hedge
-    from hedgecore.cli.scenarios import scenarios
-
     application = typer.Typer(
         name="hedgecore",
         help="Greeks, hedge bands and hedge recommendations for crypto options books "
@@ -71,36 +82,18 @@ def _build_app() -> "typer.Typer":
     ) -> None:
         """hedgecore: risk-officer commands over portfolio, market and policy YAML files."""
 
-    application.command()(exposures)
-    application.command()(scenarios)
-    application.command()(hedge)
-    application.command()(check)
-    # The journal (cli/fill.py, history.py, explain.py, prune.py): sqlite3 loads only when one runs.
-    from hedgecore.cli.explain import explain
-    from hedgecore.cli.fill import fill
-    from hedgecore.cli.history import history
-    from hedgecore.cli.prune import prune
-
-    for journal_command in (fill, history, explain, prune):
-        application.command()(journal_command)
-    # Venue snapshots (cli/market.py, cli/positions.py): the venue layer is imported only
-    # when one of them runs.
-    from hedgecore.cli.market import market_app
-    from hedgecore.cli.positions import positions_app
-
-    application.add_typer(market_app)
-    application.add_typer(positions_app)
-
-    # --- simulation commands: cli/simulate.py and cli/optimize.py (the simulation side owns
-    # them). One line each in SIMULATION_COMMANDS below registers a command.
-    for module_name, function_name in SIMULATION_COMMANDS:
+    for module_name, attribute in COMMANDS:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as missing:
             if missing.name != module_name:
                 raise
-            continue  # a build without the simulation commands still serves the risk commands
-        application.command()(getattr(module, function_name))
+            continue  # a build without some command modules still serves the others
+        command = getattr(module, attribute)
+        if isinstance(command, typer.Typer):
+            application.add_typer(command)
+        else:
+            application.command()(command)
     return application
 
 

@@ -8,20 +8,23 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hedgecore.cli._errors import Sources, guarded
-from hedgecore.cli._options import DebugOpt, FormatOpt, OutputFormat, OutputOpt, ThreadsOpt
-from hedgecore.cli._render import Column, Report, Table, render
-from hedgecore.cli.simulate import (
+from hedgecore.cli._options import (
     WORK_BOUND_HINT,
+    DebugOpt,
+    FormatOpt,
     MaxMemoryOpt,
     MaxWorkOpt,
+    OutputFormat,
+    OutputOpt,
     PathsOpt,
     PlotOpt,
     SeedOpt,
     StepsOpt,
+    ThreadsOpt,
     check_plot_available,
-    progress_bar,
     work_bounds,
 )
+from hedgecore.cli._render import Column, Report, Table, progress_bar, render
 
 if TYPE_CHECKING:
     from hedgecore.quoting.mmsim import MarketMakingSpec, MMResult

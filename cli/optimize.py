@@ -11,23 +11,26 @@ import typer
 
 from hedgecore.cli._cluster import ClusterOpt, check_cluster_address, cluster_simulator
 from hedgecore.cli._errors import Sources, guarded
-from hedgecore.cli._options import DebugOpt, FormatOpt, OutputFormat, OutputOpt, ThreadsOpt
-from hedgecore.cli._render import Column, Report, Table, render, write_atomically
-from hedgecore.cli.simulate import (
+from hedgecore.cli._load import load_simulation
+from hedgecore.cli._options import (
     WORK_BOUND_HINT,
-    ConfigArg,
+    DebugOpt,
+    FormatOpt,
     MaxMemoryOpt,
     MaxWorkOpt,
+    OutputFormat,
+    OutputOpt,
     PathsOpt,
     PlotOpt,
     SeedOpt,
+    SimulationConfigArg,
     StepsOpt,
+    ThreadsOpt,
     check_output_directory,
     check_plot_available,
-    load_simulation,
-    progress_bar,
     work_bounds,
 )
+from hedgecore.cli._render import Column, Report, Table, progress_bar, render, write_atomically
 
 WritePolicyOpt = Annotated[
     Path | None,
@@ -109,7 +112,7 @@ def build_report(result: Any, policy: dict[str, Any] | None, config_name: str) -
 
 
 def optimize(
-    config: ConfigArg,
+    config: SimulationConfigArg,
     paths: PathsOpt = None,
     steps: StepsOpt = None,
     seed: SeedOpt = None,

@@ -2,173 +2,33 @@
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from hedgecore.cli._cluster import ClusterOpt, check_cluster_address, cluster_simulator
-from hedgecore.cli._errors import EXIT_BAD_INPUT, Sources, guarded, report_error
-from hedgecore.cli._options import DebugOpt, FormatOpt, OutputFormat, OutputOpt, ThreadsOpt
-from hedgecore.cli._render import Column, Report, Table, render
+from hedgecore.cli._errors import Sources, guarded
+from hedgecore.cli._load import load_simulation
+from hedgecore.cli._options import (
+    WORK_BOUND_HINT,
+    DebugOpt,
+    FormatOpt,
+    MaxMemoryOpt,
+    MaxWorkOpt,
+    OutputFormat,
+    OutputOpt,
+    PathsOpt,
+    PlotOpt,
+    SeedOpt,
+    SimulationConfigArg,
+    StepsOpt,
+    ThreadsOpt,
+    check_plot_available,
+    work_bounds,
+)
+from hedgecore.cli._render import Column, Report, Table, progress_bar, render
 
 if TYPE_CHECKING:
     from hedgecore.simconfig import SimulationConfig
-
-ConfigArg = Annotated[
-    Path,
-    typer.Argument(
-        help="Simulation YAML: model, rate, horizon_years, steps, paths, seed, options (or portfolio), "
-        "hedge, costs, policies.",
-        show_default=False,
-        dir_okay=False,
-    ),
-]
-PathsOpt = Annotated[
-    int | None, typer.Option("--paths", min=1, help="Simulated paths (overrides the config).", show_default=False)
-]
-StepsOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--steps", min=1, help="Rebalancing steps over the horizon (overrides the config).", show_default=False
-    ),
-]
-SeedOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--seed",
-        min=0,
-        help="Random seed (overrides the config); the same seed gives the same numbers on any thread count.",
-        show_default=False,
-    ),
-]
-PlotOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--plot",
-        help="Also draw the PnL histograms to this PNG (needs hedgecore[plot]).",
-        show_default=False,
-        dir_okay=False,
-    ),
-]
-
-MaxWorkOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--max-work",
-        envvar="HEDGECORE_MAX_WORK",
-        min=1.0,
-        help="Refuse a run needing more than this many path-steps x policies (default 1e11, "
-        "about two hours on two cores); 'inf' lifts the bound.",
-        show_default=False,
-    ),
-]
-MaxMemoryOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--max-memory-gib",
-        envvar="HEDGECORE_MAX_MEMORY_GIB",
-        min=0.001,
-        help="Refuse a run whose arrays need more than this many GiB (default 8); 'inf' lifts the bound.",
-        show_default=False,
-    ),
-]
-
-PROGRESS_AFTER_SECONDS = 1.0
-WORK_BOUND_HINT = (
-    "use fewer paths (--paths), steps (--steps) or policies, or raise the bound with --max-work N "
-    "or --max-memory-gib N (or HEDGECORE_MAX_WORK, HEDGECORE_MAX_MEMORY_GIB)"
-)
-
-
-def work_bounds(max_work: float | None, max_memory_gib: float | None) -> tuple[float | None, float | None]:
-    """The library's bounds (path-steps x policies, bytes) from the options; inf lifts one."""
-    from hedgecore.simulation import MAX_MEMORY_BYTES, MAX_WORK
-
-    work = MAX_WORK if max_work is None else max_work
-    memory = MAX_MEMORY_BYTES if max_memory_gib is None else max_memory_gib * 2.0**30
-    return (None if work == float("inf") else work), (None if memory == float("inf") else memory)
-
-
-def load_simulation(path: Path, sources: Sources) -> SimulationConfig:
-    """Read a simulation YAML safely (line numbers kept for errors) into a SimulationConfig;
-    a `portfolio:` file is read the same way and its lines registered too."""
-    from hedgecore.cli._yaml import load_yaml
-    from hedgecore.simconfig import DOCUMENT, parse_simulation
-
-    data, lines = load_yaml(path)
-    sources.maps[DOCUMENT] = lines
-
-    def read_document(file: Path) -> Any:
-        document, document_lines = load_yaml(file)
-        sources.maps["portfolio"] = document_lines
-        return document
-
-    return parse_simulation(data, base_dir=path.parent, read_document=read_document)
-
-
-def check_output_directory(path: Path | None, option: str) -> None:
-    """Fail before a long run when an output file's directory does not exist."""
-    if path is not None and not path.resolve().parent.is_dir():
-        report_error(f"{option} {path}: no such directory {path.resolve().parent}")
-        raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def check_plot_available(plot: Path | None) -> None:
-    """Fail before a long run when --plot is asked for without matplotlib (one line naming
-    the extra) or into a directory that does not exist: exit 2."""
-    if plot is None:
-        return
-    check_output_directory(plot, "--plot")
-    from hedgecore.cli.plot import PlotUnavailable, require_matplotlib
-
-    try:
-        require_matplotlib()
-    except PlotUnavailable as missing:
-        report_error(str(missing))
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-
-
-@contextmanager
-def progress_bar(description: str, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress(done, total) callback drawing a rich bar on stderr, shown only once the
-    work has taken over a second (quick runs stay silent) and only when stderr is a
-    terminal and stdout does not carry JSON (enabled=False)."""
-    if not enabled or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    started = time.monotonic()
-    state: dict[str, Any] = {"task": None}
-
-    def update(done: int, total: int) -> None:
-        if state["task"] is None:
-            if time.monotonic() - started < PROGRESS_AFTER_SECONDS:
-                return
-            progress.start()
-            state["task"] = progress.add_task(description, total=total)
-        progress.update(state["task"], completed=done, total=total)
-
-    try:
-        yield update
-    finally:
-        if state["task"] is not None:
-            progress.stop()
 
 
 def build_report(result: Any, config_name: str) -> Report:
@@ -290,7 +150,7 @@ def run_variants(loaded: SimulationConfig, config: Path, *, paths: int | None, s
 
 
 def simulate(
-    config: ConfigArg,
+    config: SimulationConfigArg,
     paths: PathsOpt = None,
     steps: StepsOpt = None,
     seed: SeedOpt = None,

@@ -16,9 +16,8 @@ import typer
 
 from hedgecore.cli._cluster import ClusterOpt, check_cluster_address, cluster_simulator
 from hedgecore.cli._errors import EXIT_BAD_INPUT, Sources, classify, guarded, one_line, report_error
-from hedgecore.cli._options import DebugOpt, FormatOpt, OutputFormat, OutputOpt
-from hedgecore.cli._render import Column, Report, Table, render
-from hedgecore.cli.simulate import PathsOpt, StepsOpt, progress_bar
+from hedgecore.cli._options import DebugOpt, FormatOpt, OutputFormat, OutputOpt, PathsOpt, StepsOpt
+from hedgecore.cli._render import Column, Report, Table, progress_bar, render
 
 InputsArg = Annotated[
     list[Path],
@@ -109,7 +108,7 @@ def sweep(
 
 
 def _load(entry: Entry) -> None:
-    from hedgecore.cli.simulate import load_simulation
+    from hedgecore.cli._load import load_simulation
     from hedgecore.optimize import parse_optimize_section
 
     try:

@@ -236,7 +236,7 @@ def test_optimize_table_and_errors(configs: Path, write_yaml):
 
 
 def test_progress_bar_only_after_a_second_on_a_terminal(monkeypatch: pytest.MonkeyPatch):
-    from hedgecore.cli import simulate as command
+    from hedgecore.cli import _render as command
 
     with command.progress_bar("x", enabled=False) as progress:
         assert progress is None  # --format json: never a bar

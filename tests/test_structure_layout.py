@@ -88,3 +88,34 @@ def test_one_parse_policy() -> None:
     policy = simconfig.parse_sim_policy({"name": "ww", "method": "whalley_wilmott", "risk_aversion": 0.5},
                                         "policies[0]")
     assert (policy.name, policy.method, policy.risk_aversion) == ("ww", "whalley_wilmott", 0.5)
+
+
+def test_commands_share_only_through_the_shared_modules() -> None:
+    """A command module imports, at module level, the shared cli/_*.py modules and never
+    another command: what commands share lives in _options, _load, _render and the like."""
+    import ast
+    from pathlib import Path
+
+    cli_dir = Path(__file__).resolve().parents[1] / "cli"
+    commands = {path.stem for path in cli_dir.glob("*.py") if not path.stem.startswith("_")}
+    offenders = []
+    for path in sorted(cli_dir.glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("hedgecore.cli."):
+                imported = node.module.removeprefix("hedgecore.cli.")
+                if imported in commands and imported != "plot":
+                    offenders.append(f"{path.name} imports {node.module}")
+    assert offenders == []
+
+
+def test_every_command_is_registered_from_the_one_table() -> None:
+    from typer.testing import CliRunner
+
+    from hedgecore.cli.main import COMMANDS, app
+
+    assert app is not None
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0, result.output
+    listed = [line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()]
+    expected = [attribute.removesuffix("_app") for _module, attribute in COMMANDS]
+    assert sorted(listed) == sorted(expected)
