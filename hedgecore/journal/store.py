@@ -17,8 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import sqlite3
 import sys
+import time
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -181,17 +183,33 @@ class Journal:
         with self._guard():
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=timeout_seconds, isolation_level=None,
-                                         check_same_thread=False)
-            self._connection = connection
-            connection.execute(f"PRAGMA busy_timeout = {int(timeout_seconds * 1000)}")
-            fresh = connection.execute("PRAGMA page_count").fetchone()[0] == 0
-            if fresh:
-                connection.execute("PRAGMA auto_vacuum = INCREMENTAL")   # lets prune give space back
-            if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")   # WAL: durable at checkpoints, never corrupt
-            self._open_schema(connection)
+            # SQLite answers "database is locked" at once, without waiting in the busy handler,
+            # where waiting could deadlock: switching a new file to WAL or creating its schema
+            # while other processes open it too. Opening is retried until the busy timeout, so
+            # twenty cron runs that create the journal at the same second all get in.
+            deadline = time.monotonic() + timeout_seconds
+            while True:
+                try:
+                    self._open_once(timeout_seconds)
+                    break
+                except sqlite3.OperationalError as error:
+                    self.close()
+                    if "locked" not in str(error).lower() or time.monotonic() >= deadline:
+                        raise
+                    time.sleep(random.uniform(0.005, 0.05))
+
+    def _open_once(self, timeout_seconds: float) -> None:
+        connection = sqlite3.connect(self.path, timeout=timeout_seconds, isolation_level=None,
+                                     check_same_thread=False)
+        self._connection = connection
+        connection.execute(f"PRAGMA busy_timeout = {int(timeout_seconds * 1000)}")
+        fresh = connection.execute("PRAGMA page_count").fetchone()[0] == 0
+        if fresh:
+            connection.execute("PRAGMA auto_vacuum = INCREMENTAL")   # lets prune give space back
+        if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")   # WAL: durable at checkpoints, never corrupt
+        self._open_schema(connection)
 
     def _open_schema(self, connection: sqlite3.Connection) -> None:
         version = connection.execute("PRAGMA user_version").fetchone()[0]
