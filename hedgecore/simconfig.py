@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -133,18 +133,27 @@ VARIANT_KEYS = ("name", "policy", "overlay")
 HEDGE_KEYS = ("instrument", "vol")
 COST_KEYS = ("proportional", "half_spread", "fixed", "funding_rate_8h", "impact_coef", "impact_adv")
 POLICY_METHODS = ("none", "time", "fixed", "whalley_wilmott", "zakamouline", "leland", "nested")
-COMMON_POLICY_KEYS = ("name", "method", "rebalance", "min_interval", "min_trade")
-# The parameters each method takes besides the common ones.
+# One vocabulary with the policy file (README "One vocabulary"): a simulated policy takes the
+# policy file's words, and its older words stay accepted. Documented word -> older word.
+POLICY_WORDS: dict[str, str] = {
+    "half_width": "width",
+    "rebalance_to": "rebalance",
+    "outer_half_width": "outer",
+    "inner_half_width": "inner",
+}
+OLDER_WORDS = {older: word for word, older in POLICY_WORDS.items()}
+COMMON_POLICY_KEYS = ("name", "method", "rebalance_to", "min_interval", "min_trade")
+# The parameters each method takes besides the common ones (documented words).
 METHOD_KEYS: dict[str, tuple[str, ...]] = {
     "none": (),
     "time": ("every",),
-    "fixed": ("width",),
+    "fixed": ("half_width",),
     "whalley_wilmott": ("risk_aversion",),
     "zakamouline": ("risk_aversion",),
     "leland": ("every",),
-    "nested": ("risk_aversion", "outer", "inner"),
+    "nested": ("risk_aversion", "outer_half_width", "inner_half_width"),
 }
-ALL_POLICY_KEYS = tuple(dict.fromkeys(COMMON_POLICY_KEYS + sum(METHOD_KEYS.values(), ())))
+ALL_POLICY_KEYS = tuple(dict.fromkeys(COMMON_POLICY_KEYS + sum(METHOD_KEYS.values(), ()) + tuple(OLDER_WORDS)))
 
 # Reads a document the config refers to (a hedgecore portfolio file) and returns what it
 # decodes to; the CLI passes its safe YAML loader. Errors inside that document are the
@@ -521,44 +530,69 @@ def _costs(fields: Fields) -> CostSpec:
     )
 
 
+def policy_word(data: Mapping[str, Any], word: str) -> str:
+    """The key a policy mapping uses for `word` (a documented word): the word itself, or
+    its older spelling when only that is present (so errors name what the user wrote)."""
+    older = POLICY_WORDS.get(word)
+    return older if older is not None and word not in data and older in data else word
+
+
 def parse_sim_policy(data: Any, path: str) -> PolicySpec:
-    """One policy mapping -> PolicySpec; keys that do not apply to its method are refused."""
+    """One policy mapping -> PolicySpec; keys that do not apply to its method are refused.
+
+    Keys are the policy file's words (`half_width`, `rebalance_to`, `outer_half_width`,
+    `inner_half_width`, `min_interval` as a duration such as ``30m``); the older words
+    (`width`, `rebalance`, `outer`, `inner`, `min_interval` as a whole number of steps)
+    are still read. A duration becomes steps when the simulation runs (steps can change
+    with --steps): see PolicySpec.min_interval_seconds.
+    """
     fields = Fields(data, path, DOCUMENT, allowed=ALL_POLICY_KEYS)
     method = fields.choice("method", POLICY_METHODS)
     allowed = COMMON_POLICY_KEYS + METHOD_KEYS[method]
     for key in fields.data:
-        if key not in allowed:
+        word = OLDER_WORDS.get(str(key), str(key))
+        if word not in allowed:
             fields.fail(
                 str(key),
                 f"does not apply to method '{method}' (it takes "
                 f"{', '.join(METHOD_KEYS[method]) or 'no parameters'} besides {', '.join(COMMON_POLICY_KEYS)})",
             )
+        if word != key and word in fields.data:
+            fields.fail(str(key), f"give either {word} or its older name {key}, not both")
     name = fields.text("name", method).strip()
     if not name:
         fields.fail("name", "must not be empty")
     every = integer(fields, "every", 1, minimum=1, maximum=MAX_C_INT)
-    width = fields.non_negative("width") if method == "fixed" else None
+    width_key = policy_word(fields.data, "half_width")
+    if method == "fixed" and not fields.has(width_key):
+        fields.fail_at(path, "missing required key 'half_width' (or its older name 'width')")
+    width = fields.non_negative(width_key) if method == "fixed" else None
     risk_aversion = None
     if method in ("whalley_wilmott", "zakamouline"):
         risk_aversion = fields.positive("risk_aversion")
     outer = inner = None
     if method == "nested":
-        outer = fields.non_negative("outer") if fields.has("outer") else None
-        inner = fields.non_negative("inner") if fields.has("inner") else None
+        outer_key = policy_word(fields.data, "outer_half_width")
+        inner_key = policy_word(fields.data, "inner_half_width")
+        outer = fields.non_negative(outer_key) if fields.has(outer_key) else None
+        inner = fields.non_negative(inner_key) if fields.has(inner_key) else None
         risk_aversion = fields.positive("risk_aversion") if fields.has("risk_aversion") else None
         if risk_aversion is not None and (outer is not None or inner is not None):
-            fields.fail("risk_aversion", "give either risk_aversion (optimal nested band) or outer and inner, not both")
+            fields.fail("risk_aversion", f"give either risk_aversion (optimal nested band) or {outer_key} and "
+                                         f"{inner_key}, not both")
         if risk_aversion is None:
             if outer is None or inner is None:
-                fields.fail_at(path, "nested policy needs 'risk_aversion', or both 'outer' and 'inner'")
+                fields.fail_at(path, "nested policy needs 'risk_aversion', or both 'outer_half_width' and "
+                                     "'inner_half_width' (older names: both 'outer' and 'inner')")
             if inner > outer:
-                fields.fail("inner", f"must not exceed outer ({inner:g} > {outer:g})")
+                fields.fail(inner_key, f"must not exceed {outer_key} ({inner:g} > {outer:g})")
     rebalance = None
-    if fields.has("rebalance"):
+    rebalance_key = policy_word(fields.data, "rebalance_to")
+    if fields.has(rebalance_key):
         if method in ("none", "time", "leland", "nested"):
-            fields.fail("rebalance", f"does not apply to method '{method}'")
-        rebalance = fields.choice("rebalance", ("edge", "target"))
-    min_interval = integer(fields, "min_interval", 0, minimum=0, maximum=MAX_C_INT)
+            fields.fail(rebalance_key, f"does not apply to method '{method}'")
+        rebalance = fields.choice(rebalance_key, ("edge", "target"))
+    min_interval, min_interval_seconds = _min_interval(fields)
     min_trade = fields.non_negative("min_trade", 0.0)
     return PolicySpec(
         name=name,
@@ -571,7 +605,16 @@ def parse_sim_policy(data: Any, path: str) -> PolicySpec:
         rebalance=rebalance,  # type: ignore[arg-type]
         min_interval=min_interval,
         min_trade=min_trade,
+        min_interval_seconds=min_interval_seconds,
     )
+
+
+def _min_interval(fields: Fields) -> tuple[int, float | None]:
+    """`min_interval` as (steps, None) for a whole number of steps (the older form), or
+    (0, seconds) for a duration such as ``30m`` (the policy file's form)."""
+    if isinstance(fields.data.get("min_interval"), str):
+        return 0, fields.duration("min_interval", timedelta(0)).total_seconds()
+    return integer(fields, "min_interval", 0, minimum=0, maximum=MAX_C_INT), None
 
 
 def parse_policies(items: list[Any], path: str) -> tuple[PolicySpec, ...]:

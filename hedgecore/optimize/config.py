@@ -10,10 +10,19 @@ from typing import Any
 import numpy as np
 
 from hedgecore.errors import ConfigError
-from hedgecore.optimize.search import INTEGER_PARAMETERS, OBJECTIVES, SEARCHABLE, Objective
+from hedgecore.optimize.search import INTEGER_PARAMETERS, OBJECTIVES, SEARCHABLE, Objective, policy_field
 from hedgecore.policy import hedge_instrument_name
 from hedgecore.reading import Fields, finite_number, join_path
-from hedgecore.simconfig import COMMON_POLICY_KEYS, DOCUMENT, METHOD_KEYS, POLICY_METHODS, integer, parse_sim_policy
+from hedgecore.simconfig import (
+    COMMON_POLICY_KEYS,
+    DOCUMENT,
+    METHOD_KEYS,
+    OLDER_WORDS,
+    POLICY_METHODS,
+    integer,
+    parse_sim_policy,
+    policy_word,
+)
 from hedgecore.simulation import PolicySpec
 
 SECTION_KEYS = ("policy", "search", "objective", "output", "batch_size", "refine", "refine_points")
@@ -103,22 +112,37 @@ def parse_optimize_section(data: Any, path: str = "optimize") -> OptimizeSetup:
     method = Fields(raw_policy, policy_path, DOCUMENT).choice("method", POLICY_METHODS)
     if method == "none":
         fields.fail_at(join_path(policy_path, "method"), "a 'none' policy has nothing to optimise")
-    applicable = set(COMMON_POLICY_KEYS + METHOD_KEYS[method]) | ({"inner_ratio"} if method == "nested" else set())
+    applicable = {policy_field(word) for word in COMMON_POLICY_KEYS + METHOD_KEYS[method]}
+    if method == "nested":
+        applicable.add("inner_ratio")
+    searched_fields: dict[str, str] = {}
     for name in search:
-        if name not in applicable:
+        if policy_field(name) not in applicable:
             search_fields.fail(name, f"does not apply to method '{method}'")
+        if policy_field(name) in searched_fields:
+            search_fields.fail(name, f"searches the same parameter as {searched_fields[policy_field(name)]}")
+        searched_fields[policy_field(name)] = name
+
+    def base_key(word: str) -> str:
+        """The key the base policy uses for documented `word` (it may use the older one)."""
+        return policy_word(raw_policy, word)
+
     for name, values in search.items():
         if name == "inner_ratio":
-            raw_policy.setdefault("inner", 0.0)
+            raw_policy.setdefault(base_key("inner_half_width"), 0.0)
             continue
         if name == "risk_aversion" and method == "nested":
-            raw_policy.pop("outer", None)
-            raw_policy.pop("inner", None)
-        raw_policy.setdefault(name, int(values[0]) if name in INTEGER_PARAMETERS else values[0])
-    if method == "nested" and ({"outer", "inner", "inner_ratio"} & set(search)):
+            for word in ("outer_half_width", "inner_half_width"):
+                raw_policy.pop(base_key(word), None)
+        if name == "min_interval" and isinstance(raw_policy.get("min_interval"), str):
+            raw_policy.pop("min_interval")  # the search counts steps; its values replace a duration
+        documented = OLDER_WORDS.get(name, name)
+        raw_policy.setdefault(base_key(documented), int(values[0]) if name in INTEGER_PARAMETERS else values[0])
+    if method == "nested" and ({"outer", "inner", "inner_ratio"} & set(searched_fields)):
         raw_policy.pop("risk_aversion", None)
-        if "inner" in raw_policy and "outer" in raw_policy and raw_policy["inner"] > raw_policy["outer"]:
-            raw_policy["inner"] = raw_policy["outer"]
+        outer_key, inner_key = base_key("outer_half_width"), base_key("inner_half_width")
+        if inner_key in raw_policy and outer_key in raw_policy and raw_policy[inner_key] > raw_policy[outer_key]:
+            raw_policy[inner_key] = raw_policy[outer_key]
     policy = parse_sim_policy(raw_policy, policy_path)
 
     objective_fields = Fields(

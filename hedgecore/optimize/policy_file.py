@@ -63,7 +63,7 @@ def policy_document(
     step_seconds = spec.horizon_years / result.steps * DAYS_PER_YEAR * SECONDS_PER_DAY
     costs = spec.costs
     band: dict[str, Any]
-    interval_steps = chosen.min_interval
+    interval_steps = chosen.interval_steps(step_seconds)
     rebalance_to = chosen.rebalance
     if chosen.method == "fixed":
         band = {"method": "fixed", "half_width": chosen.width}

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from hedgecore.simconfig import COMMON_POLICY_KEYS, METHOD_KEYS
+from hedgecore.simconfig import COMMON_POLICY_KEYS, METHOD_KEYS, POLICY_WORDS
 from hedgecore.simulation import (
     MAX_MEMORY_BYTES,
     MAX_WORK,
@@ -46,9 +46,15 @@ OBJECTIVES: tuple[str, ...] = ("mean_variance", "cvar", "min_cost")
 
 # Searchable parameters: kind of number and the smallest allowed value. `inner_ratio`
 # (nested only) sets inner = inner_ratio x outer, so a grid never proposes inner > outer.
+# The policy file's words (half_width, outer_half_width, inner_half_width) and the older
+# ones (width, outer, inner) both search the same PolicySpec field; results keep the
+# word the search used. `min_interval` is searched in whole steps (the simulator's clock).
 INTEGER_PARAMETERS = ("every", "min_interval")
 SEARCHABLE: dict[str, tuple[str, float]] = {
     "risk_aversion": ("positive", 0.0),
+    "half_width": ("non_negative", 0.0),
+    "outer_half_width": ("non_negative", 0.0),
+    "inner_half_width": ("non_negative", 0.0),
     "width": ("non_negative", 0.0),
     "outer": ("non_negative", 0.0),
     "inner": ("non_negative", 0.0),
@@ -57,6 +63,11 @@ SEARCHABLE: dict[str, tuple[str, float]] = {
     "min_interval": ("integer", 0),
     "min_trade": ("non_negative", 0.0),
 }
+
+
+def policy_field(name: str) -> str:
+    """The PolicySpec field a searched parameter sets (half_width -> width, ...)."""
+    return POLICY_WORDS.get(name, name)
 
 Simulator = Callable[..., SimulationResult]
 ProgressCallback = Callable[[int, int], None]
@@ -215,14 +226,17 @@ def candidate_policies(
     apply to the policy's method or a value out of range."""
     if not search:
         raise ValueError("search must name at least one parameter")
-    applicable = set(COMMON_POLICY_KEYS + METHOD_KEYS[policy.method])
+    applicable = {policy_field(word) for word in COMMON_POLICY_KEYS + METHOD_KEYS[policy.method]}
     if policy.method == "nested":
         applicable.add("inner_ratio")
     names = list(search)
-    for name in names:
+    fields = [policy_field(name) for name in names]
+    for name, field_name in zip(names, fields, strict=True):
+        if fields.count(field_name) > 1:
+            raise ValueError(f"search: {name!r} is searched twice (under two names)")
         if name not in SEARCHABLE:
             raise ValueError(f"search: unknown parameter {name!r} (searchable: {', '.join(SEARCHABLE)})")
-        if name not in applicable:
+        if field_name not in applicable:
             raise ValueError(f"search: {name!r} does not apply to method {policy.method!r}")
         values = list(search[name])
         if not values:
@@ -233,10 +247,10 @@ def candidate_policies(
                 raise ValueError(f"search: {name!r} value {value!r} out of range")
             if kind == "integer" and float(value) != int(value):
                 raise ValueError(f"search: {name!r} takes whole numbers, got {value!r}")
-    if "inner_ratio" in names and "inner" in names:
-        raise ValueError("search: give inner or inner_ratio, not both")
-    if policy.method == "nested" and "risk_aversion" in names and ({"outer", "inner", "inner_ratio"} & set(names)):
-        raise ValueError("search: a nested band is searched by risk_aversion or by outer/inner, not both")
+    if "inner_ratio" in names and "inner" in fields:
+        raise ValueError("search: give inner_half_width or inner_ratio, not both")
+    if policy.method == "nested" and "risk_aversion" in names and ({"outer", "inner", "inner_ratio"} & set(fields)):
+        raise ValueError("search: a nested band is searched by risk_aversion or by its half widths, not both")
     grid: list[tuple[dict[str, float], PolicySpec]] = []
     for combination in itertools.product(*(search[name] for name in names)):
         parameters = {name: float(value) for name, value in zip(names, combination, strict=True)}
@@ -244,7 +258,9 @@ def candidate_policies(
         for name, value in parameters.items():
             if name == "inner_ratio":
                 continue
-            changes[name] = int(value) if name in INTEGER_PARAMETERS else value
+            changes[policy_field(name)] = int(value) if name in INTEGER_PARAMETERS else value
+        if "min_interval" in changes:
+            changes["min_interval_seconds"] = None  # the searched steps replace a duration
         if policy.method == "nested":
             if "risk_aversion" in parameters:
                 changes["outer"] = changes["inner"] = None
@@ -252,11 +268,12 @@ def candidate_policies(
                 outer = changes.get("outer", policy.outer)
                 if "inner_ratio" in parameters:
                     if outer is None:
-                        raise ValueError("search: inner_ratio needs outer (in the policy or the search)")
+                        raise ValueError("search: inner_ratio needs outer_half_width (in the policy or the search)")
                     changes["inner"] = parameters["inner_ratio"] * outer
                 inner = changes.get("inner", policy.inner)
                 if outer is None or inner is None:
-                    raise ValueError("search: a nested band searched by edges needs both outer and inner")
+                    raise ValueError("search: a nested band searched by its half widths needs both "
+                                     "outer_half_width and inner_half_width")
                 if inner > outer:
                     continue  # not a band: skip this corner of the grid
                 changes["risk_aversion"] = None

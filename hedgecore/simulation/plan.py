@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hedgecore.simulation.spec import GBMModel, HestonModel, HistoricalModel, MertonModel, SimulationSpec
-from hedgecore.units import HOURS_PER_YEAR
+from hedgecore.units import HOURS_PER_YEAR, SECONDS_PER_YEAR
 
 _MODEL_KINDS = {"gbm": 0, "merton": 1, "heston_qe": 2, "heston_euler": 3, "historical": 4}
 _INSTRUMENTS = {"spot": 0, "linear_perp": 1, "inverse_perp": 2}
@@ -236,7 +236,9 @@ def _policy_arrays(spec: SimulationSpec, dt: float, hedge_vol: float, cost_rate:
             known = ", ".join(_METHODS)
             raise ValueError(f"{where}.method must be one of {known}, got {policy.method!r}")
         every = _positive_int(f"{where}.every", policy.every, _MAX_C_INT)
-        min_interval = _count(f"{where}.min_interval", policy.min_interval)
+        if policy.min_interval_seconds is not None:
+            _finite(f"{where}.min_interval_seconds", policy.min_interval_seconds, low=0.0)
+        min_interval = _count(f"{where}.min_interval", policy.interval_steps(dt * SECONDS_PER_YEAR))
         min_trade = _finite(f"{where}.min_trade", policy.min_trade, low=0.0)
         if policy.rebalance not in (None, "edge", "target"):
             raise ValueError(f"{where}.rebalance must be 'edge' or 'target', got {policy.rebalance!r}")

@@ -184,6 +184,11 @@ class CostSpec:
     impact_adv: float = math.inf
 
 
+# A duration within this fraction of a step beyond whole steps counts as those steps
+# (PolicySpec.interval_steps).
+STEP_SLACK = 1e-3
+
+
 @dataclass(frozen=True, slots=True)
 class PolicySpec:
     """One hedging policy. Which parameters apply depends on `method`:
@@ -200,7 +205,9 @@ class PolicySpec:
       the quasi-stationary loss with the fixed and proportional costs.
     rebalance: "edge" (to the nearest band edge; default for whalley_wilmott and
     zakamouline) or "target" (to the band centre; default for fixed); nested trades to the
-    inner band. min_interval: at least this many steps between trades (0: none).
+    inner band. min_interval: at least this many steps between trades (0: none), or, when
+    min_interval_seconds is given (a duration, as in a policy file), the fewest whole steps
+    that last at least that long (`interval_steps`; steps are set at run time).
     min_trade: trades smaller than this (units of the underlying) are skipped.
     """
 
@@ -214,6 +221,22 @@ class PolicySpec:
     rebalance: Rebalance | None = None
     min_interval: int = 0
     min_trade: float = 0.0
+    min_interval_seconds: float | None = None
+
+    def interval_steps(self, step_seconds: float) -> int:
+        """Steps between trades when one step lasts `step_seconds`: `min_interval`, or the
+        smallest count of steps lasting at least `min_interval_seconds` (a trade at step
+        k may follow one at step j when (k - j) x step >= the duration). A duration within
+        a thousandth of a step beyond k steps counts as k: a config's "one decision an hour"
+        is often 59.998 minutes (30 days as 0.08219 years), and `optimize --write-policy`
+        rounds durations to the millisecond; 2h should stay two such steps. Counts beyond
+        2^31 - 1 mean the same as it: no second trade."""
+        if self.min_interval_seconds is None:
+            return self.min_interval
+        if not step_seconds > 0.0:
+            raise ValueError(f"step length must be positive, got {step_seconds!r} s")
+        steps = math.ceil(self.min_interval_seconds / step_seconds - STEP_SLACK)
+        return min(max(steps, 0), 2**31 - 1)
 
 
 @dataclass(frozen=True, slots=True)
