@@ -7,6 +7,8 @@ the same paths through the compiled kernel (hedgecore._sim) and summarises the h
 - spec.py: the models, the book, the hedge instrument, the costs and the policies;
 - history.py: reading the price history CSV that HistoricalModel replays;
 - plan.py: a spec validated and turned into the kernel's arrays;
+- blocks.py: blocks of paths, their random streams and the chunked loop over them (shared
+  with the market-making simulator, hedgecore.quoting.mmsim);
 - run.py: work bounds, `simulate`, and the block ranges hedgecore.cluster distributes;
 - results.py: PolicyResult, SimulationResult and the summary of per-path results.
 
@@ -18,21 +20,18 @@ are reported as positive numbers meaning losses.
 
 from __future__ import annotations
 
+from hedgecore.simulation.blocks import CHUNK_SECONDS, PATHS_PER_BLOCK, ProgressCallback, block_count
 from hedgecore.simulation.history import MAX_PRICE_CSV_BYTES
 from hedgecore.simulation.plan import hedge_vol_of
 from hedgecore.simulation.results import QUANTILE_LEVELS, PathTrace, PolicyResult, SimulationResult
 from hedgecore.simulation.run import (
-    CHUNK_SECONDS,
     MAX_MEMORY_BYTES,
     MAX_PATHS,
     MAX_STEPS,
     MAX_WORK,
-    PATHS_PER_BLOCK,
     BlockResults,
-    ProgressCallback,
     WorkEstimate,
     WorkLimitError,
-    block_count,
     estimate_work,
     merge_blocks,
     simulate,

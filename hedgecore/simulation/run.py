@@ -10,8 +10,6 @@ is ever stored.
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +17,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hedgecore._inputs import resolve_threads
+from hedgecore.simulation.blocks import (
+    PATHS_PER_BLOCK,
+    ProgressCallback,
+    block_count,
+    block_lane_seeds,
+    block_streams,
+    paths_before,
+    resolve_seed,
+    run_in_chunks,
+)
 from hedgecore.simulation.plan import _MODEL_KINDS, _jump_terms, _plan, _positive_int
 from hedgecore.simulation.results import (
     PathTrace,
@@ -28,10 +36,6 @@ from hedgecore.simulation.results import (
     _summarise,
 )
 from hedgecore.simulation.spec import SimulationSpec
-
-# Paths per random stream. Fixed, so a seed gives the same paths on any thread count; the
-# block of a path never changes when `paths` grows (path i always draws from stream i // 1024).
-PATHS_PER_BLOCK = 1024
 
 # Work bounds (README "Work bounds"): a run is refused before it starts when it needs more
 # than MAX_WORK path-steps x policies (about two hours at 1.5e7 a second, the rate of two
@@ -45,11 +49,6 @@ MAX_MEMORY_BYTES = 8 * 2**30
 # beyond 2^53 is not even an exact float.
 MAX_STEPS = 2**31 - 2
 MAX_PATHS = 2**53
-# The compiled loop runs in chunks of path blocks sized to return to Python about this
-# often, so that a progress bar moves and Ctrl-C (SIGINT) and SIGTERM stop a run promptly.
-CHUNK_SECONDS = 0.15
-
-ProgressCallback = Callable[[int, int], None]
 
 
 class WorkLimitError(ValueError):
@@ -119,7 +118,7 @@ def estimate_work(spec: SimulationSpec, *, paths: int | None = None, steps: int 
         n_terms = 1  # the validation that follows names the field
     per_step = 16.0 * n_options * n_terms * (2 * n_sets + 6) + 32.0 * n_policies
     memory = (float(n_paths) * n_policies * _BYTES_PER_PATH_POLICY
-              + -(-n_paths // PATHS_PER_BLOCK) * _BYTES_PER_BLOCK + (n_steps + 1) * per_step)
+              + block_count(n_paths) * _BYTES_PER_BLOCK + (n_steps + 1) * per_step)
     return WorkEstimate(paths=n_paths, steps=n_steps, policies=n_policies,
                         work=float(n_paths) * n_steps * n_policies, memory_bytes=memory)
 
@@ -147,7 +146,7 @@ def simulate(
     paths, steps, seed override the spec's values when given. threads: OpenMP threads
     (None: all); results do not depend on it. progress(done_paths, total_paths) is called
     with the GIL held between chunks of path blocks; the compiled loop returns to Python
-    about every CHUNK_SECONDS whether or not there is a progress callback, so that signal
+    about every blocks.CHUNK_SECONDS whether or not there is a progress callback, so that signal
     handlers run. max_work, max_memory_bytes: the work bounds (see estimate_work; None
     lifts one); beyond them WorkLimitError (a ValueError) is raised before any work.
     A summary figure that comes out non-finite (an overflow from extreme inputs) raises
@@ -170,10 +169,8 @@ def simulate(
 
     plan = _plan(spec, n_steps)
     option_value = float(plan.pop("_option_value"))
-    seed_sequence = np.random.SeedSequence(seed_value)
-    used_seed = seed_value if seed_value is not None else int(seed_sequence.entropy)  # type: ignore[arg-type]
-    n_blocks = -(-n_paths // PATHS_PER_BLOCK)
-    blocks = _run_blocks(spec, plan, used_seed, 0, n_blocks, n_paths, n_threads, progress)
+    used_seed = resolve_seed(seed_value)
+    blocks = _run_blocks(spec, plan, used_seed, 0, block_count(n_paths), n_paths, n_threads, progress)
     return merge_blocks(spec, [blocks], option_value=option_value, paths=n_paths, steps=n_steps,
                         seed=used_seed, threads=n_threads)
 
@@ -192,11 +189,6 @@ class BlockResults:
     funding: NDArray[np.float64]
     trades: NDArray[np.float64]
     trace: NDArray[np.float64] | None = None
-
-
-def block_count(paths: int) -> int:
-    """How many path blocks (of PATHS_PER_BLOCK paths, the last one partial) `paths` fill."""
-    return -(-paths // PATHS_PER_BLOCK)
 
 
 def simulate_block_range(spec: SimulationSpec, first_block: int, last_block: int, *, paths: int, steps: int,
@@ -221,39 +213,28 @@ def _run_blocks(spec: SimulationSpec, plan: dict[str, Any], seed: int, first_blo
     """The compiled kernel over the blocks [first_block, last_block), in chunks."""
     from hedgecore._sim import LANE_STREAMS, bitgen_addresses, simulate_blocks
 
-    # Block b owns SeedSequence(seed).spawn(n_blocks)[b], which is SeedSequence(seed,
-    # spawn_key=(b,)) whatever n_blocks. GBM steps LANE_STREAMS SFC64 streams in SIMD lanes,
-    # seeded with consecutive triples of the child's generate_state words (stream 0 is
-    # numpy's SFC64(child) itself); the other models draw through numpy's distributions
-    # from one SFC64(child) per block.
-    entropy = np.random.SeedSequence(seed).entropy
-    children = [np.random.SeedSequence(entropy, spawn_key=(block,)) for block in range(first_block, last_block)]
+    # GBM steps LANE_STREAMS SFC64 streams per block in SIMD lanes (lane 0 is numpy's
+    # SFC64 of the block's seed itself); the other models draw through numpy's
+    # distributions from one SFC64 per block.
     n_blocks = last_block - first_block
     gbm = plan["model_kind"] == _MODEL_KINDS["gbm"]
-    lane_seeds = np.zeros((n_blocks, 3 * LANE_STREAMS), dtype=np.uint64)
-    if gbm:
-        for block, child in enumerate(children):
-            lane_seeds[block] = child.generate_state(3 * LANE_STREAMS, np.uint64)
-    streams = [] if gbm else [np.random.SFC64(child) for child in children]
+    lane_seeds = (block_lane_seeds(seed, first_block, last_block, LANE_STREAMS) if gbm
+                  else np.zeros((n_blocks, 3 * LANE_STREAMS), dtype=np.uint64))
+    # `addresses` points into the streams: they live until the kernel's last call.
+    streams = [] if gbm else block_streams(seed, first_block, last_block)
     addresses = bitgen_addresses(streams) if streams else np.zeros(n_blocks, dtype=np.uintp)
 
     # The kernel writes path j of its arrays from the j-th path of the blocks it is given, so
     # the arrays hold this range's paths only; path 0 (and its trace) is in range 0 alone.
-    first_path = first_block * PATHS_PER_BLOCK
-    range_paths = min(last_block * PATHS_PER_BLOCK, n_paths) - first_path
+    range_paths = paths_before(last_block, n_paths) - paths_before(first_block, n_paths)
     n_policies = len(spec.policies)
     pnl = np.empty((n_policies, range_paths))
     cost = np.empty((n_policies, range_paths))
     funding = np.empty((n_policies, range_paths))
     trades = np.empty((n_policies, range_paths))
     trace = np.full((n_policies, 4, plan["steps"] + 1), np.nan)
-    # Chunks start at one block per thread and grow (or shrink) to take about
-    # CHUNK_SECONDS each; a block's numbers do not depend on its chunk.
-    chunk = n_threads
-    first = 0
-    while first < n_blocks:
-        last = min(first + chunk, n_blocks)
-        started = time.perf_counter()
+
+    def run_chunk(first: int, last: int) -> None:
         simulate_blocks(
             **plan,
             bitgens=addresses[first:last],
@@ -263,12 +244,12 @@ def _run_blocks(spec: SimulationSpec, plan: dict[str, Any], seed: int, first_blo
             pnl=pnl, cost=cost, funding=funding, trades=trades, trace=trace,
             n_threads=n_threads,
         )
-        elapsed = time.perf_counter() - started
-        growth = min(4.0, max(0.25, CHUNK_SECONDS / elapsed)) if elapsed > 0.0 else 4.0
-        chunk = max(n_threads, int(chunk * growth) // n_threads * n_threads)
-        first = last
+
+    def chunk_done(last: int) -> None:
         if progress is not None:
-            progress(min(first_path + last * PATHS_PER_BLOCK, n_paths), n_paths)
+            progress(paths_before(first_block + last, n_paths), n_paths)
+
+    run_in_chunks(run_chunk, n_blocks, n_threads, chunk_done)
     return BlockResults(first_block=first_block, last_block=last_block, pnl=pnl, cost=cost, funding=funding,
                         trades=trades, trace=trace if first_block == 0 else None)
 
