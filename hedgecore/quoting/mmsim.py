@@ -37,8 +37,6 @@ Config (document "mmsim"; README "Market-making simulator"):
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,16 +47,22 @@ from hedgecore._inputs import resolve_threads
 from hedgecore.errors import Fields
 from hedgecore.quoting.avellaneda import optimal_spread
 from hedgecore.quoting.glft import glft_closed_form, glft_exact_table
+from hedgecore.simulation.blocks import (
+    PATHS_PER_BLOCK,
+    ProgressCallback,
+    block_count,
+    block_streams,
+    paths_before,
+    resolve_seed,
+    run_in_chunks,
+)
+from hedgecore.simulation.run import MAX_MEMORY_BYTES, MAX_WORK, WorkEstimate
 
 DOCUMENT = "mmsim"
-PATHS_PER_BLOCK = 1024
 HOURS_PER_YEAR = 365.0 * 24.0
-MAX_WORK = 100_000_000_000          # path-steps x policies (as `simulate`)
-MAX_MEMORY_BYTES = 8 * 2**30
 MAX_STEPS = 10_000_000
 MAX_PATHS = 2**40
 MAX_INVENTORY_LIMIT = 10_000
-CHUNK_SECONDS = 0.15
 METHODS = ("symmetric", "avellaneda_stoikov", "glft_exact", "glft_closed_form", "options_skew")
 OPTION_METHODS = ("symmetric", "options_skew")
 MID_MODELS = {"arithmetic": 0, "gbm": 1, "heston": 2, "merton": 3}
@@ -389,9 +393,9 @@ def _hazards(depth: NDArray[np.float64], a_year: float, k: float, dt: float,
 
 
 # --------------------------------------------------------------------------- run
-def estimate_work(spec: MarketMakingSpec, *, paths: int | None = None, steps: int | None = None) -> Any:
-    from hedgecore.simulation import WorkEstimate
-
+def estimate_work(spec: MarketMakingSpec, *, paths: int | None = None, steps: int | None = None) -> WorkEstimate:
+    """The work and memory of `simulate_market_making(spec, paths=, steps=)`; ValueError
+    for a path or step count that is not an integer within MAX_PATHS, MAX_STEPS."""
     n_paths = spec.paths if paths is None else paths
     n_steps = spec.steps if steps is None else steps
     counts: tuple[tuple[str, object, int], ...] = (("paths", n_paths, MAX_PATHS), ("steps", n_steps, MAX_STEPS))
@@ -400,7 +404,7 @@ def estimate_work(spec: MarketMakingSpec, *, paths: int | None = None, steps: in
             raise ValueError(f"{name} must be an integer in [1, {maximum:,}], got {str(value)[:40]}")
     n_policies = len(spec.policies)
     width = 2 * spec.inventory_limit + 1
-    memory = (8.0 * N_OUT * n_paths + 40.0 * n_paths + -(-n_paths // PATHS_PER_BLOCK) * 2048.0
+    memory = (8.0 * N_OUT * n_paths + 40.0 * n_paths + block_count(n_paths) * 2048.0
               + 32.0 * n_steps * width)
     return WorkEstimate(paths=n_paths, steps=n_steps, policies=n_policies,
                         work=float(n_paths) * n_steps * n_policies, memory_bytes=memory)
@@ -413,7 +417,7 @@ def simulate_market_making(
     steps: int | None = None,
     seed: int | None = None,
     threads: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressCallback | None = None,
     max_work: float | None = MAX_WORK,
     max_memory_bytes: float | None = MAX_MEMORY_BYTES,
 ) -> MMResult:
@@ -425,32 +429,27 @@ def simulate_market_making(
     estimate.check(max_work, max_memory_bytes)
     n_paths, n_steps = estimate.paths, estimate.steps
     n_threads = resolve_threads(threads)
-    seed_value = spec.seed if seed is None else seed
-    seed_sequence = np.random.SeedSequence(seed_value)
-    used_seed = int(seed_value) if seed_value is not None else int(seed_sequence.entropy)  # type: ignore[arg-type]
-    n_blocks = -(-n_paths // PATHS_PER_BLOCK)
-    children = seed_sequence.spawn(n_blocks)
+    used_seed = int(resolve_seed(spec.seed if seed is None else seed))
+    n_blocks = block_count(n_paths)
     out = np.empty((n_paths, N_OUT))
-    results = []
     total = n_paths * len(spec.policies)
-    for index, policy in enumerate(spec.policies):
-        tables = policy_tables(spec, policy, n_steps)
-        streams = [np.random.SFC64(child) for child in children]   # the same streams for every policy
-        chunk, first = n_threads, 0
-        while first < n_blocks:
-            last = min(first + chunk, n_blocks)
-            started = time.perf_counter()
-            simulate_blocks(
-                **kernel_arguments(spec, tables, n_steps, policy), bit_generators=streams[first:last],
-                first_block=first, paths_per_block=PATHS_PER_BLOCK, n_paths=n_paths, out=out,
-                n_threads=n_threads)
-            elapsed = time.perf_counter() - started
-            growth = min(4.0, max(0.25, CHUNK_SECONDS / elapsed)) if elapsed > 0.0 else 4.0
-            chunk = max(n_threads, int(chunk * growth) // n_threads * n_threads)
-            first = last
+
+    def run_policy(index: int, policy: MMPolicy) -> MMPolicyResult:
+        arguments = kernel_arguments(spec, policy_tables(spec, policy, n_steps), n_steps, policy)
+        streams = block_streams(used_seed, 0, n_blocks)   # the same streams for every policy
+
+        def run_chunk(first: int, last: int) -> None:
+            simulate_blocks(**arguments, bit_generators=streams[first:last], first_block=first,
+                            paths_per_block=PATHS_PER_BLOCK, n_paths=n_paths, out=out, n_threads=n_threads)
+
+        def chunk_done(last: int) -> None:
             if progress is not None:
-                progress(index * n_paths + min(last * PATHS_PER_BLOCK, n_paths), total)
-        results.append(summarise(policy, out, n_steps, spec.order_size, spec.objective_gamma))
+                progress(index * n_paths + paths_before(last, n_paths), total)
+
+        run_in_chunks(run_chunk, n_blocks, n_threads, chunk_done)
+        return summarise(policy, out, n_steps, spec.order_size, spec.objective_gamma)
+
+    results = [run_policy(index, policy) for index, policy in enumerate(spec.policies)]
     return MMResult(paths=n_paths, steps=n_steps, seed=used_seed, threads=n_threads,
                     objective_gamma=spec.objective_gamma, policies=tuple(results))
 
