@@ -44,6 +44,7 @@ from hedgecore.simulation import (
     hedge_vol_of,
     simulate,
 )
+from hedgecore.simulation.blocks import resolve_seed
 from hedgecore.simulation.plan import _book_tables, _model_arrays, _option_values
 from hedgecore.simulation.results import _summarise
 
@@ -288,9 +289,7 @@ def simulate_variants(
             raise ValueError(f"variant {variant.name!r}: no policy named {variant.policy!r} "
                              f"(policies: {', '.join(by_name)})")
     estimate_study(spec, study, paths=paths, steps=steps).check(max_work, max_memory_bytes)
-    seed_value = spec.seed if seed is None else seed
-    if seed_value is None:
-        seed_value = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+    seed_value = resolve_seed(spec.seed if seed is None else seed)
     n_steps = spec.steps if steps is None else steps
     growth = math.exp(spec.rate * spec.horizon_years)
     costs: dict[str, tuple[OverlayLineCost, ...]] = {}

@@ -12,14 +12,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from hedgecore.cluster.client import ClusterUnavailable, worker_threads
 from hedgecore.cluster.tasks import TASKS_PER_THREAD, run_blocks, split_blocks
 from hedgecore.simulation import (
     MAX_MEMORY_BYTES,
     MAX_WORK,
-    PATHS_PER_BLOCK,
     BlockResults,
     ProgressCallback,
     SimulationResult,
@@ -29,6 +26,7 @@ from hedgecore.simulation import (
     merge_blocks,
     start_value,
 )
+from hedgecore.simulation.blocks import paths_before, resolve_seed
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -79,9 +77,7 @@ class ClusterSimulator:
         estimate = estimate_work(spec, paths=paths, steps=steps)
         estimate.check(max_work, max_memory_bytes)
         n_paths, n_steps = estimate.paths, estimate.steps
-        seed_value = spec.seed if seed is None else seed
-        if seed_value is None:
-            seed_value = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+        seed_value = resolve_seed(spec.seed if seed is None else seed)
         key: RunKey = (spec, n_paths, n_steps, int(seed_value))
         option_value = start_value(spec, n_steps)  # validates the spec as simulate does
         ranges = split_blocks(block_count(n_paths), self.tasks_per_run)
@@ -89,7 +85,7 @@ class ClusterSimulator:
         # never one result shared by Dask's deduplication of identical-looking calls.
         futures = [self.client.submit(run_blocks, spec, first, last, n_paths, n_steps, int(seed_value), pure=False)
                    for first, last in ranges]
-        sizes = [min(last * PATHS_PER_BLOCK, n_paths) - first * PATHS_PER_BLOCK for first, last in ranges]
+        sizes = [paths_before(last, n_paths) - paths_before(first, n_paths) for first, last in ranges]
         run = PendingRun(spec, n_paths, n_steps, int(seed_value), option_value, futures, sizes,
                          max(1, len(spec.policies)))
         self._pending.setdefault(key, []).append(run)
