@@ -260,6 +260,39 @@ def parse_timestamp(value: Any, path: str, document: str) -> datetime:
     return moment
 
 
+# Epoch seconds of the bounds of MIN_YEAR..MAX_YEAR, for times read from CSV rows.
+_FIRST_SECOND = datetime(MIN_YEAR, 1, 1, tzinfo=timezone.utc).timestamp()
+_END_SECOND = datetime(MAX_YEAR + 1, 1, 1, tzinfo=timezone.utc).timestamp()
+
+
+def csv_timestamp(text: str, filename: str, line: int, column: str = "timestamp") -> float:
+    """Epoch seconds of one CSV cell: epoch seconds (milliseconds when above 1e11, as
+    exchanges export them) or ISO 8601 (UTC when no zone is given), in the years MIN_YEAR
+    to MAX_YEAR. Raises InputError naming the file, line and column otherwise (never a
+    NaN or infinite time)."""
+    cell = text.strip()
+    try:
+        value = float(cell)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(cell.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise InputError(filename, line, f"{column} {show_text(cell)} is neither a number nor ISO 8601"
+                             ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        value = moment.timestamp()
+    else:
+        if not math.isfinite(value):
+            raise InputError(filename, line, f"{column} {show_text(cell)} must be a finite number")
+        if value > 1e11:
+            value /= 1000.0
+    if not _FIRST_SECOND <= value < _END_SECOND:
+        raise InputError(filename, line, f"{column} {show_text(cell)} is not a time between the years "
+                         f"{MIN_YEAR} and {MAX_YEAR} (UTC)")
+    return value
+
+
 _DURATION_UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 

@@ -30,11 +30,11 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hedgecore.errors import InputError, decode_input_text, read_input_file
+from hedgecore.reading import csv_timestamp
 
 if TYPE_CHECKING:
     import numpy as np
@@ -190,23 +190,6 @@ def estimate_intensity(delta: NDArray[np.float64], tau_seconds: NDArray[np.float
         k_interval=(k_low, k_high), level=level, fills=n, exposure_hours=float(tau.sum()))
 
 
-def _time_seconds(text: str, filename: str, line: int) -> float:
-    from datetime import timezone
-
-    value = text.strip()
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(filename, line, f"time: not ISO-8601 or epoch seconds: '{value[:40]}'") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
-
-
 def read_fills_csv(path: str | Path, *, instruments: object = None) -> list[Fill]:
     """Fills from a CSV with header time,instrument,side,price,mid (extra columns ignored);
     side buy|sell (or bid|ask: our bid filled = buy). `instruments`: a predicate on the
@@ -245,7 +228,7 @@ def read_fills_csv(path: str | Path, *, instruments: object = None) -> list[Fill
             if not (math.isfinite(value) and value > 0.0):
                 raise InputError(filename, number, f"{key}: must be a finite number > 0, got {value}")
             values.append(value)
-        fills.append(Fill(_time_seconds(row[column["time"]], filename, number), instrument, side, *values))
+        fills.append(Fill(csv_timestamp(row[column["time"]], filename, number, "time"), instrument, side, *values))
     return fills
 
 

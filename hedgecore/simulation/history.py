@@ -9,11 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import math
-from datetime import datetime, timezone
 from pathlib import Path
 
 from hedgecore.errors import InputError, escape_text, show_text
-from hedgecore.reading import decode_input_text, read_input_file
+from hedgecore.reading import csv_timestamp, decode_input_text, read_input_file
 
 MAX_PRICE_CSV_BYTES = 64 * 1024 * 1024     # about 1.5 million rows: a year of minute prices
 
@@ -45,7 +44,7 @@ def read_price_history(path: str | Path) -> tuple[tuple[float, ...], tuple[float
             if not (math.isfinite(price) and price > 0.0):
                 raise InputError(filename, line,
                                  f"price must be a finite number > 0, got {show_text(row[1].strip())}")
-            stamp = _parse_timestamp(row[0].strip(), filename, line)
+            stamp = csv_timestamp(row[0], filename, line)
             if stamps and not stamp > stamps[-1]:
                 raise InputError(filename, line, f"timestamps must increase: {show_text(row[0].strip())} "
                                  "is not after the previous row's")
@@ -55,22 +54,3 @@ def read_price_history(path: str | Path) -> tuple[tuple[float, ...], tuple[float
         raise InputError(filename, reader.line_num, f"not a CSV of timestamp,price rows: "
                          f"{escape_text(str(exc), 100)}") from None
     return tuple(prices), tuple(stamps)
-
-
-def _parse_timestamp(text: str, filename: str, line: int) -> float:
-    """Seconds since the epoch of one CSV timestamp (InputError naming the line if bad)."""
-    try:
-        value = float(text)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(value):
-            raise InputError(filename, line, f"timestamp {show_text(text)} must be a finite number")
-        return value / 1000.0 if value > 1e11 else value
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(filename, line, f"timestamp {show_text(text)} is neither a number nor ISO 8601") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
