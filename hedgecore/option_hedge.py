@@ -134,6 +134,22 @@ def _band(fields: Fields, key: str) -> GreekBand | None:
     return GreekBand(lower, upper)
 
 
+def option_fee_terms(fees: Fields) -> tuple[float | None, float | None]:
+    """(rate_of_underlying, cap_of_price) of an option fee mapping, each None when left
+    out: the fee per contract is min(rate x underlying price, cap x option price)
+    (REFERENCE.md sections 5 and 8). A rate above 1% of the underlying or a cap above the whole
+    price is a typo and is refused. Read the same way in a policy's `option_hedge.fees`
+    and a simulation's `overlay_fees`."""
+    rate = fees.optional_non_negative("rate_of_underlying")
+    cap = fees.optional_non_negative("cap_of_price")
+    if rate is not None and rate > 0.01:
+        fees.fail("rate_of_underlying", f"must be a fraction of the underlying per contract at most 0.01 "
+                  f"(0.0003 = 3 bp), got {rate:g}")
+    if cap is not None and cap > 1.0:
+        fees.fail("cap_of_price", f"must be a fraction of the option price at most 1 (0.125 = 12.5%), got {cap:g}")
+    return rate, cap
+
+
 def parse_option_hedge(data: Any, path: str) -> OptionHedgePolicy:
     """The `option_hedge` section of one underlying; ConfigError naming the field."""
     fields = Fields(data, path, DOCUMENT, allowed=OPTION_HEDGE_KEYS)
@@ -161,14 +177,7 @@ def parse_option_hedge(data: Any, path: str) -> OptionHedgePolicy:
                     f"{MAX_LOTS:,}; raise lot_size or lower max_contracts")
     if lot_size > max_contracts:
         fields.fail("lot_size", f"{lot_size:g} is above max_contracts {max_contracts:g}")
-    fees = Fields(fields.mapping("fees"), fields.sub("fees"), DOCUMENT, allowed=FEE_KEYS)
-    rate = fees.optional_non_negative("rate_of_underlying")
-    cap = fees.optional_non_negative("cap_of_price")
-    if rate is not None and rate > 0.01:
-        fees.fail("rate_of_underlying", f"must be a fraction of the underlying per contract at most 0.01 "
-                  f"(0.0003 = 3 bp), got {rate:g}")
-    if cap is not None and cap > 1.0:
-        fees.fail("cap_of_price", f"must be a fraction of the option price at most 1 (0.125 = 12.5%), got {cap:g}")
+    rate, cap = option_fee_terms(Fields(fields.mapping("fees"), fields.sub("fees"), DOCUMENT, allowed=FEE_KEYS))
     return OptionHedgePolicy(
         path=path, gamma_usd_1pct=bands["gamma_usd_1pct"], vega_usd=bands["vega_usd"],
         vega_usd_per_expiry=bands["vega_usd_per_expiry"],

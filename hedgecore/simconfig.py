@@ -311,14 +311,10 @@ def _study(top: Fields, spec: SimulationSpec, models: tuple[NamedModel, ...] | N
             if top.has(key):
                 top.fail(key, "applies with 'variants' (the ways to carry the book that are compared)")
         return None
-    fee_fields = Fields(top.mapping("overlay_fees"), "overlay_fees", DOCUMENT, allowed=OVERLAY_FEE_KEYS)
-    rate = fee_fields.optional_non_negative("rate_of_underlying")
-    cap = fee_fields.optional_non_negative("cap_of_price")
-    if rate is not None and rate > 0.01:
-        fee_fields.fail("rate_of_underlying", f"must be a fraction of the underlying per option at most 0.01, "
-                                              f"got {rate:g}")
-    if cap is not None and cap > 1.0:
-        fee_fields.fail("cap_of_price", f"must be a fraction of the option price at most 1, got {cap:g}")
+    from hedgecore.option_hedge import option_fee_terms
+
+    rate, cap = option_fee_terms(Fields(top.mapping("overlay_fees"), "overlay_fees", DOCUMENT,
+                                        allowed=OVERLAY_FEE_KEYS))
     as_of = top.timestamp("as_of", datetime.now(timezone.utc))
     overlay = tuple(_overlay_trade(item, join_path("overlay", k), as_of)
                     for k, item in enumerate(top.sequence("overlay")))
