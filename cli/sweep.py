@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +18,12 @@ from hedgecore.cli._cluster import ClusterOpt, check_cluster_address, cluster_si
 from hedgecore.cli._errors import EXIT_BAD_INPUT, Sources, classify, guarded, one_line, report_error
 from hedgecore.cli._options import DebugOpt, FormatOpt, OutputFormat, OutputOpt, PathsOpt, StepsOpt
 from hedgecore.cli._render import Column, Report, Table, progress_bar, render
+
+if TYPE_CHECKING:
+    from hedgecore.cluster.merge import ClusterSimulator, PendingRun
+    from hedgecore.optimize import OptimizeSetup, Simulator
+    from hedgecore.simconfig import SimulationConfig
+    from hedgecore.simulation import ProgressCallback
 
 InputsArg = Annotated[
     list[Path],
@@ -39,9 +45,10 @@ class Entry:
     path: Path
     sources: Sources = field(default_factory=Sources)
     kind: str = "simulate"
-    loaded: Any = None
-    setup: Any = None
-    key: Any = None
+    loaded: SimulationConfig | None = None
+    setup: OptimizeSetup | None = None
+    pending: PendingRun | None = None    # a simulation submitted to the cluster
+    seed: int | None = None              # an optimisation's seed, resolved before its grid is submitted
     document: dict[str, Any] | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -124,30 +131,34 @@ def _load(entry: Entry) -> None:
         entry.fail(error)
 
 
-def _submit(entry: Entry, simulator: Any, paths: int | None, steps: int | None) -> None:
+def _submit(entry: Entry, simulator: ClusterSimulator, paths: int | None, steps: int | None) -> None:
     """Send a config's work to the cluster before any result is awaited."""
     if entry.error is not None or entry.kind == "variants":
         return
+    assert entry.loaded is not None  # loaded without error
     try:
         if entry.kind == "optimize":
             from hedgecore.cluster.optimize import prefetch_grid, resolve_seed
             from hedgecore.optimize import optimize_work
 
             setup = entry.setup
+            assert setup is not None
             optimize_work(entry.loaded.spec, setup.search, paths=paths, steps=steps, refine=setup.refine,
                           refine_points=setup.refine_points).check()
-            entry.key = resolve_seed(entry.loaded.spec, None)
-            prefetch_grid(simulator, entry.loaded.spec, setup, paths=paths, steps=steps, seed=entry.key)
+            entry.seed = resolve_seed(entry.loaded.spec, None)
+            prefetch_grid(simulator, entry.loaded.spec, setup, paths=paths, steps=steps, seed=entry.seed)
         else:
-            entry.key = simulator.prefetch(entry.loaded.spec, paths=paths, steps=steps)
+            entry.pending = simulator.prefetch(entry.loaded.spec, paths=paths, steps=steps)
     except Exception as error:  # noqa: BLE001 - one config's error, reported by name; the others run
         entry.fail(error)
 
 
-def _finish(entry: Entry, simulator: Any, paths: int | None, steps: int | None, progress: Any) -> None:
+def _finish(entry: Entry, simulator: ClusterSimulator | Simulator, paths: int | None, steps: int | None,
+            progress: ProgressCallback | None) -> None:
     """Wait for (or, in process, run) a config and keep its document and summary row."""
     if entry.error is not None:
         return
+    assert entry.loaded is not None  # loaded without error
     from hedgecore.cluster.client import ClusterUnavailable
 
     name = entry.path.name
@@ -158,14 +169,18 @@ def _finish(entry: Entry, simulator: Any, paths: int | None, steps: int | None, 
             from hedgecore.cli.simulate import build_variants_report
             from hedgecore.overlay import simulate_variants
 
-            result = simulate_variants(entry.loaded.spec, entry.loaded.study, paths=paths, steps=steps)
-            entry.document = build_variants_report(result, name).document
+            assert entry.loaded.study is not None
+            variants = simulate_variants(entry.loaded.spec, entry.loaded.study, paths=paths, steps=steps)
+            entry.document = build_variants_report(variants, name).document
             entry.summary = {"runs": len(entry.document["variants"])}
         else:
             from hedgecore.cli.simulate import build_report
 
-            if entry.key is not None:
-                result = simulator.result(entry.key)
+            if entry.pending is not None:
+                from hedgecore.cluster.merge import ClusterSimulator
+
+                assert isinstance(simulator, ClusterSimulator)  # runs are pending on a cluster only
+                result = simulator.result(entry.pending)
             else:
                 result = simulator(entry.loaded.spec, paths=paths, steps=steps, progress=progress)
             entry.document = build_report(result, name).document
@@ -178,16 +193,19 @@ def _finish(entry: Entry, simulator: Any, paths: int | None, steps: int | None, 
         entry.fail(error)
 
 
-def _optimized(entry: Entry, simulator: Any, paths: int | None, steps: int | None,
-               progress: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _optimized(entry: Entry, simulator: Simulator, paths: int | None, steps: int | None,
+               progress: ProgressCallback | None) -> tuple[dict[str, Any], dict[str, Any]]:
     from hedgecore.cli.optimize import build_report
     from hedgecore.optimize import optimize, policy_document
 
-    setup, spec = entry.setup, entry.loaded.spec
-    result = optimize(spec, setup.policy, setup.search, setup.objective, paths=paths, steps=steps, seed=entry.key,
+    setup, loaded = entry.setup, entry.loaded
+    assert setup is not None  # an optimize config
+    assert loaded is not None  # loaded without error
+    spec = loaded.spec
+    result = optimize(spec, setup.policy, setup.search, setup.objective, paths=paths, steps=steps, seed=entry.seed,
                       progress=progress, batch_size=setup.batch_size, refine=setup.refine,
                       refine_points=setup.refine_points, simulator=simulator)
-    underlying = setup.underlying or entry.loaded.underlying
+    underlying = setup.underlying or loaded.underlying
     policy = None
     if underlying is not None and result.chosen.policy.method != "leland":
         policy = policy_document(result, spec, underlying=underlying, instrument=setup.instrument)
