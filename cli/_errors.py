@@ -14,7 +14,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import typer
 
@@ -166,7 +165,7 @@ def report_error(message: str) -> None:
 
 @contextmanager
 def guarded(debug: bool, sources: Sources,
-            on_error: Callable[[int, str], Any] | None = None) -> Iterator[None]:
+            on_error: Callable[[int, str], object] | None = None) -> Iterator[None]:
     """Run a command body; turn any error into its message and exit code (typer.Exit)."""
     try:
         yield

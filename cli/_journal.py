@@ -8,16 +8,21 @@ package are imported only when a command runs.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 if TYPE_CHECKING:
-    from hedgecore.journal.store import Journal
+    from hedgecore.cli._load import Inputs
+    from hedgecore.hedging import HedgePlan
+    from hedgecore.journal.store import Document, Journal, RunRecord
     from hedgecore.market import Market
+    from hedgecore.policy import Policy
     from hedgecore.portfolio import Portfolio
+    from hedgecore.valuation import BookGreeks
 
 JournalOpt = Annotated[Path | None, typer.Option(
     "--journal", help="The journal file (SQLite). Default: $HEDGECORE_JOURNAL, else hedgecore/journal.sqlite in "
@@ -77,12 +82,12 @@ def load_documents(journal: Journal, portfolio_hash: str | None, market_hash: st
     return parse_portfolio(parsed[0]), parse_market(parsed[1])
 
 
-def file_documents(portfolio: Path, market: Path, policy: Path) -> dict[str, Any]:
+def file_documents(portfolio: Path, market: Path, policy: Path) -> dict[str, Document]:
     """The input files' bytes as journal documents, by kind. A FIFO or device (read once
     already) is named with no document; its run keeps the path only."""
     from hedgecore.journal.store import Document
 
-    documents: dict[str, Any] = {}
+    documents: dict[str, Document] = {}
     for kind, path in (("portfolio", portfolio), ("market", market), ("policy", policy)):
         if path.is_file():
             documents[kind] = Document(kind, path.read_bytes(), path=str(path))
@@ -110,7 +115,7 @@ class RunJournal:
         self.venue_error: str | None = None     # the venue's trade history unavailable (exit 4)
         self.delta_usd: dict[str, float] = {}
         self.run_id: int | None = None
-        self._inputs: Any = None
+        self._inputs: Inputs | None = None
         self._store: Journal | None = None
 
     def _open(self) -> Journal:
@@ -121,12 +126,12 @@ class RunJournal:
             self._store = Journal(self.path)
         return self._store
 
-    def remember_inputs(self, inputs: Any) -> None:
+    def remember_inputs(self, inputs: Inputs) -> None:
         """What the command loaded (cli._load.Inputs): the venue's documents, if any, are
         recorded from it."""
         self._inputs = inputs
 
-    def before_plan(self, book: Any, policy: Any, valuation_time: datetime) -> dict[str, datetime]:
+    def before_plan(self, book: BookGreeks, policy: Policy, valuation_time: datetime) -> dict[str, datetime]:
         """Keep the book's USD-measured net delta per underlying for the record, import the
         venue's fills of the policy's hedge instruments when the positions came from the
         venue, and return the latest recorded fill per underlying of the policy. A fill later
@@ -153,7 +158,7 @@ class RunJournal:
                 found[name] = valuation_time
         return found
 
-    def _import_venue_fills(self, policy: Any) -> None:
+    def _import_venue_fills(self, policy: Policy) -> None:
         """Positions from Deribit: record the account's trades of the hedge instruments since
         the last fill read from it (a day back the first time); each trade is stored once."""
         from datetime import timedelta, timezone
@@ -178,21 +183,20 @@ class RunJournal:
         for fill in fills:
             store.record_fill(fill)
 
-    def documents(self) -> dict[str, Any]:
+    def documents(self) -> dict[str, Document]:
         """The run's documents: the input files' bytes, or the venue's snapshot as YAML."""
         from hedgecore.journal.store import Document
 
-        documents: dict[str, Any] = {}
-        live = getattr(self._inputs, "live", None) or {}
+        documents: dict[str, Document] = {}
+        inputs = self._inputs
         for kind, path in self.files.items():
             if path is not None and path.is_file():
                 documents[kind] = Document(kind, path.read_bytes(), path=str(path))
-            elif kind in live:
-                venue = str(self._inputs.venue)
-                documents[kind] = Document(kind, self._inputs.live_yaml(kind).encode("utf-8"), venue=venue)
+            elif inputs is not None and kind in inputs.live:
+                documents[kind] = Document(kind, inputs.live_yaml(kind).encode("utf-8"), venue=str(inputs.venue))
         return documents
 
-    def record(self, plan: Any, exit_code: int) -> None:
+    def record(self, plan: HedgePlan, exit_code: int) -> None:
         """Record the run of `plan` (nothing with --no-journal); a failure is kept in `error`."""
         from hedgecore.journal.record import plan_run
 
@@ -206,7 +210,7 @@ class RunJournal:
         self._record(lambda: RunRecord(as_of=as_of, command=self.command, status=status, exit_code=exit_code,
                                        documents=self.documents()))
 
-    def _record(self, build: Any) -> None:
+    def _record(self, build: Callable[[], RunRecord]) -> None:
         from hedgecore.errors import JournalError
 
         if self.path is None or (self.error is not None and self._store is None):

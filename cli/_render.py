@@ -25,9 +25,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hedgecore.cli._options import OutputFormat
+
+if TYPE_CHECKING:  # rich loads only when a table or a progress bar is drawn
+    from rich.console import Console
+    from rich.progress import TaskID
 
 TABLE_WIDTH = 100
 
@@ -294,7 +298,7 @@ def _plain_table(table: Table, width: int) -> str:
     return "\n".join([printable(table.title), "", *lines(layout.headers), rule, *body, ""])
 
 
-def _draw_tables(report: Report, console: Any) -> None:
+def _draw_tables(report: Report, console: Console) -> None:
     from rich import box
     from rich.table import Table as RichTable
 
@@ -493,15 +497,16 @@ def progress_bar(description: str, enabled: bool) -> Iterator[Callable[[int, int
         transient=True,
     )
     started = time.monotonic()
-    state: dict[str, Any] = {"task": None}
+    state: dict[str, TaskID | None] = {"task": None}
 
     def update(done: int, total: int) -> None:
-        if state["task"] is None:
+        task = state["task"]
+        if task is None:
             if time.monotonic() - started < PROGRESS_AFTER_SECONDS:
                 return
             progress.start()
-            state["task"] = progress.add_task(description, total=total)
-        progress.update(state["task"], completed=done, total=total)
+            task = state["task"] = progress.add_task(description, total=total)
+        progress.update(task, completed=done, total=total)
 
     try:
         yield update

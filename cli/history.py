@@ -11,7 +11,7 @@ and underlying) and fills in one time-ordered list with a `kind` column.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,9 @@ from hedgecore.cli._errors import EXIT_BAD_INPUT, Sources, guarded, report_error
 from hedgecore.cli._journal import JournalOpt, open_journal, parse_time
 from hedgecore.cli._options import DebugOpt, FormatOpt, OutputFormat, OutputOpt
 from hedgecore.cli._render import Column, Report, Table, fmt_number, render
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 SinceOpt = Annotated[str | None, typer.Option(
     "--since", help="From this time (ISO-8601, UTC if no zone; 'now').", metavar="TIME", show_default=False)]
@@ -131,7 +134,7 @@ def plot_history(document: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-def _delta_before(points: list[Any], moment: Any) -> float:
+def _delta_before(points: list[tuple[datetime, float, float, float]], moment: datetime) -> float:
     before = [p for p in points if p[0] <= moment]
     return float(before[-1][1]) if before else 0.0
 

@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from types import FrameType
 
 try:
     import typer
@@ -224,7 +224,7 @@ def _stop_on_signals(fail: Callable[[int, str, bool], int]) -> Iterator[threadin
         return
     codes = {signal.SIGINT: ("SIGINT", EXIT_SIGINT), signal.SIGTERM: ("SIGTERM", EXIT_SIGTERM)}
 
-    def handler(number: int, frame: Any) -> None:
+    def handler(number: int, frame: FrameType | None) -> None:
         name, code = codes[signal.Signals(number)]
         raise Interrupted(name, code)
 

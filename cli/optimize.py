@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -32,6 +32,9 @@ from hedgecore.cli._options import (
 )
 from hedgecore.cli._render import Column, Report, Table, progress_bar, render, write_atomically
 
+if TYPE_CHECKING:
+    from hedgecore.optimize import OptimizeResult
+
 WritePolicyOpt = Annotated[
     Path | None,
     typer.Option(
@@ -46,7 +49,7 @@ WritePolicyOpt = Annotated[
 ]
 
 
-def build_report(result: Any, policy: dict[str, Any] | None, config_name: str) -> Report:
+def build_report(result: OptimizeResult, policy: dict[str, Any] | None, config_name: str) -> Report:
     document = result.as_dict()
     document["config"] = config_name
     if policy is not None:

@@ -6,8 +6,18 @@ asked for, with the non-interactive Agg backend so that it works on servers and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # matplotlib and numpy load only when a plot is drawn
+    import numpy as np
+    from matplotlib.axes import Axes
+    from numpy.typing import NDArray
+
+    from hedgecore.optimize import Candidate, OptimizeResult
+    from hedgecore.simulation import PolicyResult, SimulationResult
 
 PLOT_EXTRA_HINT = "--plot needs matplotlib: install it with python -m pip install 'hedgecore[plot]'"
 
@@ -16,7 +26,20 @@ class PlotUnavailable(Exception):
     """matplotlib is not installed."""
 
 
-def require_matplotlib() -> Any:
+class _PnLSample(Protocol):
+    """What a histogram is drawn from: a PolicyResult, or one under another name."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def pnl(self) -> NDArray[np.float64]: ...
+    @property
+    def mean_pnl(self) -> float: ...
+    @property
+    def std_pnl(self) -> float: ...
+
+
+def require_matplotlib() -> ModuleType:
     """The pyplot module on the Agg backend; PlotUnavailable naming the extra if missing."""
     try:
         import matplotlib
@@ -28,7 +51,7 @@ def require_matplotlib() -> Any:
     return plt
 
 
-def _histograms(axis: Any, policies: Any, currency: str) -> None:
+def _histograms(axis: Axes, policies: Sequence[_PnLSample], currency: str) -> None:
     import numpy as np
 
     arrays = [np.asarray(result.pnl) for result in policies]
@@ -43,7 +66,7 @@ def _histograms(axis: Any, policies: Any, currency: str) -> None:
     for result, pnl in zip(policies, arrays, strict=True):
         axis.hist(
             np.clip(pnl, low, high),
-            bins=bins,
+            bins=bins,  # type: ignore[arg-type]  # an array of edges; matplotlib's stubs say Sequence[float]
             histtype="step",
             linewidth=1.4,
             label=f"{result.name}: mean {result.mean_pnl:,.0f}, std {result.std_pnl:,.0f}",
@@ -54,7 +77,7 @@ def _histograms(axis: Any, policies: Any, currency: str) -> None:
     axis.legend(fontsize="small")
 
 
-def plot_simulation(result: Any, path: Path, *, title: str = "", currency: str = "USD") -> None:
+def plot_simulation(result: SimulationResult, path: Path, *, title: str = "", currency: str = "USD") -> None:
     """Histograms of the hedged PnL, one per policy, on shared bins."""
     plt = require_matplotlib()
     figure, axis = plt.subplots(figsize=(9, 5.5), layout="constrained")
@@ -64,7 +87,7 @@ def plot_simulation(result: Any, path: Path, *, title: str = "", currency: str =
     plt.close(figure)
 
 
-def plot_optimization(result: Any, path: Path, *, title: str = "", currency: str = "USD") -> None:
+def plot_optimization(result: OptimizeResult, path: Path, *, title: str = "", currency: str = "USD") -> None:
     """The cost/risk frontier of the candidates (chosen one marked) and the PnL histograms
     of the chosen candidate beside the cheapest and the least risky."""
     plt = require_matplotlib()
@@ -102,7 +125,7 @@ def plot_optimization(result: Any, path: Path, *, title: str = "", currency: str
     # PnL histograms of three telling candidates, from the simulation batches.
     cheapest = min(candidates, key=lambda c: c.mean_cost)
     safest = min(candidates, key=lambda c: c.risk)
-    shown: list[tuple[str, Any, Any]] = []
+    shown: list[tuple[str, Candidate, PolicyResult]] = []
     for label, candidate in (("chosen", chosen), ("cheapest", cheapest), ("least risk", safest)):
         if any(candidate is other for _, other, _ in shown):
             continue
@@ -117,11 +140,11 @@ def plot_optimization(result: Any, path: Path, *, title: str = "", currency: str
     plt.close(figure)
 
 
-def _params(candidate: Any) -> str:
+def _params(candidate: Candidate) -> str:
     return ", ".join(f"{k}={v:.3g}" for k, v in candidate.parameters.items())
 
 
-def _outcome_of(result: Any, candidate: Any) -> Any:
+def _outcome_of(result: OptimizeResult, candidate: Candidate) -> PolicyResult | None:
     """The PolicyResult of a candidate: candidates are numbered in grid order across the
     simulation batches."""
     index = next(i for i, c in enumerate(result.candidates) if c is candidate)
@@ -135,7 +158,7 @@ def _outcome_of(result: Any, candidate: Any) -> Any:
 class _Renamed:
     """A PolicyResult seen under another name (for the legend)."""
 
-    def __init__(self, name: str, outcome: Any) -> None:
+    def __init__(self, name: str, outcome: PolicyResult) -> None:
         self.name = name
         self.pnl = outcome.pnl
         self.mean_pnl = outcome.mean_pnl

@@ -37,7 +37,7 @@ CSV_KEYS = ["instrument", "mark", "reservation", "bid", "ask", "bid_size", "ask_
             "price_unit", "half_spread", "fee", "as_of"]
 
 
-def _price(value: Any) -> str:
+def _price(value: float | None) -> str:
     """Prices to 6 significant figures (a coin price of 0.0123 needs more than the 4 of fmt_number)."""
     if value is None:
         return "-"

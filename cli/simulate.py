@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hedgecore.cli._cluster import ClusterOpt, check_cluster_address, cluster_simulator
 from hedgecore.cli._errors import Sources, guarded
@@ -28,10 +28,12 @@ from hedgecore.cli._options import (
 from hedgecore.cli._render import Column, Report, Table, progress_bar, render
 
 if TYPE_CHECKING:
+    from hedgecore.overlay import VariantsResult
     from hedgecore.simconfig import SimulationConfig
+    from hedgecore.simulation import SimulationResult
 
 
-def build_report(result: Any, config_name: str) -> Report:
+def build_report(result: SimulationResult, config_name: str) -> Report:
     document = result.as_dict()
     document["config"] = config_name
     columns = [
@@ -83,7 +85,7 @@ def build_report(result: Any, config_name: str) -> Report:
     return Report(document, [table], notes)
 
 
-def build_variants_report(result: Any, config_name: str) -> Report:
+def build_variants_report(result: VariantsResult, config_name: str) -> Report:
     """The `variants:` comparison: one row per model and variant, overlay cost in the PnL."""
     document = result.as_dict()
     document["config"] = config_name
