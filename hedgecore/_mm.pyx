@@ -2,12 +2,15 @@
 """Market-making simulation kernel: a dealer quoting both sides of one instrument.
 
 Layers, as in the rest of the compiled core:
-1. point kernels `walk_path` (one path of one policy), `next_fill` and `advance_mid`:
-   scalars and table lookups only, `noexcept nogil`, never failing;
-2. the loop driver `simulate_blocks`: a `prange` over blocks of paths. Block b draws from its
-   own numpy bit generator (SFC64(SeedSequence(seed).spawn(n_blocks)[b]), made by the
-   facade), its paths walked one after the other, so a path's numbers depend on its block
-   only, never on the thread count; only per-path results are written (memory O(paths));
+1. point kernels `walk_path` and `walk_option_path` (one path of one policy) and the steps
+   they share: `next_fill`, `advance_mid`, and the path's running sums (`path_sums_t`) with
+   `record_fill`, `hold_inventory`, `hedge_to_band` and `close_path`; scalars and table
+   lookups only, `noexcept nogil`, never failing;
+2. the loop driver `simulate_blocks`: checks its arguments (named helpers), then a `prange`
+   over blocks of paths. Block b draws from its own numpy bit generator
+   (SFC64(SeedSequence(seed).spawn(n_blocks)[b]), made by the facade), its paths walked one
+   after the other, so a path's numbers depend on its block only, never on the thread count;
+   only per-path results are written (memory O(paths));
 3. the Python facade (hedgecore.quoting.mmsim): validates, builds the policy's tables (fill
    hazards and depths by step and inventory), seeds the streams, summarises.
 
@@ -126,6 +129,103 @@ cdef struct walk_t:
     const double* depth_ask
 
 
+# What a path has done so far: both walks keep these sums and close them the same way.
+cdef struct path_sums_t:
+    int64_t q                   # inventory, lots
+    double cash                 # premiums paid and received, fees paid (USD)
+    double fees                 # USD
+    double captured             # spread captured against the mid or the option's price (USD)
+    double fills
+    double inventory_sum        # lots x steps held
+    double inventory_sq_sum     # lots^2 x steps held
+    double limit_steps          # steps begun at +-q_max
+    double jumps                # of a Merton mid
+    double hedge_units          # of the underlying held as the hedge
+    double hedge_cash           # USD
+    double hedge_cost           # USD
+    double hedge_trades
+
+
+cdef inline path_sums_t path_start() noexcept nogil:
+    """Every sum at zero: no inventory, no cash, nothing counted."""
+    cdef path_sums_t sums
+    sums.q = 0
+    sums.cash = 0.0
+    sums.fees = 0.0
+    sums.captured = 0.0
+    sums.fills = 0.0
+    sums.inventory_sum = 0.0
+    sums.inventory_sq_sum = 0.0
+    sums.limit_steps = 0.0
+    sums.jumps = 0.0
+    sums.hedge_units = 0.0
+    sums.hedge_cash = 0.0
+    sums.hedge_cost = 0.0
+    sums.hedge_trades = 0.0
+    return sums
+
+
+cdef inline double mid_price(const walk_t* w, double x) noexcept nogil:
+    """The mid (USD) from its state x: log(S / spot0) for the log models, S for the arithmetic one."""
+    return w.spot0 * exp(x) if w.mid_kind != MID_ARITHMETIC else x
+
+
+cdef inline void hold_inventory(path_sums_t* sums, const walk_t* w, int64_t q, Py_ssize_t held) noexcept nogil:
+    """q lots held over `held` steps, into the inventory statistics."""
+    sums.inventory_sum = sums.inventory_sum + <double>(q * held)
+    sums.inventory_sq_sum = sums.inventory_sq_sum + <double>(q * q * held)
+    if q == w.q_max or q == -w.q_max:
+        sums.limit_steps = sums.limit_steps + <double>held
+
+
+cdef inline void record_fill(path_sums_t* sums, int64_t lots, double fee, double captured) noexcept nogil:
+    """One fill of `lots` (+1 bought, -1 sold) paying `fee` and capturing `captured` (USD). The
+    cash the fill moves is booked by its walk: a linear fill books its notional and its fee, an
+    option's premium net of fee is one product, and each keeps its arithmetic (and its bits)."""
+    sums.fees = sums.fees + fee
+    sums.captured = sums.captured + captured
+    sums.fills = sums.fills + 1.0
+    sums.q = sums.q + lots
+
+
+cdef inline void hedge_to_band(path_sums_t* sums, const walk_t* w, double book_delta, double spot) noexcept nogil:
+    """When the net delta (book_delta units of the underlying plus the hedge) is outside [-band,
+    band], trade the hedge at the mid `spot` back to the nearer edge, paying hedge_rate x
+    |traded notional|."""
+    cdef double net = book_delta + sums.hedge_units
+    cdef double trade = 0.0
+    if net > w.hedge_band:
+        trade = w.hedge_band - net
+    elif net < -w.hedge_band:
+        trade = -w.hedge_band - net
+    if trade != 0.0:
+        sums.hedge_units = sums.hedge_units + trade
+        sums.hedge_cash = sums.hedge_cash - trade * spot
+        sums.hedge_cost = sums.hedge_cost + w.hedge_rate * fabs(trade) * spot
+        sums.hedge_trades = sums.hedge_trades + 1.0
+
+
+cdef inline path_out_t close_path(const path_sums_t* sums, const walk_t* w, double unit_value,
+                                  double spot) noexcept nogil:
+    """The path's results: the inventory valued at unit_value USD a unit (the final mid, or the
+    option's final price), the hedge at the final mid `spot`, hedging costs taken off."""
+    cdef path_out_t out
+    out.pnl = (sums.cash + <double>sums.q * w.size * unit_value + sums.hedge_cash
+               + sums.hedge_units * spot - sums.hedge_cost)
+    out.fills = sums.fills
+    out.captured = sums.captured
+    out.fees = sums.fees
+    out.inventory_end = <double>sums.q
+    out.inventory_sum = sums.inventory_sum
+    out.inventory_sq_sum = sums.inventory_sq_sum
+    out.limit_steps = sums.limit_steps
+    out.mid_end = spot
+    out.jumps = sums.jumps
+    out.hedge_cost = sums.hedge_cost
+    out.hedge_trades = sums.hedge_trades
+    return out
+
+
 cdef inline Py_ssize_t next_fill(const walk_t* w, const double* hazard, Py_ssize_t qi, Py_ssize_t t,
                                  double e) noexcept nogil:
     """The step of the side's first fill from step t on with the inventory index qi, given the
@@ -206,17 +306,12 @@ cdef inline double advance_mid(const walk_t* w, bitgen_t* rng, double x, double*
 
 cdef inline path_out_t walk_path(const walk_t* w, bitgen_t* rng) noexcept nogil:
     """One path, event by event (see the module docstring for the order of the draws)."""
-    cdef Py_ssize_t t = 0, s, s_bid, s_ask, row, qi, mid_step = 0, since = 0, held
+    cdef Py_ssize_t t = 0, s, s_bid, s_ask, row, qi = w.q_max, mid_step = 0, since = 0
     cdef Py_ssize_t width = 2 * w.q_max + 1
-    cdef int64_t q = 0, q_before
-    cdef double x, spot, price, cash = 0.0, fees = 0.0, captured = 0.0, notional, variance = w.v0
-    cdef double fills = 0.0, inv_sum = 0.0, inv_sq = 0.0, limit_steps = 0.0, jumps = 0.0
-    cdef double hedge_units = 0.0, hedge_cash = 0.0, hedge_cost = 0.0, hedge_trades = 0.0, net, trade
+    cdef int64_t q_before
+    cdef double x = 0.0 if w.mid_kind != MID_ARITHMETIC else w.spot0, spot, notional, variance = w.v0
     cdef double e_bid, e_ask
-    cdef bint log_mid = w.mid_kind != MID_ARITHMETIC, bought, sold
-    cdef path_out_t out
-    x = 0.0 if log_mid else w.spot0
-    qi = w.q_max
+    cdef path_sums_t sums = path_start()
     while t < w.steps:
         e_bid = random_standard_exponential(rng)
         e_ask = random_standard_exponential(rng)
@@ -225,72 +320,32 @@ cdef inline path_out_t walk_path(const walk_t* w, bitgen_t* rng) noexcept nogil:
         s = s_bid if s_bid < s_ask else s_ask
         if s >= w.steps:
             break
-        bought = s_bid == s
-        sold = s_ask == s
         if s > mid_step:
-            x = advance_mid(w, rng, x, &variance, s - mid_step, &jumps)
+            x = advance_mid(w, rng, x, &variance, s - mid_step, &sums.jumps)
             mid_step = s
-        spot = w.spot0 * exp(x) if log_mid else x
+        spot = mid_price(w, x)
         row = (s * width if w.time_varying else 0) + qi
-        q_before = q
-        if bought:
-            price = spot - w.depth_bid[row]
-            notional = w.size * price
-            cash = cash - notional - w.fee_rate * notional
-            fees = fees + w.fee_rate * notional
-            captured = captured + w.size * w.depth_bid[row]
-            fills = fills + 1.0
-            q = q + 1
-        if sold:
-            price = spot + w.depth_ask[row]
-            notional = w.size * price
-            cash = cash + notional - w.fee_rate * notional
-            fees = fees + w.fee_rate * notional
-            captured = captured + w.size * w.depth_ask[row]
-            fills = fills + 1.0
-            q = q - 1
-        if q != q_before:
-            held = s + 1 - since          # steps 'since' .. 's' started at q_before
-            inv_sum = inv_sum + <double>(q_before * held)
-            inv_sq = inv_sq + <double>(q_before * q_before * held)
-            if q_before == w.q_max or q_before == -w.q_max:
-                limit_steps = limit_steps + <double>held
+        q_before = sums.q
+        if s_bid == s:
+            notional = w.size * (spot - w.depth_bid[row])
+            sums.cash = sums.cash - notional - w.fee_rate * notional
+            record_fill(&sums, 1, w.fee_rate * notional, w.size * w.depth_bid[row])
+        if s_ask == s:
+            notional = w.size * (spot + w.depth_ask[row])
+            sums.cash = sums.cash + notional - w.fee_rate * notional
+            record_fill(&sums, -1, w.fee_rate * notional, w.size * w.depth_ask[row])
+        if sums.q != q_before:
+            hold_inventory(&sums, w, q_before, s + 1 - since)     # steps 'since' .. 's' began at q_before
             since = s + 1
-            qi = q + w.q_max
+            qi = sums.q + w.q_max
             if w.hedging:
-                net = <double>q * w.size + hedge_units
-                trade = 0.0
-                if net > w.hedge_band:
-                    trade = w.hedge_band - net
-                elif net < -w.hedge_band:
-                    trade = -w.hedge_band - net
-                if trade != 0.0:
-                    hedge_units = hedge_units + trade
-                    hedge_cash = hedge_cash - trade * spot
-                    hedge_cost = hedge_cost + w.hedge_rate * fabs(trade) * spot
-                    hedge_trades = hedge_trades + 1.0
+                hedge_to_band(&sums, w, <double>sums.q * w.size, spot)
         t = s + 1
-    held = w.steps - since
-    inv_sum = inv_sum + <double>(q * held)
-    inv_sq = inv_sq + <double>(q * q * held)
-    if q == w.q_max or q == -w.q_max:
-        limit_steps = limit_steps + <double>held
+    hold_inventory(&sums, w, sums.q, w.steps - since)
     if w.steps > mid_step:
-        x = advance_mid(w, rng, x, &variance, w.steps - mid_step, &jumps)
-    spot = w.spot0 * exp(x) if log_mid else x
-    out.pnl = cash + <double>q * w.size * spot + hedge_cash + hedge_units * spot - hedge_cost
-    out.fills = fills
-    out.captured = captured
-    out.fees = fees
-    out.inventory_end = <double>q
-    out.inventory_sum = inv_sum
-    out.inventory_sq_sum = inv_sq
-    out.limit_steps = limit_steps
-    out.mid_end = spot
-    out.jumps = jumps
-    out.hedge_cost = hedge_cost
-    out.hedge_trades = hedge_trades
-    return out
+        x = advance_mid(w, rng, x, &variance, w.steps - mid_step, &sums.jumps)
+    spot = mid_price(w, x)
+    return close_path(&sums, w, spot, spot)
 
 
 cdef struct option_t:
@@ -308,6 +363,9 @@ cdef struct option_t:
     double k                # per native unit of depth
 
 
+# The four numbers a quote needs, in the desk's units (those of hedgecore quote). Not
+# _maths.option_greeks (nine raw Greeks, Cody's N): its last bits differ from erfc's, and
+# tests/mm_reference.py reproduces these with math.erfc exactly.
 cdef struct greeks_t:
     double price            # USD per contract
     double delta            # coin
@@ -345,27 +403,27 @@ cdef inline greeks_t option_greeks(const option_t* o, double spot, double tau, d
     return g
 
 
+cdef inline double option_vol(const option_t* o, double variance) noexcept nogil:
+    """The vol the option is priced at: its implied vol, or sqrt(v) of the Heston mid (iv < 0)."""
+    if o.iv < 0.0:
+        return sqrt(variance) if variance > 1e-8 else 1e-4
+    return o.iv
+
+
 cdef inline path_out_t walk_option_path(const walk_t* w, const option_t* o, bitgen_t* rng) noexcept nogil:
     """One path of a dealer quoting one option, step by step (module docstring)."""
     cdef Py_ssize_t t
-    cdef int64_t q = 0
-    cdef double x, spot, variance = w.v0, vol, unit, jumps = 0.0
-    cdef double cash = 0.0, fees = 0.0, captured = 0.0, fills = 0.0, inv_sum = 0.0, inv_sq = 0.0
-    cdef double limit_steps = 0.0, hedge_units = 0.0, hedge_cash = 0.0, hedge_cost = 0.0
-    cdef double hedge_trades = 0.0, net, trade, book, skew, half, mark, bid, ask, depth, u_bid, u_ask
-    cdef bint log_mid = w.mid_kind != MID_ARITHMETIC, bought, sold
+    cdef double x = 0.0 if w.mid_kind != MID_ARITHMETIC else w.spot0, spot, variance = w.v0
+    cdef double unit, book, skew, half, mark, bid, ask, u_bid, u_ask
+    cdef bint bought, sold
     cdef greeks_t g
-    cdef path_out_t out
-    x = 0.0 if log_mid else w.spot0
+    cdef path_sums_t sums = path_start()
     for t in range(w.steps):
-        spot = w.spot0 * exp(x) if log_mid else x
-        vol = o.iv
-        if vol < 0.0:
-            vol = sqrt(variance) if variance > 1e-8 else 1e-4
-        g = option_greeks(o, spot, o.expiry - <double>t * w.dt, vol)
+        spot = mid_price(w, x)
+        g = option_greeks(o, spot, o.expiry - <double>t * w.dt, option_vol(o, variance))
         unit = spot if o.inverse else 1.0             # USD per native unit
-        book = <double>q * w.size
-        skew = -(o.ra_delta * (book * g.delta + hedge_units) * g.delta + o.ra_vega * book * g.vega * g.vega
+        book = <double>sums.q * w.size
+        skew = -(o.ra_delta * (book * g.delta + sums.hedge_units) * g.delta + o.ra_vega * book * g.vega * g.vega
                  + o.ra_gamma * book * g.gamma * g.gamma) / unit
         half = o.half_spread + 0.5 * w.size * (
             o.ra_delta * g.delta * g.delta + o.ra_vega * g.vega * g.vega + o.ra_gamma * g.gamma * g.gamma) / unit
@@ -374,57 +432,21 @@ cdef inline path_out_t walk_option_path(const walk_t* w, const option_t* o, bitg
         ask = mark + skew + half
         u_bid = random_standard_uniform(rng)
         u_ask = random_standard_uniform(rng)
-        bought = q < w.q_max and bid > 0.0 and u_bid < -expm1(-o.a_dt * exp(-o.k * (mark - bid)))
-        sold = q > -w.q_max and u_ask < -expm1(-o.a_dt * exp(-o.k * (ask - mark)))
-        inv_sum = inv_sum + <double>q
-        inv_sq = inv_sq + <double>(q * q)
-        if q == w.q_max or q == -w.q_max:
-            limit_steps = limit_steps + 1.0
+        bought = sums.q < w.q_max and bid > 0.0 and u_bid < -expm1(-o.a_dt * exp(-o.k * (mark - bid)))
+        sold = sums.q > -w.q_max and u_ask < -expm1(-o.a_dt * exp(-o.k * (ask - mark)))
+        hold_inventory(&sums, w, sums.q, 1)
         if bought:
-            depth = mark - bid
-            cash = cash - w.size * bid * unit * (1.0 + w.fee_rate)
-            fees = fees + w.fee_rate * w.size * bid * unit
-            captured = captured + w.size * depth * unit
-            fills = fills + 1.0
-            q = q + 1
+            sums.cash = sums.cash - w.size * bid * unit * (1.0 + w.fee_rate)
+            record_fill(&sums, 1, w.fee_rate * w.size * bid * unit, w.size * (mark - bid) * unit)
         if sold:
-            depth = ask - mark
-            cash = cash + w.size * ask * unit * (1.0 - w.fee_rate)
-            fees = fees + w.fee_rate * w.size * ask * unit
-            captured = captured + w.size * depth * unit
-            fills = fills + 1.0
-            q = q - 1
+            sums.cash = sums.cash + w.size * ask * unit * (1.0 - w.fee_rate)
+            record_fill(&sums, -1, w.fee_rate * w.size * ask * unit, w.size * (ask - mark) * unit)
         if w.hedging and (bought or sold):
-            net = <double>q * w.size * g.delta + hedge_units
-            trade = 0.0
-            if net > w.hedge_band:
-                trade = w.hedge_band - net
-            elif net < -w.hedge_band:
-                trade = -w.hedge_band - net
-            if trade != 0.0:
-                hedge_units = hedge_units + trade
-                hedge_cash = hedge_cash - trade * spot
-                hedge_cost = hedge_cost + w.hedge_rate * fabs(trade) * spot
-                hedge_trades = hedge_trades + 1.0
-        x = advance_mid(w, rng, x, &variance, 1, &jumps)
-    spot = w.spot0 * exp(x) if log_mid else x
-    vol = o.iv
-    if vol < 0.0:
-        vol = sqrt(variance) if variance > 1e-8 else 1e-4
-    g = option_greeks(o, spot, o.expiry - <double>w.steps * w.dt, vol)
-    out.pnl = cash + <double>q * w.size * g.price + hedge_cash + hedge_units * spot - hedge_cost
-    out.fills = fills
-    out.captured = captured
-    out.fees = fees
-    out.inventory_end = <double>q
-    out.inventory_sum = inv_sum
-    out.inventory_sq_sum = inv_sq
-    out.limit_steps = limit_steps
-    out.mid_end = spot
-    out.jumps = jumps
-    out.hedge_cost = hedge_cost
-    out.hedge_trades = hedge_trades
-    return out
+            hedge_to_band(&sums, w, <double>sums.q * w.size * g.delta, spot)
+        x = advance_mid(w, rng, x, &variance, 1, &sums.jumps)
+    spot = mid_price(w, x)
+    g = option_greeks(o, spot, o.expiry - <double>w.steps * w.dt, option_vol(o, variance))
+    return close_path(&sums, w, g.price, spot)
 
 
 cdef void run_block(const walk_t* w, bitgen_t* rng, Py_ssize_t start, Py_ssize_t stop,
@@ -456,6 +478,85 @@ cdef void run_block(const walk_t* w, bitgen_t* rng, Py_ssize_t start, Py_ssize_t
     memcpy(rng.state, &local_state, sizeof(sfc64_state_t))
 
 
+cdef option_t read_option(dict option, int mid_kind, double dt) except *:
+    """The option of simulate_blocks' `option` dict, checked (ValueError)."""
+    cdef option_t o
+    o.is_call = bool(option["is_call"])
+    o.inverse = bool(option["inverse"])
+    o.strike = float(option["strike"])
+    o.expiry = float(option["expiry"])
+    o.iv = float(option["iv"])
+    o.rate = float(option["rate"])
+    o.half_spread = float(option["half_spread"])
+    o.ra_delta = float(option["ra_delta"])
+    o.ra_vega = float(option["ra_vega"])
+    o.ra_gamma = float(option["ra_gamma"])
+    o.a_dt = float(option["a_dt"])
+    o.k = float(option["k"])
+    if not (o.strike > 0.0 and o.expiry > 0.0 and dt > 0.0 and o.a_dt >= 0.0 and o.k > 0.0
+            and o.half_spread >= 0.0 and o.ra_delta >= 0.0 and o.ra_vega >= 0.0 and o.ra_gamma >= 0.0):
+        raise ValueError("option needs strike, expiry, dt, k > 0 and a_dt, half_spread, risk aversions >= 0")
+    if o.iv < 0.0 and mid_kind != MID_HESTON:
+        raise ValueError("option iv < 0 (the instantaneous vol) needs a heston mid")
+    return o
+
+
+cdef check_walk(int mid_kind, Py_ssize_t steps, Py_ssize_t q_max, Py_ssize_t paths_per_block,
+                int n_threads, double dt, double v0, double kappa, double theta, double vol_of_vol,
+                double rho, double jump_rate, double jump_std):
+    """ValueError unless the mid model, its parameters and the counts are in range."""
+    if mid_kind not in (MID_ARITHMETIC, MID_GBM, MID_HESTON, MID_MERTON):
+        raise ValueError(f"mid_kind must be 0 (arithmetic), 1 (gbm), 2 (heston) or 3 (merton), got {mid_kind}")
+    if steps < 1 or q_max < 1 or paths_per_block < 1 or n_threads < 1:
+        raise ValueError("steps, q_max, paths_per_block and n_threads must be >= 1")
+    if mid_kind == MID_HESTON and not (dt > 0.0 and v0 >= 0.0 and kappa >= 0.0 and theta >= 0.0
+                                       and vol_of_vol >= 0.0 and -1.0 <= rho <= 1.0):
+        raise ValueError("heston needs dt > 0, v0, kappa, theta, vol_of_vol >= 0 and rho in [-1, 1]")
+    if mid_kind == MID_MERTON and not (jump_rate >= 0.0 and jump_std >= 0.0):
+        raise ValueError("merton needs jump_rate >= 0 and jump_std >= 0")
+
+
+cdef check_tables(bint quoting_option, Py_ssize_t steps, Py_ssize_t q_max, bint time_varying,
+                  const double[:, ::1] hazard_bid, const double[:, ::1] hazard_ask,
+                  const double[:, ::1] depth_bid, const double[:, ::1] depth_ask):
+    """ValueError unless the hazard and depth tables have the policy's shapes (any non-empty
+    shape when quoting an option, which does not read them)."""
+    cdef Py_ssize_t width = 2 * q_max + 1
+    cdef Py_ssize_t hazard_rows = width if time_varying else 1
+    cdef Py_ssize_t hazard_columns = steps + 1 if time_varying else width
+    cdef Py_ssize_t depth_rows = steps if time_varying else 1
+    for name, table in (("hazard_bid", hazard_bid), ("hazard_ask", hazard_ask),
+                        ("depth_bid", depth_bid), ("depth_ask", depth_ask)):
+        rows, columns = (hazard_rows, hazard_columns) if name.startswith("hazard") else (depth_rows, width)
+        if quoting_option:
+            if table.shape[0] < 1 or table.shape[1] < 1:
+                raise ValueError(f"{name} must not be empty")
+        elif table.shape[0] != rows or table.shape[1] != columns:
+            raise ValueError(f"{name} must have shape ({rows}, {columns})")
+
+
+cdef check_blocks(double[:, ::1] out, Py_ssize_t n_paths, Py_ssize_t first_block,
+                  Py_ssize_t n_blocks, Py_ssize_t paths_per_block):
+    """ValueError unless `out` holds the paths and every block starts before n_paths."""
+    if out.shape[1] != N_OUT or out.shape[0] < n_paths:
+        raise ValueError(f"out must have shape (n_paths, {N_OUT})")
+    if (first_block + n_blocks) * paths_per_block - paths_per_block >= n_paths and n_blocks > 0:
+        raise ValueError("blocks beyond n_paths")
+
+
+cdef object generator_addresses(list bit_generators):
+    """The bitgen_t address of each numpy SFC64 generator (np.uintp array); ValueError otherwise."""
+    addresses = np.empty(len(bit_generators), dtype=np.uintp)
+    for b, generator in enumerate(bit_generators):
+        if type(generator) is not np.random.SFC64:
+            raise ValueError("bit_generators must be numpy SFC64 generators")
+        capsule = generator.capsule
+        if not PyCapsule_IsValid(capsule, "BitGenerator"):
+            raise ValueError("bit_generators must be numpy BitGenerator objects")
+        addresses[b] = <size_t>PyCapsule_GetPointer(capsule, "BitGenerator")
+    return addresses
+
+
 def simulate_blocks(*, int mid_kind, double spot0, double drift, double vol, Py_ssize_t steps,
                     Py_ssize_t q_max, double size, double fee_rate, bint time_varying,
                     const double[:, ::1] hazard_bid, const double[:, ::1] hazard_ask,
@@ -482,91 +583,24 @@ def simulate_blocks(*, int mid_kind, double spot0, double drift, double vol, Py_
     non-empty arrays): a dict with is_call, inverse, strike, expiry (years), iv (< 0: the Heston
     mid's sqrt(v)), rate, half_spread (native units), ra_delta, ra_vega, ra_gamma, a_dt (fills
     per step at zero depth), k (per native unit); dt is then required for every mid model."""
-    cdef Py_ssize_t n_blocks = len(bit_generators), b, rows
-    cdef walk_t w
-    cdef option_t o
-    cdef option_t* option_pointer = NULL
+    cdef Py_ssize_t n_blocks = len(bit_generators), b
+    cdef option_t quoted
+    cdef const option_t* quoted_option = NULL
     if option is not None:
-        o.is_call = bool(option["is_call"])
-        o.inverse = bool(option["inverse"])
-        o.strike = float(option["strike"])
-        o.expiry = float(option["expiry"])
-        o.iv = float(option["iv"])
-        o.rate = float(option["rate"])
-        o.half_spread = float(option["half_spread"])
-        o.ra_delta = float(option["ra_delta"])
-        o.ra_vega = float(option["ra_vega"])
-        o.ra_gamma = float(option["ra_gamma"])
-        o.a_dt = float(option["a_dt"])
-        o.k = float(option["k"])
-        if not (o.strike > 0.0 and o.expiry > 0.0 and dt > 0.0 and o.a_dt >= 0.0 and o.k > 0.0
-                and o.half_spread >= 0.0 and o.ra_delta >= 0.0 and o.ra_vega >= 0.0 and o.ra_gamma >= 0.0):
-            raise ValueError("option needs strike, expiry, dt, k > 0 and a_dt, half_spread, risk aversions >= 0")
-        if o.iv < 0.0 and mid_kind != MID_HESTON:
-            raise ValueError("option iv < 0 (the instantaneous vol) needs a heston mid")
-        option_pointer = &o
-    if mid_kind not in (MID_ARITHMETIC, MID_GBM, MID_HESTON, MID_MERTON):
-        raise ValueError(f"mid_kind must be 0 (arithmetic), 1 (gbm), 2 (heston) or 3 (merton), got {mid_kind}")
-    if steps < 1 or q_max < 1 or paths_per_block < 1 or n_threads < 1:
-        raise ValueError("steps, q_max, paths_per_block and n_threads must be >= 1")
-    if mid_kind == MID_HESTON and not (dt > 0.0 and v0 >= 0.0 and kappa >= 0.0 and theta >= 0.0
-                                       and vol_of_vol >= 0.0 and -1.0 <= rho <= 1.0):
-        raise ValueError("heston needs dt > 0, v0, kappa, theta, vol_of_vol >= 0 and rho in [-1, 1]")
-    if mid_kind == MID_MERTON and not (jump_rate >= 0.0 and jump_std >= 0.0):
-        raise ValueError("merton needs jump_rate >= 0 and jump_std >= 0")
-    rows = steps if time_varying else 1
-    cdef Py_ssize_t hazard_rows = 2 * q_max + 1 if time_varying else 1
-    cdef Py_ssize_t hazard_columns = steps + 1 if time_varying else 2 * q_max + 1
-    for name, table in (("hazard_bid", hazard_bid), ("hazard_ask", hazard_ask)):
-        if option is not None:
-            if table.shape[0] < 1 or table.shape[1] < 1:
-                raise ValueError(f"{name} must not be empty")
-        elif table.shape[0] != hazard_rows or table.shape[1] != hazard_columns:
-            raise ValueError(f"{name} must have shape ({hazard_rows}, {hazard_columns})")
-    for name, dtable in (("depth_bid", depth_bid), ("depth_ask", depth_ask)):
-        if option is not None:
-            if dtable.shape[0] < 1 or dtable.shape[1] < 1:
-                raise ValueError(f"{name} must not be empty")
-        elif dtable.shape[0] != rows or dtable.shape[1] != 2 * q_max + 1:
-            raise ValueError(f"{name} must have shape ({rows}, {2 * q_max + 1})")
-    if out.shape[1] != N_OUT or out.shape[0] < n_paths:
-        raise ValueError(f"out must have shape (n_paths, {N_OUT})")
-    if (first_block + n_blocks) * paths_per_block - paths_per_block >= n_paths and n_blocks > 0:
-        raise ValueError("blocks beyond n_paths")
-    addresses = np.empty(n_blocks, dtype=np.uintp)
-    cdef size_t[::1] address = addresses
-    for b in range(n_blocks):
-        if type(bit_generators[b]) is not np.random.SFC64:
-            raise ValueError("bit_generators must be numpy SFC64 generators")
-        capsule = bit_generators[b].capsule
-        if not PyCapsule_IsValid(capsule, "BitGenerator"):
-            raise ValueError("bit_generators must be numpy BitGenerator objects")
-        address[b] = <size_t>PyCapsule_GetPointer(capsule, "BitGenerator")
-    w.mid_kind = mid_kind
-    w.spot0 = spot0
-    w.drift = drift
-    w.vol = vol
-    w.dt = dt
-    w.v0 = v0
-    w.kappa = kappa
-    w.theta = theta
-    w.vol_of_vol = vol_of_vol
-    w.rho = rho
-    w.jump_rate = jump_rate
-    w.jump_mean = jump_mean
-    w.jump_std = jump_std
-    w.steps = steps
-    w.q_max = q_max
-    w.size = size
-    w.fee_rate = fee_rate
-    w.time_varying = time_varying
-    w.hedging = hedge_band >= 0.0
-    w.hedge_band = hedge_band
-    w.hedge_rate = hedge_rate
-    w.hazard_bid = &hazard_bid[0, 0]
-    w.hazard_ask = &hazard_ask[0, 0]
-    w.depth_bid = &depth_bid[0, 0]
-    w.depth_ask = &depth_ask[0, 0]
+        quoted = read_option(option, mid_kind, dt)
+        quoted_option = &quoted
+    check_walk(mid_kind, steps, q_max, paths_per_block, n_threads, dt, v0, kappa, theta, vol_of_vol,
+               rho, jump_rate, jump_std)
+    check_tables(option is not None, steps, q_max, time_varying, hazard_bid, hazard_ask, depth_bid, depth_ask)
+    check_blocks(out, n_paths, first_block, n_blocks, paths_per_block)
+    cdef size_t[::1] address = generator_addresses(bit_generators)
+    cdef walk_t w = walk_t(
+        mid_kind=mid_kind, spot0=spot0, drift=drift, vol=vol, dt=dt, v0=v0, kappa=kappa, theta=theta,
+        vol_of_vol=vol_of_vol, rho=rho, jump_rate=jump_rate, jump_mean=jump_mean, jump_std=jump_std,
+        steps=steps, q_max=q_max, size=size, fee_rate=fee_rate, time_varying=time_varying,
+        hedging=hedge_band >= 0.0, hedge_band=hedge_band, hedge_rate=hedge_rate,
+        hazard_bid=&hazard_bid[0, 0], hazard_ask=&hazard_ask[0, 0],
+        depth_bid=&depth_bid[0, 0], depth_ask=&depth_ask[0, 0])
     for b in prange(n_blocks, nogil=True, schedule="static", num_threads=n_threads):
         run_block(&w, <bitgen_t*>address[b], (first_block + b) * paths_per_block,
-                  min((first_block + b + 1) * paths_per_block, n_paths), out, option_pointer)
+                  min((first_block + b + 1) * paths_per_block, n_paths), out, quoted_option)
