@@ -114,6 +114,19 @@ def test_an_unseeded_run_reports_the_seed_that_gives_its_numbers_again() -> None
     np.testing.assert_array_equal(run.policies[0].pnl, rerun.policies[0].pnl)
 
 
+def test_an_unseeded_optimisation_reports_the_seed_that_gives_its_choice_again() -> None:
+    from hedgecore.optimize import Objective, optimize
+
+    spec = _sim_spec(None)
+    base = PolicySpec(name="band", method="fixed", width=0.1)
+    objective = Objective("mean_variance", risk_weight=1e-3)
+    first = optimize(spec, base, {"width": (0.05, 0.2)}, objective, threads=2)
+    assert 0 <= first.seed < 2**128
+    again = optimize(spec, base, {"width": (0.05, 0.2)}, objective, seed=first.seed, threads=1)
+    assert [c.objective for c in again.candidates] == [c.objective for c in first.candidates]
+    assert again.chosen.parameters == first.chosen.parameters
+
+
 def test_progress_of_both_simulators_reaches_the_total() -> None:
     seen: list[tuple[int, int]] = []
     simulate(_sim_spec(3), threads=1, progress=lambda done, total: seen.append((done, total)))

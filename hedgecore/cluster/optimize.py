@@ -6,19 +6,16 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from hedgecore.cluster.merge import ClusterSimulator
 from hedgecore.optimize import OptimizeResult, candidate_policies, optimize, optimize_work
 from hedgecore.simulation import MAX_MEMORY_BYTES, MAX_WORK, SimulationSpec
+from hedgecore.simulation.blocks import resolve_seed as run_seed_of
 
 
 def resolve_seed(spec: SimulationSpec, seed: int | None) -> int:
-    """The seed `optimize` would run with: the option's, the spec's, or one drawn once."""
-    run_seed = seed if seed is not None else spec.seed
-    if run_seed is None:
-        run_seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
-    return int(run_seed)
+    """The seed `optimize` would run with: the option's, the spec's, or one drawn once
+    (the simulators' rule, hedgecore.simulation.blocks.resolve_seed)."""
+    return run_seed_of(seed if seed is not None else spec.seed)
 
 
 def prefetch_grid(simulator: ClusterSimulator, spec: SimulationSpec, setup: Any, *, paths: int | None,

@@ -40,6 +40,7 @@ from hedgecore.simulation import (
     estimate_work,
     simulate,
 )
+from hedgecore.simulation.blocks import resolve_seed
 
 ObjectiveKind = Literal["mean_variance", "cvar", "min_cost"]
 OBJECTIVES: tuple[str, ...] = ("mean_variance", "cvar", "min_cost")
@@ -351,9 +352,7 @@ def optimize(
     optimize_work(spec, search, paths=paths, steps=steps, refine=refine,
                   refine_points=refine_points).check(max_work, max_memory_bytes)
     grid = candidate_policies(policy, search)
-    run_seed = seed if seed is not None else spec.seed
-    if run_seed is None:
-        run_seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
+    run_seed = resolve_seed(seed if seed is not None else spec.seed)
     run_paths = paths if paths is not None else spec.paths
     refine_batches = refine * len(search) * math.ceil(refine_points / batch_size)  # at most
     total = run_paths * (math.ceil(len(grid) / batch_size) + refine_batches)
