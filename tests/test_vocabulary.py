@@ -216,3 +216,24 @@ def test_cli_reads_the_documented_words_and_names_the_line_of_a_bad_duration(tmp
     line = next(n for n, text in enumerate(config.read_text().splitlines(), 1) if "an hour" in text)
     assert f"day.yaml:{line}: policies[0].min_interval" in result.output
     assert "Traceback" not in result.output
+
+
+MM_BASE: dict[str, Any] = {"horizon_hours": 2, "steps": 50, "paths": 100, "order_size": 0.1,
+                           "intensity": {"A": 30, "k": 0.05}, "mid": {"spot": 96500, "vol": 0.5},
+                           "policies": [{"method": "symmetric", "half_spread": 20}]}
+
+
+def test_the_market_making_hedge_band_takes_the_same_word():
+    from hedgecore.quoting.mmsim import parse_mm_config
+
+    documented = parse_mm_config({**MM_BASE, "hedge": {"half_width": 0.3, "proportional": 0.0004}})
+    older = parse_mm_config({**MM_BASE, "hedge": {"width": 0.3, "proportional": 0.0004}})
+    assert documented == older
+    assert documented.hedge_band_units == 0.3
+    for hedge, path, message in (({"width": 0.3, "half_width": 0.3}, "hedge.width", "not both"),
+                                 ({"proportional": 0.0004}, "hedge", "missing required key 'half_width'"),
+                                 ({"half_width": -1.0}, "hedge.half_width", ">= 0")):
+        with pytest.raises(ConfigError) as caught:
+            parse_mm_config({**MM_BASE, "hedge": hedge})
+        assert caught.value.path == path
+        assert message in caught.value.message

@@ -26,7 +26,7 @@ Config (document "mmsim"; README "Market-making simulator"):
     inventory_limit: 10             # lots; the side that would pass it is not quoted
     fees: {maker_rate: 0.0}         # fraction of notional per fill; negative = rebate
     objective_gamma: 0.0005         # CARA gamma of the certainty equivalent (default: largest policy gamma)
-    hedge: {method: fixed, width: 0.5, proportional: 0.0005}   # optional: delta band in units, cost rate
+    hedge: {method: fixed, half_width: 0.5, proportional: 0.0005}   # optional: delta band in units, cost rate
     policies:
       - {name: symmetric, method: symmetric, half_spread: 40}
       - {name: as, method: avellaneda_stoikov, gamma: 0.0005}
@@ -272,9 +272,15 @@ def parse_mm_config(data: Any) -> MarketMakingSpec:
     hedge_band: float | None = None
     hedge_rate = 0.0
     if top.has("hedge"):
-        hedge = Fields(top.mapping("hedge"), "hedge", DOCUMENT, allowed=("method", "width", "proportional"))
+        hedge = Fields(top.mapping("hedge"), "hedge", DOCUMENT,
+                       allowed=("method", "half_width", "width", "proportional"))
         hedge.choice("method", ("fixed",), "fixed")
-        hedge_band = hedge.non_negative("width")
+        # the policy file's word (README "One vocabulary"); `width` is the older one
+        if hedge.has("half_width") and hedge.has("width"):
+            hedge.fail("width", "give either half_width or its older name width, not both")
+        if not hedge.has("half_width") and not hedge.has("width"):
+            hedge.fail_at(hedge.path, "missing required key 'half_width' (the delta band, units of the instrument)")
+        hedge_band = hedge.non_negative("half_width" if hedge.has("half_width") else "width")
         hedge_rate = hedge.non_negative("proportional", 0.0)
         if hedge_rate > 0.01:
             hedge.fail("proportional", f"must be within [0, 0.01] (a fraction of notional), got {hedge_rate}")
