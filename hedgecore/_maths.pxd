@@ -223,6 +223,59 @@ cdef inline greeks_t greeks_nan() noexcept nogil:
     return g
 
 
+cdef inline double option_value(double omega, double d1, double d2, double weight_1,
+                                double weight_2, double half_gauss_1, double cdf1, double cdf2,
+                                double tail_scaled_1, double tail_scaled_2) noexcept nogil:
+    """The price omega (A N(omega d1) - B N(omega d2)), A = weight_1 and B = weight_2 (see
+    option_greeks_from_parts); out of the money, where both N are Cody tails, as omega A
+    exp(-d1^2/2) (R(-omega d1) - R(-omega d2)), without the cancellation of two tiny N."""
+    # Both forms, then a select: which one applies is a coin toss across a book, and a
+    # branch here was mispredicted that often; no branch also lets the driver vectorise.
+    cdef double value_otm = omega * weight_1 * half_gauss_1 * (tail_scaled_1 - tail_scaled_2)
+    cdef double value = omega * (weight_1 * cdf1 - weight_2 * cdf2)
+    if (omega * d1 < -CODY_SMALL) & (omega * d2 < -CODY_SMALL):
+        value = value_otm
+    return value
+
+
+# The density terms of the Greeks (see density_terms).
+cdef struct density_terms_t:
+    double pdf_over_sdt             # n(d1) / (vol sqrt(tau))
+    double pdf_over_vol             # n(d1) / vol
+    double half_vol_over_sqrt_tau   # vol / (2 sqrt(tau))
+    double half_d1_over_tau         # d1 / (2 tau)
+    double half_d2_over_tau         # d2 / (2 tau)
+    double d1                       # d1 and d2 as they multiply a density: 0 where it is 0
+    double d2
+
+
+cdef inline density_terms_t density_terms(double pdf1, double vol, double sqrt_tau,
+                                          double inv_sdt, double d1, double d2) noexcept nogil:
+    """The density terms, from inv_sdt = 1/(vol sqrt(tau)): 1/vol = sqrt(tau) inv_sdt and
+    1/sqrt(tau) = vol inv_sdt. Where the density pdf1 = n(d1) underflowed (|d1| > 38, d1
+    possibly infinite) or the distribution collapsed they are 0, never 0 * inf."""
+    cdef density_terms_t terms
+    cdef double inv_sqrt_tau
+    if pdf1 > 0.0:
+        inv_sqrt_tau = vol * inv_sdt
+        terms.pdf_over_sdt = pdf1 * inv_sdt
+        terms.pdf_over_vol = pdf1 * sqrt_tau * inv_sdt
+        terms.half_vol_over_sqrt_tau = 0.5 * vol * inv_sqrt_tau
+        terms.half_d1_over_tau = 0.5 * (d1 * inv_sqrt_tau) * inv_sqrt_tau
+        terms.half_d2_over_tau = 0.5 * (d2 * inv_sqrt_tau) * inv_sqrt_tau
+        terms.d1 = d1
+        terms.d2 = d2
+    else:
+        terms.pdf_over_sdt = 0.0
+        terms.pdf_over_vol = 0.0
+        terms.half_vol_over_sqrt_tau = 0.0
+        terms.half_d1_over_tau = 0.0
+        terms.half_d2_over_tau = 0.0
+        terms.d1 = 0.0
+        terms.d2 = 0.0
+    return terms
+
+
 cdef inline greeks_t option_greeks_from_parts(
         int model, double underlying, double strike, double tau, double vol, double omega,
         double rate, double carry, double df, double carry_df, double spot_over_strike,
@@ -247,10 +300,9 @@ cdef inline greeks_t option_greeks_from_parts(
     R(-omega d2)): no cancellation between two tiny numbers, and one exp for both N and n.
     """
     cdef double pdf1 = INV_SQRT_2PI * half_gauss_1
-    cdef double value, value_otm, weight_1, weight_2
-    cdef double inv_sqrt_tau, pdf_over_sdt, pdf_over_vol, half_vol_over_sqrt_tau
-    cdef double half_d1_over_tau, half_d2_over_tau
+    cdef double value, weight_1, weight_2
     cdef double dd1_dtau = 0.0
+    cdef density_terms_t density
     cdef greeks_t g
 
     if model == MODEL_BSM:
@@ -262,68 +314,45 @@ cdef inline greeks_t option_greeks_from_parts(
     else:
         weight_1 = df
         weight_2 = df / spot_over_strike
-
-    # Both forms, then a select: which one applies is a coin toss across a book, and a
-    # branch here was mispredicted that often; no branch also lets the driver vectorise.
-    value_otm = omega * weight_1 * half_gauss_1 * (tail_scaled_1 - tail_scaled_2)
-    value = omega * (weight_1 * cdf1 - weight_2 * cdf2)
-    if (omega * d1 < -CODY_SMALL) & (omega * d2 < -CODY_SMALL):
-        value = value_otm
-
-    # The density terms, from inv_sdt = 1/(vol sqrt(tau)): 1/vol = sqrt(tau) inv_sdt and
-    # 1/sqrt(tau) = vol inv_sdt. Where the density underflowed (|d1| > 38, d1 possibly
-    # infinite) or the distribution collapsed they are 0, never 0 * inf.
-    if pdf1 > 0.0:
-        inv_sqrt_tau = vol * inv_sdt
-        pdf_over_sdt = pdf1 * inv_sdt
-        pdf_over_vol = pdf1 * sqrt_tau * inv_sdt
-        half_vol_over_sqrt_tau = 0.5 * vol * inv_sqrt_tau
-        half_d1_over_tau = 0.5 * (d1 * inv_sqrt_tau) * inv_sqrt_tau
-        half_d2_over_tau = 0.5 * (d2 * inv_sqrt_tau) * inv_sqrt_tau
-    else:
-        pdf_over_sdt = 0.0
-        pdf_over_vol = 0.0
-        half_vol_over_sqrt_tau = 0.0
-        half_d1_over_tau = 0.0
-        half_d2_over_tau = 0.0
-        d1 = 0.0
-        d2 = 0.0
+    value = option_value(omega, d1, d2, weight_1, weight_2, half_gauss_1, cdf1, cdf2,
+                         tail_scaled_1, tail_scaled_2)
+    density = density_terms(pdf1, vol, sqrt_tau, inv_sdt, d1, d2)
 
     g.price = value
     if model == MODEL_BSM:
         # carry_df = e^{-q tau}; the forward is S e^{(r-q) tau}
         g.delta = omega * carry_df * cdf1
-        g.gamma = carry_df * pdf_over_sdt / underlying
+        g.gamma = carry_df * density.pdf_over_sdt / underlying
         g.vega = weight_1 * pdf1 * sqrt_tau
-        g.theta = (-weight_1 * pdf1 * half_vol_over_sqrt_tau
+        g.theta = (-weight_1 * pdf1 * density.half_vol_over_sqrt_tau
                    + omega * (carry * weight_1 * cdf1 - rate * weight_2 * cdf2))
         g.rho = omega * weight_2 * tau * cdf2
-        g.vanna = -carry_df * pdf_over_vol * d2
-        g.volga = weight_1 * sqrt_tau * pdf_over_vol * d1 * d2
+        g.vanna = -carry_df * density.pdf_over_vol * density.d2
+        g.volga = weight_1 * sqrt_tau * density.pdf_over_vol * density.d1 * density.d2
         if pdf1 > 0.0:
             # d(d1)/dtau = (r - q) / (vol sqrt(tau)) - d2 / (2 tau)
-            dd1_dtau = (rate - carry) * inv_sdt - half_d2_over_tau
+            dd1_dtau = (rate - carry) * inv_sdt - density.half_d2_over_tau
         g.charm = carry * g.delta - carry_df * pdf1 * dd1_dtau
     elif model == MODEL_BLACK76:
         g.delta = omega * df * cdf1
-        g.gamma = df * pdf_over_sdt / underlying
+        g.gamma = df * density.pdf_over_sdt / underlying
         g.vega = weight_1 * pdf1 * sqrt_tau
-        g.theta = rate * value - weight_1 * pdf1 * half_vol_over_sqrt_tau
+        g.theta = rate * value - weight_1 * pdf1 * density.half_vol_over_sqrt_tau
         g.rho = -tau * value
-        g.vanna = -df * pdf_over_vol * d2
-        g.volga = weight_1 * sqrt_tau * pdf_over_vol * d1 * d2
-        g.charm = rate * g.delta + df * pdf1 * half_d2_over_tau
+        g.vanna = -df * density.pdf_over_vol * density.d2
+        g.volga = weight_1 * sqrt_tau * density.pdf_over_vol * density.d1 * density.d2
+        g.charm = rate * g.delta + df * pdf1 * density.half_d2_over_tau
     else:
         # Coin-settled: price in coin = Black-76 / F. delta is the premium-adjusted delta
         # F dV_coin/dF = omega df (K/F) N(omega d2), gamma its derivative in F, vanna and
         # charm its derivatives in vol and calendar time; vega, theta, rho, volga are those
         # of the coin price.
         g.delta = omega * weight_2 * cdf2
-        g.gamma = (df * pdf_over_sdt - g.delta) / underlying
+        g.gamma = (df * density.pdf_over_sdt - g.delta) / underlying
         g.vega = df * pdf1 * sqrt_tau
-        g.theta = rate * value - df * pdf1 * half_vol_over_sqrt_tau
+        g.theta = rate * value - df * pdf1 * density.half_vol_over_sqrt_tau
         g.rho = -tau * value
-        g.vanna = -df * pdf_over_vol * d1
-        g.volga = df * sqrt_tau * pdf_over_vol * d1 * d2
-        g.charm = rate * g.delta + df * pdf1 * half_d1_over_tau
+        g.vanna = -df * density.pdf_over_vol * density.d1
+        g.volga = df * sqrt_tau * density.pdf_over_vol * density.d1 * density.d2
+        g.charm = rate * g.delta + df * pdf1 * density.half_d1_over_tau
     return g
