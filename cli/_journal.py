@@ -82,18 +82,6 @@ def load_documents(journal: Journal, portfolio_hash: str | None, market_hash: st
     return parse_portfolio(parsed[0]), parse_market(parsed[1])
 
 
-def file_documents(portfolio: Path, market: Path, policy: Path) -> dict[str, Document]:
-    """The input files' bytes as journal documents, by kind. A FIFO or device (read once
-    already) is named with no document; its run keeps the path only."""
-    from hedgecore.journal.store import Document
-
-    documents: dict[str, Document] = {}
-    for kind, path in (("portfolio", portfolio), ("market", market), ("policy", policy)):
-        if path.is_file():
-            documents[kind] = Document(kind, path.read_bytes(), path=str(path))
-    return documents
-
-
 class RunJournal:
     """How `check` and `hedge` use the journal: each underlying's last recorded fill before
     the plan (min_interval counts from it), the run after it.
@@ -184,15 +172,19 @@ class RunJournal:
             store.record_fill(fill)
 
     def documents(self) -> dict[str, Document]:
-        """The run's documents: the input files' bytes, or the venue's snapshot as YAML."""
+        """The run's documents: the bytes each input file was parsed from (not read again: a
+        file rewritten meanwhile is recorded as the run used it), or the venue's snapshot as
+        YAML."""
         from hedgecore.journal.store import Document
 
         documents: dict[str, Document] = {}
         inputs = self._inputs
+        if inputs is None:
+            return documents
         for kind, path in self.files.items():
-            if path is not None and path.is_file():
-                documents[kind] = Document(kind, path.read_bytes(), path=str(path))
-            elif inputs is not None and kind in inputs.live:
+            if path is not None and kind in inputs.file_bytes:
+                documents[kind] = Document(kind, inputs.file_bytes[kind], path=str(path))
+            elif kind in inputs.live:
                 documents[kind] = Document(kind, inputs.live_yaml(kind).encode("utf-8"), venue=str(inputs.venue))
         return documents
 

@@ -77,6 +77,8 @@ class Inputs:
     live : kind ("portfolio", "market") -> the venue's snapshot of it, for a record of the
         run (live_yaml: the text `market snapshot -o` / `positions snapshot -o` would write).
     venue : the venue's name when anything came from it, else None.
+    file_bytes : kind -> the bytes of the file it was parsed from (what the journal records:
+        the file as read, even if it changes on disk before the run is recorded).
     """
 
     portfolio: Portfolio
@@ -84,6 +86,7 @@ class Inputs:
     policy: Policy | None = None
     live: dict[str, Snapshot] = field(default_factory=dict)
     venue: str | None = None
+    file_bytes: dict[str, bytes] = field(default_factory=dict)
 
     def live_yaml(self, kind: str) -> str:
         """The YAML of what came from the venue (computed on demand: a full chain takes a while)."""
@@ -143,7 +146,7 @@ def load_inputs(portfolio: Path | None, market: Path | None, sources: Sources, *
         book = load_portfolio(portfolio, sources)
         market_data = load_market(market, sources, as_of)
         return Inputs(book, market_data, _venue_terms(load_policy(policy, sources) if policy is not None else None,
-                                                      market_data))
+                                                      market_data), file_bytes=_file_bytes(sources))
     if portfolio is not None and market is not None:
         raise _missing("--venue", f"{venue} would give nothing: PORTFOLIO and --market are both files "
                        "(leave out --market to take the market live, or PORTFOLIO to take the account's positions)")
@@ -186,7 +189,12 @@ def load_inputs(portfolio: Path | None, market: Path | None, sources: Sources, *
         if as_of is not None:
             market_data = market_data.with_as_of(valuation_time(as_of))
         live["market"] = taken
-    return Inputs(book, market_data, _venue_terms(hedge_policy, market_data), live, name)
+    return Inputs(book, market_data, _venue_terms(hedge_policy, market_data), live, name, _file_bytes(sources))
+
+
+def _file_bytes(sources: Sources) -> dict[str, bytes]:
+    """The bytes of the book, market and policy files read so far (for the journal)."""
+    return {kind: sources.maps[kind].data for kind in ("portfolio", "market", "policy") if kind in sources.maps}
 
 
 def load_simulation(path: Path, sources: Sources) -> SimulationConfig:

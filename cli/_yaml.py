@@ -107,6 +107,7 @@ class LineMap:
 
     filename: str
     root: yaml.Node | None = None
+    data: bytes = b""    # the bytes parsed: what the journal records, never read twice
 
     def line_of(self, path: str) -> int | None:
         """The line of `path`, or of the deepest node on the way to it."""
@@ -410,4 +411,4 @@ def _compose_and_build(data: bytes, text: str, filename: str) -> tuple[Any, Line
     if node is None:
         raise InputFileError(filename, 1, "the file is empty")
     data_tree = _Walker(filename, node).build(node)
-    return data_tree, LineMap(filename, node)
+    return data_tree, LineMap(filename, node, data)

@@ -5,15 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from hedgecore.cli._journal import file_documents
 from hedgecore.cli._yaml import load_yaml
 from hedgecore.hedging import plan_hedges
 from hedgecore.journal.record import plan_run
-from hedgecore.journal.store import Journal
+from hedgecore.journal.store import Document, Journal
 from hedgecore.market import parse_market
 from hedgecore.policy import parse_policy
 from hedgecore.portfolio import parse_portfolio
 from hedgecore.valuation import value_book
+
+
+def file_documents(portfolio: Path, market: Path, policy: Path) -> dict[str, Document]:
+    """The input files' bytes (as the CLI's reader reads them) as journal documents, by kind."""
+    return {kind: Document(kind, load_yaml(path)[1].data, path=str(path))
+            for kind, path in (("portfolio", portfolio), ("market", market), ("policy", policy))}
 
 
 def record_files(journal: Journal, portfolio: Path, market: Path, policy: Path, *, command: str = "check",
