@@ -163,7 +163,7 @@ class RunJournal:
         now = datetime.now(timezone.utc)
         since = store.latest_fill_of("deribit") or now - timedelta(days=1)
         try:
-            fills = deribit_fills(names, since, now, self.timeout_seconds)
+            fills = deribit_fills(names, since, now, self.timeout_seconds, session=inputs.session)
         except VenueError as error:
             self.venue_error = (f"{error}; fills not read from the venue: min_interval was measured from the "
                                 "fills already recorded")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from hedgecore.portfolio import Portfolio
     from hedgecore.simconfig import SimulationConfig
     from hedgecore.valuation import BookGreeks
-    from hedgecore.venues.base import Snapshot
+    from hedgecore.venues.base import Session, Snapshot
 
     # the last recorded fill per underlying, from the book, the policy and the valuation time
     LastFills = Callable[[BookGreeks, Policy, datetime], Mapping[str, datetime]]
@@ -79,6 +79,8 @@ class Inputs:
     venue : the venue's name when anything came from it, else None.
     file_bytes : kind -> the bytes of the file it was parsed from (what the journal records:
         the file as read, even if it changes on disk before the run is recorded).
+    session : the venue session the positions were read in (its access token serves the
+        command's later calls: the journal's trade history), else None.
     """
 
     portfolio: Portfolio
@@ -87,6 +89,7 @@ class Inputs:
     live: dict[str, Snapshot] = field(default_factory=dict)
     venue: str | None = None
     file_bytes: dict[str, bytes] = field(default_factory=dict)
+    session: Session | None = None
 
     def live_yaml(self, kind: str) -> str:
         """The YAML of what came from the venue (computed on demand: a full chain takes a while)."""
@@ -154,18 +157,22 @@ def load_inputs(portfolio: Path | None, market: Path | None, sources: Sources, *
     from hedgecore.cli._venue import fetch_snapshot, note_excluded
     from hedgecore.portfolio import parse_portfolio
     from hedgecore.venues import venue_module
+    from hedgecore.venues.base import Session
 
     name = venue.strip().lower()
     module = venue_module(venue)  # an unknown venue is a usage error (exit 2)
     started = time.monotonic()
     live: dict[str, Snapshot] = {}
+    session: Session | None = None
     if portfolio is not None:
         book = load_portfolio(portfolio, sources)
     else:
         if "positions" not in getattr(module, "PROVIDES", ()):
             raise _missing("PORTFOLIO", f"missing: {name} gives no positions here (market data only); give a "
                            "portfolio file")
-        taken = fetch_snapshot(name, "positions", timeout_seconds=timeout_seconds, started=started)
+        session = Session()
+        taken = fetch_snapshot(name, "positions", timeout_seconds=timeout_seconds, started=started,
+                               session=session)
         note_excluded(taken, name)
         if not taken.document["positions"]:
             raise _missing("PORTFOLIO", f"the {name} account holds no options, futures or perpetuals: nothing "
@@ -189,7 +196,8 @@ def load_inputs(portfolio: Path | None, market: Path | None, sources: Sources, *
         if as_of is not None:
             market_data = market_data.with_as_of(valuation_time(as_of))
         live["market"] = taken
-    return Inputs(book, market_data, _venue_terms(hedge_policy, market_data), live, name, _file_bytes(sources))
+    return Inputs(book, market_data, _venue_terms(hedge_policy, market_data), live, name, _file_bytes(sources),
+                  session)
 
 
 def _file_bytes(sources: Sources) -> dict[str, bytes]:

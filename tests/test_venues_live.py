@@ -113,10 +113,13 @@ def test_check_without_portfolio_takes_the_accounts_positions(server, tmp_path):
     assert checked.exit_code == replayed.exit_code, checked.output
     assert checked.exit_code in (0, 1), checked.output
     assert json.loads(checked.stdout) == json.loads(replayed.stdout)
-    # positions snapshot, exposures, check; check authenticates twice: for the positions and
-    # for the trade history the journal records fills from
-    assert len(server.calls("/api/v2/public/auth")) == 4
-    assert len(server.calls("/api/v2/private/get_user_trades_by_currency_and_time")) >= 1
+    # positions snapshot, exposures, check: one sign-in each; check reads the trade history
+    # (the journal's fills) with the token it signed in with for the positions
+    assert len(server.calls("/api/v2/public/auth")) == 3
+    trades = server.calls("/api/v2/private/get_user_trades_by_currency_and_time")
+    assert len(trades) >= 1
+    token = fixture("deribit", "auth.json")["result"]["access_token"]
+    assert {call.headers.get("authorization") for call in trades} == {f"Bearer {token}"}
 
 
 def test_as_of_moves_the_valuation_time_of_a_live_market(server, book):
@@ -225,7 +228,7 @@ def test_two_cron_runs_at_once_both_succeed(server, tmp_path):
     document = json.loads(output.read_text())
     assert document["status"] in ("ok", "action")
     assert document["as_of"] == VENUE_TIME
-    assert len(server.calls("/api/v2/public/auth")) == 4   # each run: positions, then the trade history
+    assert len(server.calls("/api/v2/public/auth")) == 2   # each run signs in once (positions and trades)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".") or p.suffix == ".tmp"]
     journal = tmp_path / "journal.sqlite"
     if journal.exists():

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hedgecore.errors import VenueError
 from hedgecore.instruments import parse_instrument_name
 from hedgecore.journal.store import Fill
+
+if TYPE_CHECKING:
+    from hedgecore.venues.base import Session
 
 TRADES_METHOD = "private/get_user_trades_by_currency_and_time"
 PAGE_SIZE = 1000
@@ -72,8 +75,10 @@ def trade_fills(trades: Any, wanted: set[str], contract_sizes: Mapping[str, floa
 
 
 def deribit_fills(instruments: Iterable[str], since: datetime, until: datetime, timeout_seconds: float, *,
-                  url: str | None = None, environ: Mapping[str, str] | None = None) -> list[Fill]:
-    """The account's trades of `instruments` executed in [since, until], as fills."""
+                  url: str | None = None, environ: Mapping[str, str] | None = None,
+                  session: Session | None = None) -> list[Fill]:
+    """The account's trades of `instruments` executed in [since, until], as fills; with the
+    `session` the positions were read in, its access token is reused (no second sign-in)."""
     from hedgecore.venues import deribit
     from hedgecore.venues.base import HttpClient, PayloadReader
 
@@ -84,7 +89,7 @@ def deribit_fills(instruments: Iterable[str], since: datetime, until: datetime, 
     fills: list[Fill] = []
     with HttpClient(deribit.VENUE, url or deribit.base_url(environ), timeout_seconds) as client:
         api = deribit.DeribitApi(client)
-        api.authenticate(client_id, client_secret)
+        api.authenticate(client_id, client_secret, session)
         for currency in sorted({_settlement_currency(name) for name in wanted}):
             sizes: dict[str, float] = {}
             meta = PayloadReader(deribit.VENUE, "public/get_instruments")

@@ -332,3 +332,23 @@ class Snapshot:
 
     document: dict[str, Any]
     excluded: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Session:
+    """One command's signed-in state at a venue: an access token obtained once and reused by
+    the command's later calls (the positions, then the trade history the journal reads),
+    until `expires_at` (time.monotonic() seconds). Held in memory only: never written,
+    logged or shown, and every client that sends it registers it as a secret first."""
+
+    token: str | None = None
+    refresh_token: str | None = None
+    expires_at: float = 0.0
+
+    def valid_token(self, margin_seconds: float = 60.0) -> str | None:
+        """The token if it stays valid for `margin_seconds` more, else None."""
+        import time
+
+        if self.token is not None and time.monotonic() + margin_seconds < self.expires_at:
+            return self.token
+        return None

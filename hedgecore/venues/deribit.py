@@ -28,15 +28,17 @@ instrument's contract size (BTC-PERPETUAL: 10 USD).
 
 from __future__ import annotations
 
+import math
 import os
 import stat
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from hedgecore.instruments import INVERSE_CONTRACT_SIZE_USD, expiry_code, parse_instrument_name
-from hedgecore.venues.base import HttpClient, PayloadReader, Snapshot, VenueError
+from hedgecore.venues.base import HttpClient, PayloadReader, Session, Snapshot, VenueError
 
 VENUE = "deribit"
 # What --venue can take from here when no file gives it (cli._load.load_inputs).
@@ -112,9 +114,17 @@ class DeribitApi:
         status, payload = self.client.get_json(API_PREFIX + method, params, headers=headers, endpoint=method)
         return self._unwrap(method, status, payload)
 
-    def authenticate(self, client_id: str, client_secret: str) -> None:
+    def authenticate(self, client_id: str, client_secret: str, session: Session | None = None) -> None:
+        """Sign in with client credentials, or reuse the token `session` already holds; a new
+        token is kept in `session` (with its expiry) for the command's later calls."""
         method = "public/auth"
         self.client.add_secret(client_secret)
+        if session is not None and session.valid_token() is not None:
+            for secret in (session.token, session.refresh_token):
+                if secret:
+                    self.client.add_secret(secret)
+            self.token = session.token
+            return
         body = {"jsonrpc": "2.0", "id": 1, "method": method,
                 "params": {"grant_type": "client_credentials", "client_id": client_id,
                            "client_secret": client_secret}}
@@ -128,6 +138,12 @@ class DeribitApi:
         if isinstance(refresh, str):
             self.client.add_secret(refresh)
         self.token = token
+        if session is not None:
+            expires_in = result.get("expires_in")
+            lifetime = float(expires_in) if isinstance(expires_in, (int, float)) and not isinstance(
+                expires_in, bool) and math.isfinite(expires_in) else 0.0
+            session.token, session.expires_at = token, time.monotonic() + max(lifetime, 0.0)
+            session.refresh_token = refresh if isinstance(refresh, str) else None
 
 
 # --- market ------------------------------------------------------------------------------------
@@ -517,12 +533,14 @@ def portfolio_document(accounts: list[tuple[str, Any]], instruments: Mapping[str
 
 
 def fetch_positions(timeout_seconds: float, *, url: str | None = None,
-                    environ: Mapping[str, str] | None = None, started: float | None = None) -> Snapshot:
-    """The account's (and its sub-accounts') positions as a portfolio document."""
+                    environ: Mapping[str, str] | None = None, started: float | None = None,
+                    session: Session | None = None) -> Snapshot:
+    """The account's (and its sub-accounts') positions as a portfolio document; `session`
+    keeps the access token for the command's later calls (the trade history)."""
     client_id, client_secret = credentials(environ)
     with HttpClient(VENUE, url or base_url(environ), timeout_seconds, started=started) as client:
         api = DeribitApi(client)
-        api.authenticate(client_id, client_secret)
+        api.authenticate(client_id, client_secret, session)
         reader = PayloadReader(VENUE, "private/get_subaccounts")
         accounts: list[tuple[str, Any]] = []
         for row in reader.rows(api.call("private/get_subaccounts", {"with_portfolio": "false"})):
