@@ -241,6 +241,23 @@ def study_runs(spec: SimulationSpec, study: VariantStudy) -> list[tuple[NamedMod
     return runs
 
 
+def study_run_specs(spec: SimulationSpec, study: VariantStudy) -> list[tuple[NamedModel, bool, SimulationSpec]]:
+    """The spec of each simulator call of `study_runs`, in that order: the model and its
+    hedging vol, the book (with the overlay's lines when overlaid) and the policies the
+    call's variants use. A variant naming no policy of the spec is a ValueError."""
+    by_name = {policy.name: policy for policy in spec.policies}
+    for variant in study.variants:
+        if variant.policy not in by_name:
+            raise ValueError(f"variant {variant.name!r}: no policy named {variant.policy!r} "
+                             f"(policies: {', '.join(by_name)})")
+    run_specs = []
+    for named, overlaid, names in study_runs(spec, study):
+        hedge = spec.hedge if named.hedge_vol is None else replace(spec.hedge, vol=named.hedge_vol)
+        base = replace(spec, model=named.model, hedge=hedge, policies=tuple(by_name[name] for name in names))
+        run_specs.append((named, overlaid, with_overlay(base, study.overlay) if overlaid else base))
+    return run_specs
+
+
 def estimate_study(spec: SimulationSpec, study: VariantStudy, *, paths: int | None = None,
                    steps: int | None = None) -> WorkEstimate:
     """The work of every call together (memory: the largest call's)."""
@@ -274,6 +291,7 @@ def simulate_variants(
     progress: Callable[[int, int], None] | None = None,
     max_work: float | None = MAX_WORK,
     max_memory_bytes: float | None = MAX_MEMORY_BYTES,
+    simulator: Callable[..., SimulationResult] = simulate,
 ) -> VariantsResult:
     """Every variant of `study` under each of its models, on common paths per model.
 
@@ -281,13 +299,10 @@ def simulate_variants(
     with the same seed (a fresh seed is drawn once when neither the spec nor `seed` gives
     one), each with the policies its variants name. The overlay variants' PnL includes the
     overlay's t0 cost grown to the horizon at the rate. progress(done, total) counts the
-    paths of every call together.
+    paths of every call together. simulator: what runs each call, with simulate's arguments
+    and result (hedgecore.cluster's ClusterSimulator runs them on a Dask cluster).
     """
-    by_name = {policy.name: policy for policy in spec.policies}
-    for variant in study.variants:
-        if variant.policy not in by_name:
-            raise ValueError(f"variant {variant.name!r}: no policy named {variant.policy!r} "
-                             f"(policies: {', '.join(by_name)})")
+    run_specs = study_run_specs(spec, study)
     estimate_study(spec, study, paths=paths, steps=steps).check(max_work, max_memory_bytes)
     seed_value = resolve_seed(spec.seed if seed is None else seed)
     n_steps = spec.steps if steps is None else steps
@@ -295,16 +310,16 @@ def simulate_variants(
     costs: dict[str, tuple[OverlayLineCost, ...]] = {}
     found: dict[tuple[str, bool, str], tuple[float, PolicyResult]] = {}
     n_paths = 0
-    runs = study_runs(spec, study)
-    for index, (named, overlaid, names) in enumerate(runs):
-        hedge = spec.hedge if named.hedge_vol is None else replace(spec.hedge, vol=named.hedge_vol)
-        base = replace(spec, model=named.model, hedge=hedge, policies=tuple(by_name[name] for name in names))
-        run_spec = with_overlay(base, study.overlay) if overlaid else base
+    for index, (named, overlaid, run_spec) in enumerate(run_specs):
         if named.name not in costs:
+            # the overlay's lines are the last of an overlaid run's book: the costs are
+            # valued against the book alone, whichever call of the model comes first
+            base = replace(run_spec, options=run_spec.options[:len(spec.options)])
             costs[named.name] = overlay_costs(base, study.overlay, study.fees, steps=n_steps)
         overlay_cost = sum(line.cost_usd for line in costs[named.name]) if overlaid else 0.0
-        result = simulate(run_spec, paths=paths, steps=steps, seed=seed_value, threads=threads,
-                          progress=_run_progress(progress, index, len(runs)), max_work=None, max_memory_bytes=None)
+        result = simulator(run_spec, paths=paths, steps=steps, seed=seed_value, threads=threads,
+                           progress=_run_progress(progress, index, len(run_specs)), max_work=None,
+                           max_memory_bytes=None)
         n_paths = result.paths
         for policy, summary in zip(run_spec.policies, result.policies, strict=True):
             # the overlay's t0 cost, financed to the horizon, moves every path's PnL alike
@@ -335,5 +350,6 @@ __all__ = [
     "estimate_study",
     "overlay_costs",
     "simulate_variants",
+    "study_run_specs",
     "with_overlay",
 ]
