@@ -131,16 +131,26 @@ def build_variants_report(result: VariantsResult, config_name: str) -> Report:
 
 def run_variants(loaded: SimulationConfig, config: Path, *, paths: int | None, steps: int | None,
                  seed: int | None, threads: int | None, format: OutputFormat, output: Path | None,
-                 plot: Path | None, work_limit: float | None, memory_limit: float | None) -> None:
-    """`variants:` in the config: every variant under every model, one table."""
+                 plot: Path | None, work_limit: float | None, memory_limit: float | None,
+                 cluster: str | None = None) -> None:
+    """`variants:` in the config: every variant under every model, one table (on the
+    cluster at `cluster` when given, each of its simulations as block-range tasks)."""
     from hedgecore.overlay import estimate_study, simulate_variants
 
     assert loaded.study is not None
     estimate_study(loaded.spec, loaded.study, paths=paths, steps=steps).check(
         work_limit, memory_limit, WORK_BOUND_HINT)
     with progress_bar("simulating variants", enabled=format is not OutputFormat.json) as progress:
-        result = simulate_variants(loaded.spec, loaded.study, paths=paths, steps=steps, seed=seed, threads=threads,
-                                   progress=progress, max_work=work_limit, max_memory_bytes=memory_limit)
+        if cluster is not None:
+            from hedgecore.cluster.variants import simulate_variants_on_cluster
+
+            with cluster_simulator(cluster, progress) as on_cluster:
+                result = simulate_variants_on_cluster(on_cluster, loaded.spec, loaded.study, paths=paths, steps=steps,
+                                                      seed=seed, max_work=work_limit, max_memory_bytes=memory_limit)
+        else:
+            result = simulate_variants(loaded.spec, loaded.study, paths=paths, steps=steps, seed=seed,
+                                       threads=threads, progress=progress, max_work=work_limit,
+                                       max_memory_bytes=memory_limit)
     render(build_variants_report(result, config.name), format, output)
     if plot is not None:
         from hedgecore.cli.plot import plot_simulation
@@ -170,7 +180,7 @@ def simulate(
     Prints per policy the mean and std of the PnL, VaR/CVaR (positive = loss), mean cost
     (trading + funding, each also in its own column) and trades. A run beyond the work
     bounds is refused before it starts. --cluster runs it on a Dask cluster (a `variants:`
-    config still runs here). Exit codes: 0 ok, 2 bad config or option, 3 internal error,
+    config too). Exit codes: 0 ok, 2 bad config or option, 3 internal error,
     4 the cluster's scheduler unreachable, 130/143 stopped by SIGINT/SIGTERM.
     """
     sources = Sources()
@@ -184,7 +194,8 @@ def simulate(
         work_limit, memory_limit = work_bounds(max_work, max_memory_gib)
         if loaded.study is not None:
             run_variants(loaded, config, paths=paths, steps=steps, seed=seed, threads=threads, format=format,
-                         output=output, plot=plot, work_limit=work_limit, memory_limit=memory_limit)
+                         output=output, plot=plot, work_limit=work_limit, memory_limit=memory_limit,
+                         cluster=cluster)
             return
         estimate_work(loaded.spec, paths=paths, steps=steps).check(work_limit, memory_limit, WORK_BOUND_HINT)
         with progress_bar("simulating", enabled=format is not OutputFormat.json) as progress:

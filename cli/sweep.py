@@ -2,8 +2,8 @@
 a fund) in one run, one result per config plus a summary table, spread over a cluster.
 
 A config with an `optimize:` section is optimised, any other simulated (a `variants:` study
-runs in this process). A config that cannot be read or run is reported by name, its error in
-the JSON, and the others still return: the exit code is then 2.
+too, each of its simulations on the cluster). A config that cannot be read or run is reported
+by name, its error in the JSON, and the others still return: the exit code is then 2.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Entry:
     loaded: SimulationConfig | None = None
     setup: OptimizeSetup | None = None
     pending: PendingRun | None = None    # a simulation submitted to the cluster
-    seed: int | None = None              # an optimisation's seed, resolved before its grid is submitted
+    seed: int | None = None              # an optimisation's or a study's seed, resolved before submitting
     document: dict[str, Any] | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -133,7 +133,7 @@ def _load(entry: Entry) -> None:
 
 def _submit(entry: Entry, simulator: ClusterSimulator, paths: int | None, steps: int | None) -> None:
     """Send a config's work to the cluster before any result is awaited."""
-    if entry.error is not None or entry.kind == "variants":
+    if entry.error is not None:
         return
     assert entry.loaded is not None  # loaded without error
     try:
@@ -147,6 +147,11 @@ def _submit(entry: Entry, simulator: ClusterSimulator, paths: int | None, steps:
                           refine_points=setup.refine_points).check()
             entry.seed = resolve_seed(entry.loaded.spec, None)
             prefetch_grid(simulator, entry.loaded.spec, setup, paths=paths, steps=steps, seed=entry.seed)
+        elif entry.kind == "variants":
+            from hedgecore.cluster.variants import submit_study
+
+            assert entry.loaded.study is not None  # a variants config
+            entry.seed = submit_study(simulator, entry.loaded.spec, entry.loaded.study, paths=paths, steps=steps)
         else:
             entry.pending = simulator.prefetch(entry.loaded.spec, paths=paths, steps=steps)
     except Exception as error:  # noqa: BLE001 - one config's error, reported by name; the others run
@@ -170,7 +175,8 @@ def _finish(entry: Entry, simulator: ClusterSimulator | Simulator, paths: int | 
             from hedgecore.overlay import simulate_variants
 
             assert entry.loaded.study is not None
-            variants = simulate_variants(entry.loaded.spec, entry.loaded.study, paths=paths, steps=steps)
+            variants = simulate_variants(entry.loaded.spec, entry.loaded.study, paths=paths, steps=steps,
+                                         seed=entry.seed, progress=progress, simulator=simulator)
             entry.document = build_variants_report(variants, name).document
             entry.summary = {"runs": len(entry.document["variants"])}
         else:

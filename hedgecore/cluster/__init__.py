@@ -1,4 +1,4 @@
-"""Simulations, optimisations and sweeps on a Dask cluster (the optional extra hedgecore[cluster]).
+"""Simulations, variants studies, optimisations and sweeps on a Dask cluster (the optional extra hedgecore[cluster]).
 
 A run is split into tasks of contiguous path blocks (hedgecore.simulation.simulate_block_range),
 sent to the workers as (spec, block range, paths, steps, seed), and its per-path results are
