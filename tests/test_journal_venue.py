@@ -79,7 +79,8 @@ def test_a_session_signs_in_once_and_again_when_its_token_expires(server):
         server.route(TRADES, Reply(fixture("deribit", "get_user_trades_btc_page2.json")))
         deribit_fills(["BTC-PERPETUAL"], SINCE, UNTIL, 5.0, url=server.url, environ=CREDENTIALS, session=session)
     assert len(server.calls("/api/v2/public/auth")) == 1          # the second read reused the token
-    assert session.token == token and session.valid_token() == token
+    assert session.token == token
+    assert session.valid_token() == token
     assert {call.headers.get("authorization") for call in server.calls(TRADES)} == {f"Bearer {token}"}
     session.expires_at = 0.0                                      # expired (or within a minute of it)
     server.route(TRADES, Reply(fixture("deribit", "get_user_trades_btc_page2.json")))
