@@ -4,10 +4,9 @@ runs as in-process with the cluster simulator (the same batches, seed and choice
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from hedgecore.cluster.merge import ClusterSimulator
-from hedgecore.optimize import OptimizeResult, candidate_policies, optimize, optimize_work
+from hedgecore.optimize import OptimizeResult, OptimizeSetup, candidate_policies, optimize, optimize_work
 from hedgecore.simulation import MAX_MEMORY_BYTES, MAX_WORK, SimulationSpec
 from hedgecore.simulation.blocks import resolve_seed as run_seed_of
 
@@ -18,7 +17,7 @@ def resolve_seed(spec: SimulationSpec, seed: int | None) -> int:
     return run_seed_of(seed if seed is not None else spec.seed)
 
 
-def prefetch_grid(simulator: ClusterSimulator, spec: SimulationSpec, setup: Any, *, paths: int | None,
+def prefetch_grid(simulator: ClusterSimulator, spec: SimulationSpec, setup: OptimizeSetup, *, paths: int | None,
                   steps: int | None, seed: int) -> None:
     """Submit every batch of the grid (as `optimize` will ask for them) to the cluster."""
     grid = candidate_policies(setup.policy, setup.search)
@@ -29,8 +28,9 @@ def prefetch_grid(simulator: ClusterSimulator, spec: SimulationSpec, setup: Any,
                            paths=run_paths, steps=steps, seed=seed, max_work=None, max_memory_bytes=None)
 
 
-def optimize_on_cluster(simulator: ClusterSimulator, spec: SimulationSpec, setup: Any, *, paths: int | None = None,
-                        steps: int | None = None, seed: int | None = None, max_work: float | None = MAX_WORK,
+def optimize_on_cluster(simulator: ClusterSimulator, spec: SimulationSpec, setup: OptimizeSetup, *,
+                        paths: int | None = None, steps: int | None = None, seed: int | None = None,
+                        max_work: float | None = MAX_WORK,
                         max_memory_bytes: float | None = MAX_MEMORY_BYTES) -> OptimizeResult:
     """hedgecore.optimize.optimize(spec, setup...) with its simulations on the cluster.
 
