@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,19 @@ def _private_journal(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
 @pytest.fixture
 def configs() -> Path:
     return CONFIGS
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[tuple[str, Any]]:
+    """A real Dask cluster for one test module (the cluster tests): two worker processes of
+    one thread each, and a client of the tests' own; (scheduler address, Client). Dask is
+    imported here, only by the modules that use it (they skip without hedgecore[cluster])."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": ":0"}) as local, \
+            Client(local) as client:
+        yield local.scheduler_address, client
 
 
 @pytest.fixture

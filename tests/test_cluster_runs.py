@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from typer.testing import CliRunner
 
 pytest.importorskip("distributed", reason="the cluster tests need hedgecore[cluster] (dask[distributed])")
 
-from distributed import Client, LocalCluster
+from distributed import Client
 
 from hedgecore.cli.main import app
 from hedgecore.cluster.client import CONNECT_TIMEOUT_SECONDS
@@ -36,15 +35,6 @@ from hedgecore.simulation import (
     SimulationSpec,
     simulate,
 )
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[tuple[str, Client]]:
-    """Two worker processes of one thread each, and a client of the test's own."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      scheduler_kwargs={"dashboard_address": ":0"}) as local, \
-            Client(local) as client:
-        yield local.scheduler_address, client
 
 
 def invoke(*args: Any) -> Any:

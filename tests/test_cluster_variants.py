@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 pytest.importorskip("distributed", reason="the cluster tests need hedgecore[cluster] (dask[distributed])")
 
-from distributed import Client, LocalCluster, get_task_stream
+from distributed import Client, get_task_stream
 
 from hedgecore.cli._errors import Sources
 from hedgecore.cli._load import load_simulation
@@ -39,15 +39,6 @@ REPO = Path(__file__).resolve().parent.parent
 OVERLAY = REPO / "configs" / "sim_btc_overlay.yaml"
 # Small runs: three blocks (the last one partial) of 96 steps per simulator call.
 SMALL = ("--paths", 2100, "--steps", 96)
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[tuple[str, Client]]:
-    """Two worker processes of one thread each, and a client of the test's own."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      scheduler_kwargs={"dashboard_address": ":0"}) as local, \
-            Client(local) as client:
-        yield local.scheduler_address, client
 
 
 def invoke(*args: Any) -> Any:
