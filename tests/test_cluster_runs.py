@@ -165,9 +165,11 @@ def _free_port() -> int:
     return port
 
 
-def test_an_unreachable_scheduler_is_one_line_and_exit_4(configs: Path) -> None:
+# sim_btc_overlay.yaml is a variants study: it once ignored --cluster and exited 0.
+@pytest.mark.parametrize("config", [("sim_hull.yaml",), ("sim_btc_overlay.yaml", "--paths", "1000")])
+def test_an_unreachable_scheduler_is_one_line_and_exit_4(configs: Path, config: tuple[str, ...]) -> None:
     address = f"tcp://127.0.0.1:{_free_port()}"
-    done = subprocess.run([sys.executable, "-m", "hedgecore", "simulate", str(configs / "sim_hull.yaml"),
+    done = subprocess.run([sys.executable, "-m", "hedgecore", "simulate", str(configs / config[0]), *config[1:],
                            "--cluster", address], capture_output=True, text=True,
                           timeout=CONNECT_TIMEOUT_SECONDS + 20)
     assert done.returncode == 4, done.stderr
